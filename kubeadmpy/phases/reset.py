@@ -1,0 +1,133 @@
+"""The `reset` workflow: undo what `init`/`join` wrote on this machine.
+
+Like kubeadm, reset is best-effort and says what it left: it removes the *contents* of the
+manifests dir, the kubelet dir and the certificates dir, the kubeconfig files, and the etcd data
+dir of a local etcd; it does not touch /etc/cni/net.d, iptables rules or $HOME/.kube/config and
+prints how to clean those by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from kubeadmpy.errors import KubeadmpyError
+from kubeadmpy.paths import (
+    DEFAULT_CERTIFICATES_DIR,
+    ETCD_DATA_DIR,
+    KUBECONFIG_FILES,
+    KUBELET_DIR,
+    KUBERNETES_DIR,
+    MANIFESTS_DIR,
+    HostPaths,
+)
+from kubeadmpy.phases.workflow import Phase, Workflow
+
+Printer = Callable[[str], None]
+Confirm = Callable[[str], bool]
+
+LEFT_BEHIND_NOTE = """\
+The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d
+The reset process does not reset or clean up iptables rules or IPVS tables.
+If you wish to reset iptables, you must do so manually by using the "iptables" command.
+The reset process does not clean your kubeconfig files and you must remove them manually.
+Please, check the contents of the $HOME/.kube/config file."""
+
+
+@dataclass
+class ResetContext:
+    """What the reset phases use."""
+
+    paths: HostPaths
+    certificates_dir: PurePosixPath = DEFAULT_CERTIFICATES_DIR
+    etcd_data_dir: PurePosixPath = ETCD_DATA_DIR
+    force: bool = False
+    dry_run: bool = False
+    out: Printer = print
+    confirm: Confirm | None = None
+    removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ResetAborted(KubeadmpyError):
+    """The user answered no to the confirmation prompt."""
+
+
+def _confirm(ctx: ResetContext) -> None:
+    if os.geteuid() != 0 and ctx.paths.root == Path("/"):
+        raise KubeadmpyError("[preflight] user is not running as root; run reset as root")
+    if ctx.force:
+        return
+    question = (
+        "[reset] WARNING: Changes made to this host by 'kubeadmpy init' or 'kubeadmpy join' "
+        "will be reverted.\n[reset] Are you sure you want to proceed? [y/N]: "
+    )
+    if ctx.confirm is None:
+        if not sys.stdin.isatty():
+            raise ResetAborted(
+                "reset needs confirmation but standard input is not a terminal; "
+                "pass --force to reset without asking"
+            )
+        answer = input(question)
+        agreed = answer.strip().lower() in ("y", "yes")
+    else:
+        agreed = ctx.confirm(question)
+    if not agreed:
+        raise ResetAborted("aborted reset operation")
+
+
+def _remove_path(ctx: ResetContext, logical: PurePosixPath) -> None:
+    host = ctx.paths.host(logical)
+    if not host.exists() and not host.is_symlink():
+        return
+    if ctx.dry_run:
+        ctx.out(f"[dryrun] Would delete {logical}")
+    elif host.is_dir() and not host.is_symlink():
+        shutil.rmtree(host)
+    else:
+        host.unlink()
+    ctx.removed.append(str(logical))
+
+
+def _remove_contents(ctx: ResetContext, logical: PurePosixPath) -> None:
+    host = ctx.paths.host(logical)
+    if not host.is_dir():
+        return
+    ctx.out(f"[reset] Deleting contents of directory: {logical}")
+    for child in sorted(host.iterdir()):
+        _remove_path(ctx, logical / child.name)
+
+
+def remove_etcd_data(ctx: ResetContext) -> None:
+    """A single stacked member: wipe the data dir (member removal needs a running cluster)."""
+    _remove_contents(ctx, ctx.etcd_data_dir)
+
+
+def cleanup_node(ctx: ResetContext) -> None:
+    """Remove manifests, kubelet state, certificates and kubeconfig files."""
+    if ctx.certificates_dir != DEFAULT_CERTIFICATES_DIR:
+        ctx.out(
+            f"[reset] WARNING: cleaning a non-default certificates directory: {ctx.certificates_dir}"
+        )
+    for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir):
+        _remove_contents(ctx, directory)
+    files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]
+    for name in files:
+        _remove_path(ctx, KUBERNETES_DIR / name)
+    ctx.out(f"[reset] Deleting files: {[str(KUBERNETES_DIR / n) for n in files]}")
+    ctx.out(LEFT_BEHIND_NOTE)
+
+
+RESET_PHASES: tuple[Phase[ResetContext], ...] = (
+    Phase("preflight", "Run reset pre-flight checks", run=_confirm),
+    Phase("remove-etcd-member", "Remove a local etcd member", run=remove_etcd_data),
+    Phase("cleanup-node", "Run cleanup node.", run=cleanup_node),
+)
+
+
+def reset_workflow() -> Workflow[ResetContext]:
+    return Workflow("reset", RESET_PHASES)

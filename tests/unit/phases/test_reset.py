@@ -1,0 +1,74 @@
+"""`kubeadmpy reset` removes what init wrote, asks first, and says what it left."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kubeadmpy.errors import PhaseError
+from kubeadmpy.paths import HostPaths
+from kubeadmpy.phases.reset import ResetContext, reset_workflow
+
+INIT_FILES = [
+    "etc/kubernetes/admin.conf",
+    "etc/kubernetes/super-admin.conf",
+    "etc/kubernetes/pki/ca.crt",
+    "etc/kubernetes/pki/etcd/ca.key",
+    "etc/kubernetes/manifests/kube-apiserver.yaml",
+    "var/lib/kubelet/config.yaml",
+    "var/lib/etcd/member/snap/db",
+]
+
+
+def node_after_init(root: Path) -> None:
+    for rel in INIT_FILES:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    (root / "etc/cni/net.d").mkdir(parents=True)
+    (root / "etc/cni/net.d/10-bridge.conflist").write_text("{}")
+
+
+def test_forced_reset_removes_every_file_init_wrote_and_keeps_cni_config(tmp_path: Path) -> None:
+    node_after_init(tmp_path)
+    lines: list[str] = []
+    ctx = ResetContext(paths=HostPaths(tmp_path), force=True, out=lines.append)
+    reset_workflow().run(ctx)
+    for rel in INIT_FILES:
+        assert not (tmp_path / rel).exists(), rel
+    assert (tmp_path / "etc/kubernetes/manifests").is_dir()
+    assert (tmp_path / "etc/cni/net.d/10-bridge.conflist").exists()
+    assert any("does not clean CNI configuration" in line for line in lines)
+
+
+def test_answering_no_changes_nothing(tmp_path: Path) -> None:
+    node_after_init(tmp_path)
+    ctx = ResetContext(paths=HostPaths(tmp_path), confirm=lambda _: False, out=lambda _: None)
+    with pytest.raises(PhaseError, match="aborted reset"):
+        reset_workflow().run(ctx)
+    assert all((tmp_path / rel).exists() for rel in INIT_FILES)
+
+
+def test_dry_run_lists_what_it_would_delete_and_deletes_nothing(tmp_path: Path) -> None:
+    node_after_init(tmp_path)
+    lines: list[str] = []
+    ctx = ResetContext(paths=HostPaths(tmp_path), force=True, dry_run=True, out=lines.append)
+    reset_workflow().run(ctx)
+    assert all((tmp_path / rel).exists() for rel in INIT_FILES)
+    assert "[dryrun] Would delete /etc/kubernetes/admin.conf" in lines
+
+
+def test_reset_without_a_terminal_and_without_force_refuses_clearly(tmp_path: Path) -> None:
+    node_after_init(tmp_path)
+    result = subprocess.run(
+        ["kubeadmpy", "reset", "--root-dir", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "pass --force" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "etc/kubernetes/admin.conf").exists()
