@@ -1,0 +1,28 @@
+"""All files of one node in one call, for phases that write a whole node and for --dry-run."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from kubeadmpy.render.containerd import ContainerdValues, render_containerd_config
+from kubeadmpy.render.environment import RenderedFile
+from kubeadmpy.render.kubelet import KubeletValues, render_kubelet
+from kubeadmpy.render.staticpods import render_control_plane, render_etcd
+from kubeadmpy.render.units import render_containerd_unit, render_kubelet_units
+from kubeadmpy.render.values import ControlPlaneValues
+
+
+def render_node(kubelet: KubeletValues, containerd: ContainerdValues,
+                control_plane: ControlPlaneValues | None = None,
+                ) -> dict[PurePosixPath, RenderedFile]:
+    """Every file of one node, keyed by logical path: static pods (control-plane nodes only),
+    kubelet config, flags and units, containerd config and unit."""
+    files: dict[PurePosixPath, RenderedFile] = {}
+    if control_plane is not None:
+        files.update(render_etcd(control_plane))
+        files.update(render_control_plane(control_plane))
+    files.update(render_kubelet(kubelet))
+    files.update(render_kubelet_units(kubelet))
+    files.update(render_containerd_config(containerd))
+    files.update(render_containerd_unit())
+    return files
