@@ -23,9 +23,18 @@ _GO_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", 
 def to_yaml(value: Any) -> str:
     """`value` as one inline YAML node (plain scalar when safe, quoted otherwise, flow for
     collections), for use after a `key: ` or a `- ` in a template."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=math.inf, allow_unicode=True)
+    # A string with line breaks or control characters is forced into double quotes, where they
+    # become escapes; otherwise PyYAML may continue it on a next line, which would then have to
+    # match the template's indentation.
+    style = '"' if isinstance(value, str) and not _one_line_printable(value) else None
+    text = yaml.safe_dump(value, default_flow_style=True, default_style=style, width=math.inf,
+                          allow_unicode=True)
     # safe_dump ends a lone scalar document with an explicit end marker; we want the node only.
     return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def _one_line_printable(value: str) -> bool:
+    return value.isprintable() and not any(char in value for char in "\x85\u2028\u2029")
 
 
 def to_nice_yaml(value: Mapping[str, Any] | Sequence[Any], indent: int = 0) -> str:
