@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -66,6 +66,11 @@ class PreflightContext:
     certificates_dir: str | PurePosixPath = DEFAULT_CERTIFICATES_DIR
     is_ipv4: bool = True  # an IPv4 address or CIDR is in use: IPv4 forwarding must be on
     is_ipv6: bool = False
+    advertise_address: str = ""  # init: the API server's address (HTTPProxy)
+    service_subnet: str = "10.96.0.0/12"  # init: comma list (HTTPProxyCIDR)
+    pod_subnet: str = ""
+    discovery_endpoint: str = ""  # join: the API server "host:port" (HTTPProxy)
+    environ: Mapping[str, str] | None = None  # proxy variables; None = this process's
     kubernetes_version: str = ""  # e.g. "v1.31.2"; "" = current (conntrack not required)
     # Join with --certificate-key: the external etcd client certs are downloaded, not checked.
     download_certs: bool = False
@@ -79,6 +84,12 @@ class PreflightContext:
     @property
     def local_etcd(self) -> bool:
         return self.external_etcd is None
+
+    @property
+    def discovery_host(self) -> str:
+        """The host part of `discovery_endpoint` ("" when it has no port, like kubeadm)."""
+        host, sep, port = self.discovery_endpoint.rpartition(":")
+        return host.strip("[]") if sep and port.isdigit() else ""
 
     @property
     def ca_cert_path(self) -> PurePosixPath:

@@ -2,14 +2,14 @@
 
 Order matters only for output; it follows kubeadm so users see familiar lines in a familiar
 place. Not implemented here (no systemd, no upstream kubelet binary, or network calls we do not
-make from preflight): KubernetesVersion, Firewalld, HTTPProxy, HTTPProxyCIDR, KubeletVersion,
-Service-Kubelet, ExternalEtcdVersion and ImagePull.
+make from preflight): KubernetesVersion, Firewalld, KubeletVersion, Service-Kubelet,
+ExternalEtcdVersion and ImagePull.
 """
 
 from __future__ import annotations
 
 from kubeadmpy.paths import KUBERNETES_DIR, MANIFESTS_DIR
-from kubeadmpy.phases.preflight import checks
+from kubeadmpy.phases.preflight import checks, proxy
 from kubeadmpy.phases.preflight.check import Check
 from kubeadmpy.phases.preflight.context import PreflightContext
 from kubeadmpy.phases.preflight.system import system_verification
@@ -84,11 +84,25 @@ def _etcd(ctx: PreflightContext, joining: bool) -> list[Check]:
     ]
 
 
+def _proxies(ctx: PreflightContext) -> list[Check]:
+    ranges = [
+        cidr.strip()
+        for subnet in (ctx.service_subnet, ctx.pod_subnet)
+        for cidr in subnet.split(",")
+        if cidr.strip()
+    ]
+    return [
+        proxy.http_proxy(ctx.advertise_address, ctx.environ),
+        *[proxy.http_proxy_cidr(cidr, ctx.environ) for cidr in ranges],
+    ]
+
+
 def init_checks(ctx: PreflightContext) -> list[Check]:
     """Checks of `kubeadmpy init`, the first control-plane machine."""
     return [
         checks.privileged_user(),
         *_control_plane(ctx),
+        *_proxies(ctx),
         *_common(ctx),
         *_forwarding(ctx, ctx.is_ipv4, ctx.is_ipv6),
         *_etcd(ctx, joining=False),
@@ -105,6 +119,8 @@ def join_checks(ctx: PreflightContext, control_plane: bool) -> list[Check]:
     ]
     if not control_plane:
         result.append(checks.file_available(ctx.paths, ctx.ca_cert_path))
+    if ctx.discovery_host:
+        result.append(proxy.http_proxy(ctx.discovery_host, ctx.environ))
     result += _forwarding(ctx, ctx.is_ipv4, ctx.is_ipv6)
     if control_plane:
         result += [*_control_plane(ctx), *_etcd(ctx, joining=True)]

@@ -57,6 +57,8 @@ def test_init_runs_kubeadms_checks_in_kubeadms_order() -> None:
     assert names(init_checks(PreflightContext())) == [
         "IsPrivilegedUser",
         *CONTROL_PLANE,
+        "HTTPProxy",
+        "HTTPProxyCIDR",  # the default service subnet 10.96.0.0/12
         *COMMON,
         *IPV4,
         *LOCAL_ETCD,
@@ -84,6 +86,25 @@ def test_a_control_plane_join_adds_the_machine_checks_but_not_the_ca() -> None:
         *CONTROL_PLANE,
         *LOCAL_ETCD,
     ]
+
+
+def test_init_checks_the_proxy_for_every_service_and_pod_range() -> None:
+    ctx = PreflightContext(
+        service_subnet="10.96.0.0/12,fd00:10:96::/112", pod_subnet="10.244.0.0/16"
+    )
+    assert names(init_checks(ctx)).count("HTTPProxyCIDR") == 3
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "proxy_checked"),
+    [("10.0.0.10:6443", True), ("[fd00::10]:6443", True), ("", False), ("10.0.0.10", False)],
+    ids=["an IPv4 endpoint", "an IPv6 endpoint", "no endpoint", "an endpoint without a port"],
+)
+def test_a_join_checks_the_proxy_for_its_discovery_endpoint(
+    endpoint: str, proxy_checked: bool
+) -> None:
+    ctx = PreflightContext(discovery_endpoint=endpoint)
+    assert ("HTTPProxy" in names(join_checks(ctx, control_plane=False))) is proxy_checked
 
 
 def test_reset_only_needs_root() -> None:
