@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from kubeadmpy.errors import ConfigError
 from kubeadmpy.paths import CONTAINERD_CONFIG
 from kubeadmpy.render.environment import RenderedFile, RenderError, render_template
 
@@ -66,8 +67,25 @@ def needs_restrict_oom_score_adj(proc_file: Path = Path("/proc/self/oom_score_ad
     return child.returncode == 3
 
 
+def validate_containerd_values(values: ContainerdValues) -> None:
+    """Reject values containerd would fail on later, naming the setting and the fix."""
+    if not values.sandbox_image.strip():
+        raise ConfigError("containerd.sandboxImage", "is empty",
+                          "name the pause image, e.g. registry.k8s.io/pause:3.10")
+    if values.cgroup_driver not in ("systemd", "cgroupfs"):
+        raise ConfigError("cgroupDriver", f"{values.cgroup_driver!r} is not a cgroup driver",
+                          "use 'systemd' or 'cgroupfs' (the same as the kubelet's)")
+    for name, path in (("containerd.cniBinDir", values.cni_bin_dir),
+                       ("containerd.cniConfDir", values.cni_conf_dir),
+                       ("containerd.root", values.root_dir or "/"),
+                       ("containerd.state", values.state_dir or "/")):
+        if not path.startswith("/"):
+            raise ConfigError(name, f"{path!r} is not absolute", "give an absolute path")
+
+
 def render_containerd_config(values: ContainerdValues) -> dict[PurePosixPath, RenderedFile]:
     """config.toml, parsed back with tomllib and checked, keyed by its logical path."""
+    validate_containerd_values(values)
     content = render_template(
         "containerd/config.toml.j2",
         cri_plugin=CRI_PLUGIN,

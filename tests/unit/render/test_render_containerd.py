@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kubeadmpy.errors import ConfigError
 from kubeadmpy.render import ContainerdValues, render_containerd_config, render_containerd_unit
 from kubeadmpy.render.containerd import needs_restrict_oom_score_adj
 from kubeadmpy.render.units import parse_unit
@@ -102,3 +103,16 @@ def test_containerd_unit_runs_the_given_binary_with_the_config() -> None:
     assert (service["Type"], service["Delegate"], service["KillMode"]) == ("notify", "yes",
                                                                            "process")
     assert unit.mode == 0o644
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"sandbox_image": " "}, "containerd.sandboxImage"),
+    ({"cni_bin_dir": "usr/lib/cni"}, "containerd.cniBinDir"),
+    ({"cgroup_driver": "docker"}, "cgroupDriver"),
+], ids=["empty-sandbox-image", "relative-cni-bin-dir", "unknown-cgroup-driver"])
+def test_bad_containerd_values_are_refused_naming_the_setting(changes: dict[str, Any],
+                                                              field: str) -> None:
+    values = ContainerdValues(**{"sandbox_image": "kubeadmpy.local/pause:3.10", **changes})
+    with pytest.raises(ConfigError) as caught:
+        render_containerd_config(values)
+    assert caught.value.field == field
