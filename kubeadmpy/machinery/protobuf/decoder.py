@@ -166,7 +166,7 @@ def _field_value(field: FieldSpec, wires: list[WireField], path: str, depth: int
         if field.pointer or field.omitempty:
             return _OMIT
         return _zero(field.type)
-    value = _scalar(field.type, wires[-1], path)
+    value = decode_scalar(field.type, wires[-1], path)
     if not field.pointer and field.omitempty and not value:
         return _OMIT
     return value
@@ -180,24 +180,24 @@ def _repeated_values(field: FieldSpec, wires: list[WireField], path: str, depth:
             assert isinstance(wire.value, bytes)
             items.append(decode_message(field.type, wire.value, item_path, depth + 1))
         elif field.type in ("string", "bytes"):
-            items.append(_scalar(field.type, wire, item_path))
+            items.append(decode_scalar(field.type, wire, item_path))
         elif wire.wire_type == WireType.LENGTH_DELIMITED:
             assert isinstance(wire.value, bytes)
             items += _packed(field.type, wire.value, item_path)
         else:
-            items.append(_scalar(field.type, wire, item_path))
+            items.append(decode_scalar(field.type, wire, item_path))
     return items
 
 
 def _packed(type_: str, buf: bytes, path: str) -> list[Any]:
     wire_type = expected_wire_type(type_)
     if wire_type == WireType.VARINT:
-        return [_scalar(type_, WireField(0, wire_type, v), path)
+        return [decode_scalar(type_, WireField(0, wire_type, v), path)
                 for v in iter_packed_varints(buf, path)]
     size = 8 if wire_type == WireType.FIXED64 else 4
     if len(buf) % size:
         raise ProtobufDecodeError(f"packed {type_} list of {len(buf)} bytes is truncated", path)
-    return [_scalar(type_, WireField(0, wire_type, buf[i : i + size]), path)
+    return [decode_scalar(type_, WireField(0, wire_type, buf[i : i + size]), path)
             for i in range(0, len(buf), size)]
 
 
@@ -209,7 +209,7 @@ def _map_value(field: FieldSpec, wires: list[WireField], path: str, depth: int) 
         assert isinstance(wire.value, bytes)
         collected = _collect(entry, wire.value, path)
         keys = collected.get(1, [])
-        key = _scalar(key_spec.type, keys[-1], path) if keys else _zero(key_spec.type)
+        key = decode_scalar(key_spec.type, keys[-1], path) if keys else _zero(key_spec.type)
         values = collected.get(2, [])
         item_path = f"{path}[{key}]"
         if value_spec.is_message:
@@ -220,7 +220,7 @@ def _map_value(field: FieldSpec, wires: list[WireField], path: str, depth: int) 
             assert isinstance(raw, bytes)
             out[str(key)] = base64.b64encode(raw).decode("ascii")
         else:
-            out[str(key)] = (_scalar(value_spec.type, values[-1], item_path) if values
+            out[str(key)] = (decode_scalar(value_spec.type, values[-1], item_path) if values
                              else _zero(value_spec.type))
     return out
 
@@ -235,7 +235,7 @@ def _zero(type_: str) -> Any:
     return 0
 
 
-def _scalar(type_: str, wire: WireField, path: str) -> Any:
+def decode_scalar(type_: str, wire: WireField, path: str) -> Any:
     value = wire.value
     if isinstance(value, int):
         return _VARINT_CONVERTERS[type_](value)
@@ -272,7 +272,7 @@ def _fields_of(name: str, buf: bytes, path: str) -> dict[int, Any]:
     spec = schema.message(name)
     values: dict[int, Any] = {}
     for number, wires in _collect(spec, buf, path).items():
-        values[number] = _scalar(spec.by_number[number].type, wires[-1], path)
+        values[number] = decode_scalar(spec.by_number[number].type, wires[-1], path)
     return values
 
 
