@@ -1,9 +1,10 @@
 """Preflight checks of `init`, `join` and `reset`, with kubeadm's names, semantics and output.
 
-Usage from a workflow::
+Usage from a workflow (configuration already defaulted)::
 
-    ctx = PreflightContext(paths=paths, node_name=name, cri_socket=socket, is_ipv4=True)
-    report = run_preflight(init_checks(ctx), ignore={"Swap"}, out=sys.stdout)
+    ctx = init_context(init_cfg, cluster_cfg, paths)
+    ignore = ignore_list(flags.ignore_preflight_errors, init_cfg.node_registration)
+    report = run_preflight(init_checks(ctx), ignore, out=sys.stdout)
 
 `run_preflight` raises `PreflightFailed` (a `PreflightError`) when an error was not ignored.
 """
@@ -15,6 +16,12 @@ from kubeadmpy.phases.preflight.context import (
     ExternalEtcd,
     PreflightContext,
     address_families,
+)
+from kubeadmpy.phases.preflight.from_config import (
+    ignore_list,
+    init_context,
+    join_context,
+    reset_context,
 )
 from kubeadmpy.phases.preflight.report import render_table
 from kubeadmpy.phases.preflight.runner import (
@@ -37,11 +44,15 @@ __all__ = [
     "PreflightFailed",
     "PreflightReport",
     "address_families",
+    "ignore_list",
     "init_checks",
+    "init_context",
     "join_checks",
+    "join_context",
     "parse_ignore_list",
     "path_check_name",
     "render_table",
     "reset_checks",
+    "reset_context",
     "run_preflight",
 ]

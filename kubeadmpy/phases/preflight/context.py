@@ -63,7 +63,7 @@ class PreflightContext:
     ports: ComponentPorts = field(default_factory=ComponentPorts)
     etcd_data_dir: str | PurePosixPath = ETCD_DATA_DIR
     external_etcd: ExternalEtcd | None = None  # None: a local (stacked) etcd static pod
-    certificates_dir: str | PurePosixPath = DEFAULT_CERTIFICATES_DIR
+    ca_cert_path: str | PurePosixPath = DEFAULT_CERTIFICATES_DIR / "ca.crt"  # worker join
     is_ipv4: bool = True  # an IPv4 address or CIDR is in use: IPv4 forwarding must be on
     is_ipv6: bool = False
     advertise_address: str = ""  # init: the API server's address (HTTPProxy)
@@ -87,13 +87,13 @@ class PreflightContext:
 
     @property
     def discovery_host(self) -> str:
-        """The host part of `discovery_endpoint` ("" when it has no port, like kubeadm)."""
-        host, sep, port = self.discovery_endpoint.rpartition(":")
-        return host.strip("[]") if sep and port.isdigit() else ""
+        return endpoint_host(self.discovery_endpoint)
 
-    @property
-    def ca_cert_path(self) -> PurePosixPath:
-        return PurePosixPath(self.certificates_dir) / "ca.crt"
+
+def endpoint_host(endpoint: str) -> str:
+    """The host of a "host:port" endpoint ("" when there is no port, as kubeadm skips those)."""
+    host, sep, port = endpoint.rpartition(":")
+    return host.strip("[]") if sep and port.isdigit() else ""
 
 
 def address_families(addresses: Iterable[str]) -> tuple[bool, bool]:

@@ -150,7 +150,7 @@ def test_overridden_ports_and_paths_change_the_check_names() -> None:
             etcd_client=22379, etcd_peer=22380,
         ),
         etcd_data_dir="/data/etcd",
-        certificates_dir="/srv/pki",
+        ca_cert_path="/srv/pki/ca.crt",
     )  # fmt: skip
     init = names(init_checks(ctx))
     for name in ["Port-16443", "Port-20259", "Port-20257", "Port-20250", "Port-22379",
