@@ -1,0 +1,57 @@
+"""Lab fixtures for e2e tests: real namespaces, real sshd, reached with paramiko and OpenSSH.
+
+`lab` is one 3-machine lab (cp1, w1, w2) shared by the whole session, because bringing labs up
+and down for every test would dominate the suite's run time. `lab_factory` makes private labs
+for tests that break or remove them. Both remove everything they made, also when a test fails,
+and check that nothing of their labs is left on the host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab_testing import LabFactory, assert_nothing_left, unique_lab_name
+
+from kubeadmpy import lab as labs
+
+
+@pytest.fixture(scope="session")
+def lab_state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    return tmp_path_factory.mktemp("labs")
+
+
+@pytest.fixture(scope="session")
+def lab(lab_state_root: Path) -> Iterator[labs.Lab]:
+    """A running 3-machine lab: cp1 (control plane), w1 and w2 (workers)."""
+    name = unique_lab_name("e2e")
+    try:
+        yield labs.up(labs.LabSpec(name=name, control_planes=1, workers=2,
+                                   state_root=lab_state_root))
+    finally:
+        labs.down(name, lab_state_root)
+    assert_nothing_left(name, lab_state_root)
+
+
+@pytest.fixture
+def lab_factory(lab_state_root: Path) -> Iterator[LabFactory]:
+    """Make labs with `lab_factory(purpose, control_planes=..., workers=...)`; all removed after."""
+    made: list[str] = []
+
+    def make(purpose: str, control_planes: int = 1, workers: int = 0) -> labs.Lab:
+        name = unique_lab_name(purpose)
+        made.append(name)
+        return labs.up(labs.LabSpec(name=name, control_planes=control_planes, workers=workers,
+                                    state_root=lab_state_root))
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            labs.down(name, lab_state_root)
+    for name in made:
+        assert_nothing_left(name, lab_state_root)
