@@ -1,0 +1,15 @@
+"""The resource table the apiserver serves: every entry is a `ResourceSpec` + its strategy."""
+
+from __future__ import annotations
+
+from kubeadmpy.apiserver.resources.cluster import CLUSTER
+from kubeadmpy.apiserver.resources.core import CORE
+from kubeadmpy.apiserver.resources.workloads import WORKLOADS
+from kubeadmpy.machinery.registry import ResourceRegistry
+
+
+def build_registry() -> ResourceRegistry:
+    return ResourceRegistry((*CORE, *WORKLOADS, *CLUSTER))
+
+
+__all__ = ["build_registry"]

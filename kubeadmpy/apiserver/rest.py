@@ -1,0 +1,356 @@
+"""The generic REST layer: one set of handlers for every resource in the registry.
+
+GET/LIST/WATCH, POST, PUT, PATCH, DELETE and DELETE-collection on any `Target`, plus the
+subresources every kind shares (status, scale) and a few with rules of their own (binding,
+eviction, namespace finalize, CSR approval). Kind-specific behaviour lives in strategies.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from kubeadmpy.apiserver import negotiation, patching, tables, writes
+from kubeadmpy.apiserver.listing import (
+    list_body,
+    list_objects,
+    parse_list_options,
+    serve_watch,
+)
+from kubeadmpy.apiserver.routing import Target
+from kubeadmpy.apiserver.storage import Storage
+from kubeadmpy.apiserver.watchcache import WatchCache
+from kubeadmpy.machinery import status
+from kubeadmpy.machinery.objects import format_rfc3339
+from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
+from kubeadmpy.machinery.selectors import format_label_selector
+from kubeadmpy.machinery.status import StatusDetails
+
+
+class Environment(Protocol):
+    async def allocate_cluster_ip(self, wanted: str | None) -> str: ...
+
+    async def release_cluster_ip(self, ip: str) -> None: ...
+
+
+def _dry_run(query: Any) -> bool:
+    values = query.getall("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise status.bad_request(f'dryRun: unsupported value "{value}", only "All" is '
+                                     "supported")
+    return bool(values)
+
+
+def _check_field_validation(query: Any) -> None:
+    value = query.get("fieldValidation", "")
+    if value not in ("", "Ignore", "Warn", "Strict"):
+        raise status.bad_request(f'fieldValidation: invalid value "{value}": must be one of '
+                                 '"Ignore", "Warn", "Strict"')
+
+
+class ResourceHandlers:
+    def __init__(self, registry: ResourceRegistry, storage: Storage,
+                 caches: dict[ResourceSpec, WatchCache], env: Environment) -> None:
+        self.registry = registry
+        self.storage = storage
+        self.caches = caches
+        self.env = env
+        self.namespaces = registry.lookup("", "v1", "namespaces")
+
+    # --- dispatch -----------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request, target: Target) -> web.StreamResponse:
+        method = request.method
+        fmt = negotiation.negotiate(request.headers.get("Accept", ""))
+        if target.subresource:
+            return await self._subresource(request, target, fmt)
+        if target.is_collection:
+            if method == "GET":
+                return await self.list_or_watch(request, target, fmt)
+            if method == "POST":
+                return await self.create(request, target, fmt)
+            if method == "DELETE" and "deletecollection" in target.spec.verbs:
+                return await self.delete_collection(request, target, fmt)
+            raise status.method_not_allowed()
+        if method == "GET":
+            obj = await self.storage.get(target.spec, target.namespace, target.name)
+            return self._object_response(target.spec, obj, fmt, request)
+        if method == "PUT":
+            return await self.update(request, target, fmt)
+        if method == "PATCH":
+            return await self.patch(request, target, fmt)
+        if method == "DELETE":
+            return await self.delete(request, target, fmt)
+        raise status.method_not_allowed()
+
+    def _object_response(self, spec: ResourceSpec, obj: JSONObject,
+                         fmt: negotiation.ResponseFormat, request: web.Request,
+                         code: int = 200) -> web.Response:
+        if fmt.table:
+            include = tables.check_include_object(request.query.get("includeObject"))
+            return negotiation.respond(tables.to_table(spec, [obj], include=include,
+                                                       list_meta={"resourceVersion": obj[
+                                                           "metadata"].get("resourceVersion",
+                                                                           "")}), code)
+        if fmt.partial_metadata:
+            return negotiation.respond(tables.partial_metadata(obj), code)
+        return negotiation.respond(obj, code, fmt)
+
+    async def _body(self, request: web.Request, spec: ResourceSpec, kind: str = "") -> Any:
+        raw = await negotiation.read_body(request)
+        hint = negotiation.GVKHint(spec.group, spec.version, kind or spec.kind)
+        return negotiation.decode_body(raw, request.headers.get("Content-Type", ""), hint)
+
+    async def _require_namespace(self, namespace: str) -> None:
+        assert self.namespaces is not None
+        try:
+            ns = await self.storage.get(self.namespaces, "", namespace)
+        except status.APIStatusError as exc:
+            if exc.code == 404:
+                raise status.not_found("namespaces", "", namespace) from exc
+            raise
+        if ns.get("metadata", {}).get("deletionTimestamp"):
+            raise status.forbidden(f'unable to create new content in namespace {namespace} '
+                                   "because it is being terminated")
+
+    # --- collection verbs ---------------------------------------------------------------------
+
+    async def list_or_watch(self, request: web.Request, target: Target,
+                            fmt: negotiation.ResponseFormat) -> web.StreamResponse:
+        options = parse_list_options(target.spec, target.namespace, request.query)
+        include = tables.check_include_object(request.query.get("includeObject"))
+        cache = self.caches[target.spec]
+        if options.watch:
+            return await serve_watch(request, self.storage, cache, options, fmt, include)
+        items, meta = await list_objects(self.storage, cache, options)
+        return negotiation.respond(list_body(target.spec, items, meta, fmt, include), 200, fmt)
+
+    async def create(self, request: web.Request, target: Target,
+                     fmt: negotiation.ResponseFormat) -> web.Response:
+        spec = target.spec
+        _check_field_validation(request.query)
+        dry_run = _dry_run(request.query)
+        obj = writes.check_kind(spec, await self._body(request, spec))
+        if spec.namespaced:
+            if not target.namespace:
+                raise status.path_not_found()
+            await self._require_namespace(target.namespace)
+        obj = writes.prepare_create(spec, obj, target.namespace)
+        if not dry_run:
+            await spec.strategy.before_create(obj, self.env)
+        try:
+            created = await self.storage.create(spec, obj, dry_run=dry_run)
+        except BaseException:
+            if not dry_run:
+                await spec.strategy.after_delete(obj, self.env)
+            raise
+        return self._object_response(spec, created, fmt, request, 201)
+
+    async def delete_collection(self, request: web.Request, target: Target,
+                                fmt: negotiation.ResponseFormat) -> web.Response:
+        options = parse_list_options(target.spec, target.namespace, request.query)
+        raw = await negotiation.read_body(request)
+        body = negotiation.decode_body(raw, request.headers.get("Content-Type", "")) \
+            if raw else None
+        delete = writes.parse_delete_options(body, request.query)
+        items, meta = await list_objects(self.storage, self.caches[target.spec], options)
+        deleted = []
+        for item in items:
+            item_meta = item["metadata"]
+            try:
+                obj, _ = await writes.delete_object(self.storage, target.spec,
+                                                    item_meta.get("namespace", ""),
+                                                    item_meta["name"], delete, self.env)
+            except status.APIStatusError as exc:
+                if exc.code == 404:
+                    continue
+                raise
+            deleted.append(obj)
+        return negotiation.respond(list_body(target.spec, deleted, meta, fmt, "Metadata"),
+                                   200, fmt)
+
+    # --- object verbs -------------------------------------------------------------------------
+
+    async def _write(self, request: web.Request, target: Target, fmt: negotiation.ResponseFormat,
+                     build: Any, *, subresource: str = "") -> web.Response:
+        """Shared PUT/PATCH path: `build(current)` returns the desired full object."""
+        spec = target.spec
+        _check_field_validation(request.query)
+        dry_run = _dry_run(request.query)
+
+        async def mutate(current: JSONObject) -> JSONObject | None:
+            desired = writes.check_kind(spec, await build(current))
+            name = desired["metadata"].get("name")
+            if name and name != target.name:
+                raise status.bad_request(f"the name of the object ({name}) does not match the "
+                                         f"name on the URL ({target.name})")
+            namespace = desired["metadata"].get("namespace")
+            if spec.namespaced and namespace and namespace != target.namespace:
+                raise status.bad_request("the namespace of the provided object does not match "
+                                         "the namespace sent on the request")
+            return writes.prepare_update(spec, desired, current, subresource=subresource)
+
+        new, _old = await self.storage.update(spec, target.namespace, target.name, mutate,
+                                              dry_run=dry_run)
+        if not dry_run:
+            await writes.finish_if_vanishing(self.storage, spec, new, self.env)
+        return self._object_response(spec, new, fmt, request)
+
+    async def update(self, request: web.Request, target: Target,
+                     fmt: negotiation.ResponseFormat, subresource: str = "") -> web.Response:
+        body = await self._body(request, target.spec)
+
+        async def build(current: JSONObject) -> Any:
+            return writes.deep(body) if isinstance(body, dict) else body
+
+        return await self._write(request, target, fmt, build, subresource=subresource)
+
+    async def patch(self, request: web.Request, target: Target,
+                    fmt: negotiation.ResponseFormat, subresource: str = "") -> web.Response:
+        content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
+        if content_type not in patching.PATCH_TYPES:
+            raise status.unsupported_media_type(content_type, patching.PATCH_TYPES)
+        if patching.implementation(content_type) is None:
+            patching.apply_patch(content_type, {}, None)  # raises the precise 415
+        raw = await negotiation.read_body(request)
+        patch = negotiation.decode_body(
+            raw, negotiation.YAML if content_type == patching.APPLY_PATCH else negotiation.JSON)
+
+        async def build(current: JSONObject) -> Any:
+            return patching.apply_patch(content_type, current, patch)
+
+        return await self._write(request, target, fmt, build, subresource=subresource)
+
+    async def delete(self, request: web.Request, target: Target,
+                     fmt: negotiation.ResponseFormat) -> web.Response:
+        raw = await negotiation.read_body(request)
+        body = negotiation.decode_body(raw, request.headers.get("Content-Type", ""),
+                                       negotiation.GVKHint("", "v1", "DeleteOptions")) \
+            if raw else None
+        options = writes.parse_delete_options(body, request.query)
+        spec = target.spec
+        obj, removed = await writes.delete_object(self.storage, spec, target.namespace,
+                                                  target.name, options, self.env)
+        if removed and spec.plural not in writes.DELETE_RETURNS_OBJECT:
+            return negotiation.respond(status.success_status(StatusDetails(
+                name=target.name, group=spec.group, kind=spec.plural,
+                uid=obj["metadata"].get("uid", ""))), 200, fmt)
+        return self._object_response(spec, obj, fmt, request)
+
+    # --- subresources -------------------------------------------------------------------------
+
+    async def _subresource(self, request: web.Request, target: Target,
+                           fmt: negotiation.ResponseFormat) -> web.StreamResponse:
+        sub, method = target.subresource, request.method
+        if sub in ("status", "approval", "finalize"):
+            if method == "GET" and sub == "status":
+                obj = await self.storage.get(target.spec, target.namespace, target.name)
+                return self._object_response(target.spec, obj, fmt, request)
+            kind = "status" if sub in ("status", "approval") else "finalize"
+            if method == "PUT":
+                return await self.update(request, target, fmt, subresource=kind)
+            if method == "PATCH":
+                return await self.patch(request, target, fmt, subresource=kind)
+            raise status.method_not_allowed()
+        if sub == "scale":
+            return await self._scale(request, target, fmt)
+        if sub == "binding" and method == "POST":
+            return await self._bind(request, target)
+        if sub == "eviction" and method == "POST":
+            return await self._evict(request, target)
+        if sub == "log" and method == "GET":
+            pod = await self.storage.get(target.spec, target.namespace, target.name)
+            if not pod.get("spec", {}).get("nodeName"):
+                return web.Response(body=b"", content_type="text/plain")
+            raise status.service_unavailable("pod logs are served by the kubelet; proxying to "
+                                             "the kubelet is not implemented yet")
+        raise status.service_unavailable(
+            f"the {sub} subresource of {target.spec.plural} is not implemented yet")
+
+    def _scale_of(self, spec: ResourceSpec, obj: JSONObject) -> JSONObject:
+        meta = obj["metadata"]
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                  "creationTimestamp") if k in meta},
+                "spec": {"replicas": int(obj.get("spec", {}).get("replicas", 0))},
+                "status": {"replicas": int(obj.get("status", {}).get("replicas", 0)),
+                           "selector": format_label_selector(obj.get("spec", {}).get(
+                               "selector"))}}
+
+    async def _scale(self, request: web.Request, target: Target,
+                     fmt: negotiation.ResponseFormat) -> web.Response:
+        spec, method = target.spec, request.method
+        if method == "GET":
+            obj = await self.storage.get(spec, target.namespace, target.name)
+            return negotiation.respond(self._scale_of(spec, obj), 200, fmt)
+        if method not in ("PUT", "PATCH"):
+            raise status.method_not_allowed()
+        content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
+        raw = await negotiation.read_body(request)
+        body = negotiation.decode_body(
+            raw, negotiation.JSON if method == "PATCH" else content_type,
+            negotiation.GVKHint("autoscaling", "v1", "Scale"))
+        dry_run = _dry_run(request.query)
+
+        async def mutate(current: JSONObject) -> JSONObject | None:
+            scale = self._scale_of(spec, current)
+            if method == "PATCH":
+                scale = patching.apply_patch(content_type, scale, body)
+            elif not isinstance(body, dict):
+                raise status.bad_request("the body of the request must be a Scale object")
+            else:
+                scale = body
+            wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+            if method == "PUT" and wanted_rv and wanted_rv != current["metadata"][
+                    "resourceVersion"]:
+                raise status.conflict(spec.plural, spec.group, target.name, status.STALE_OBJECT)
+            replicas = (scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise status.invalid("Scale", "autoscaling", target.name, [status.Cause(
+                    "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than "
+                    "or equal to 0", "spec.replicas")])
+            desired = writes.deep(current)
+            desired["spec"]["replicas"] = replicas
+            desired["metadata"].pop("resourceVersion", None)
+            return writes.prepare_update(spec, desired, current)
+
+        new, _ = await self.storage.update(spec, target.namespace, target.name, mutate,
+                                           dry_run=dry_run)
+        return negotiation.respond(self._scale_of(spec, new), 200, fmt)
+
+    async def _bind(self, request: web.Request, target: Target) -> web.Response:
+        body = await self._body(request, target.spec, "Binding")
+        node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
+        if not node:
+            raise status.invalid("Binding", "", target.name, [status.Cause(
+                "FieldValueRequired", "Required value", "target.name")])
+
+        async def mutate(pod: JSONObject) -> JSONObject | None:
+            if pod["metadata"].get("deletionTimestamp"):
+                raise status.conflict("pods/binding", "", target.name,
+                                      "pod is being deleted, cannot be assigned to a host")
+            if pod.get("spec", {}).get("nodeName"):
+                raise status.conflict("pods/binding", "", target.name,
+                                      f"pod {target.name} is already assigned to node "
+                                      f'"{pod["spec"]["nodeName"]}"')
+            pod["spec"]["nodeName"] = node
+            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+            conditions.append({"type": "PodScheduled", "status": "True",
+                               "lastProbeTime": None,
+                               "lastTransitionTime": format_rfc3339(time.time())})
+            return pod
+
+        await self.storage.update(target.spec, target.namespace, target.name, mutate,
+                                  dry_run=_dry_run(request.query))
+        return negotiation.respond(status.success_status(), 201)
+
+    async def _evict(self, request: web.Request, target: Target) -> web.Response:
+        body = await self._body(request, target.spec, "Eviction")
+        options = writes.parse_delete_options(
+            body.get("deleteOptions") if isinstance(body, dict) else None, request.query)
+        await writes.delete_object(self.storage, target.spec, target.namespace, target.name,
+                                   options, self.env)
+        return negotiation.respond(status.success_status(), 201)

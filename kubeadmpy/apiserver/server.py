@@ -1,0 +1,224 @@
+"""The HTTPS server: middleware (errors, authentication, authorization), the non-resource
+endpoints (health, version, discovery, OpenAPI) and the wiring of storage, caches and handlers.
+
+`APIServer` is an async context manager a test can start in-process; `run(settings)` serves
+until cancelled. Every background task (one watch cache per resource) belongs to the server's
+task group and ends with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from kubeadmpy.apiserver import auth, discovery, negotiation, writes
+from kubeadmpy.apiserver.etcd import EtcdClient, EtcdTLS
+from kubeadmpy.apiserver.ipalloc import ClusterIPAllocator, parse_service_range
+from kubeadmpy.apiserver.resources import build_registry
+from kubeadmpy.apiserver.rest import ResourceHandlers
+from kubeadmpy.apiserver.routing import resolve
+from kubeadmpy.apiserver.settings import Settings
+from kubeadmpy.apiserver.storage import Storage
+from kubeadmpy.apiserver.watchcache import WatchCache
+from kubeadmpy.machinery import status
+from kubeadmpy.machinery.registry import ResourceSpec
+
+log = logging.getLogger("kubeadmpy.apiserver")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class APIServer:
+    """One running apiserver: etcd client, watch caches, HTTP site."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = build_registry()
+        self.etcd = EtcdClient(settings.etcd_servers, EtcdTLS(
+            settings.etcd_cafile, settings.etcd_certfile, settings.etcd_keyfile))
+        self.storage = Storage(self.etcd)
+        self.allocator = ClusterIPAllocator(self.etcd,
+                                            parse_service_range(settings.service_cluster_ip_range))
+        self.caches: dict[ResourceSpec, WatchCache] = {
+            spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
+            for spec in self.registry.all()}
+        self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
+        self._tasks: asyncio.TaskGroup | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = settings.secure_port
+
+    # Environment for strategies -------------------------------------------------------------
+
+    async def allocate_cluster_ip(self, wanted: str | None) -> str:
+        return await self.allocator.allocate(wanted)
+
+    async def release_cluster_ip(self, ip: str) -> None:
+        await self.allocator.release(ip)
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> APIServer:
+        for name, value in sorted(self.settings.not_enforced.items()):
+            log.info("flag --%s=%s accepted but not yet enforced", name, value)
+        self._tasks = asyncio.TaskGroup()
+        await self._tasks.__aenter__()
+        try:
+            for cache in self.caches.values():
+                self._tasks.create_task(cache.run(), name=f"watch-cache {cache.spec.plural}")
+            async with asyncio.timeout(60):
+                await asyncio.gather(*(c.ready.wait() for c in self.caches.values()))
+            await self._bootstrap()
+            await self._serve()
+        except BaseException:
+            await self._shutdown()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tasks is not None:
+            for cache in self.caches.values():
+                for watcher in list(cache.watchers):
+                    watcher.close()
+            tasks, self._tasks = self._tasks, None
+            for task in asyncio.all_tasks():
+                if task.get_name().startswith("watch-cache "):
+                    task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tasks.__aexit__(None, None, None)
+        await self.etcd.close()
+
+    async def _serve(self) -> None:
+        s = self.settings
+        context = auth.server_ssl_context(s.tls_cert_file, s.tls_private_key_file,
+                                          s.client_ca_file)
+        app = web.Application(middlewares=[self._middleware],
+                              client_max_size=negotiation.MAX_BODY_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.bind_address, s.secure_port, ssl_context=context,
+                           backlog=1024)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        log.info("serving on https://%s:%d", s.bind_address, self.port)
+
+    async def _bootstrap(self) -> None:
+        """The namespaces and the `kubernetes` Service every cluster has."""
+        namespaces = self.registry.lookup("", "v1", "namespaces")
+        services = self.registry.lookup("", "v1", "services")
+        assert namespaces is not None and services is not None
+        for name in SYSTEM_NAMESPACES:
+            obj = writes.prepare_create(namespaces, {"apiVersion": "v1", "kind": "Namespace",
+                                                     "metadata": {"name": name}}, "")
+            with contextlib.suppress(status.APIStatusError):
+                await self.storage.create(namespaces, obj)
+        svc = writes.prepare_create(services, {
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver",
+                                                          "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "ports": [{"name": "https", "port": 443,
+                                                     "protocol": "TCP",
+                                                     "targetPort": self.settings.secure_port}],
+                     "clusterIP": self.allocator.kubernetes_service_ip,
+                     "clusterIPs": [self.allocator.kubernetes_service_ip]}}, "default")
+        try:
+            await self.storage.get(services, "default", "kubernetes")
+        except status.APIStatusError:
+            with contextlib.suppress(status.APIStatusError):
+                await self.allocator.allocate(self.allocator.kubernetes_service_ip)
+            with contextlib.suppress(status.APIStatusError):
+                await self.storage.create(services, svc)
+
+    # HTTP ------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            user = auth.authenticate(request)
+            auth.check_access(user, request.method, request.path)
+            return await handler(request)
+        except status.APIStatusError as exc:
+            return negotiation.error_response(exc)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a bug must still answer with a Status, never a traceback
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return negotiation.error_response(status.internal_error(repr(exc)))
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = auth.normalised_path(request.path)
+        if path in ("/healthz", "/livez", "/readyz") or path.startswith(
+                ("/healthz/", "/livez/", "/readyz/")):
+            return web.Response(text="ok")
+        if path == "/version":
+            return negotiation.respond(discovery.version_info())
+        if path.startswith("/openapi"):
+            return self._openapi(path)
+        if request.method == "GET":
+            document = self._discovery(path, request.headers.get("Accept", ""), request.host)
+            if document is not None:
+                return document
+        target = resolve(self.registry, path)
+        if target is None:
+            raise status.path_not_found()
+        return await self.handlers.handle(request, target)
+
+    def _discovery(self, path: str, accept: str, host: str) -> web.Response | None:
+        parts = path.strip("/").split("/")
+        if path in ("/api", "/apis"):
+            version = discovery.aggregated_version(accept)
+            if version is not None:
+                body = discovery.aggregated(self.registry, core=path == "/api", version=version)
+                return web.Response(body=negotiation.dumps(body), headers={
+                    "Content-Type": discovery.aggregated_content_type(version),
+                    "Vary": "Accept"})
+            if path == "/api":
+                address = f"{self.settings.advertise_address or host.split(':')[0]}:{self.port}"
+                return negotiation.respond(discovery.api_versions(address))
+            return negotiation.respond(discovery.api_group_list(self.registry))
+        document: Any = None
+        if len(parts) == 2 and parts[0] == "api":
+            document = discovery.resource_list(self.registry, "", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            document = discovery.api_group(self.registry, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            document = discovery.resource_list(self.registry, parts[1], parts[2])
+        else:
+            return None
+        if document is None:
+            raise status.path_not_found()
+        return negotiation.respond(document)
+
+    def _openapi(self, path: str) -> web.Response:
+        if path == "/openapi/v2":
+            # kubectl 1.27/1.28 need a v2 document before apply/create -f; an empty protobuf
+            # document is a valid one (no schemas: validation is left to the server).
+            return web.Response(body=b"", headers={"Content-Type": OPENAPI_V2_PROTOBUF})
+        raise status.path_not_found()
+
+
+async def run(settings: Settings, started: Callable[[APIServer], None] | None = None) -> None:
+    """Serve until cancelled."""
+    async with APIServer(settings) as server:
+        if started is not None:
+            started(server)
+        await asyncio.Event().wait()

@@ -1,0 +1,174 @@
+"""Objects in etcd: keys, (de)serialisation, and compare-and-swap writes with API errors.
+
+resourceVersion is never stored: it is the key's etcd mod revision, set when reading. Creates
+are `create_revision == 0` transactions (409 AlreadyExists), updates and deletes compare the mod
+revision they read (409 Conflict when a client's resourceVersion is stale; internal retries when
+the server itself raced another writer).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubeadmpy.apiserver.etcd import (
+    EtcdClient,
+    EtcdCompacted,
+    EtcdError,
+    EtcdUnavailable,
+    KeyValue,
+    prefix_end,
+)
+from kubeadmpy.machinery import status
+from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
+
+MAX_UPDATE_RETRIES = 16
+
+
+def encode(obj: JSONObject) -> bytes:
+    meta = obj.get("metadata", {})
+    if "resourceVersion" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def decode(kv: KeyValue, revision: int | None = None) -> JSONObject:
+    obj: JSONObject = json.loads(kv.value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision or kv.mod_revision)
+    return obj
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[JSONObject]
+    revision: int
+    continue_token: str
+    remaining: int
+
+
+def encode_continue(revision: int, start_after: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start_after + "\0"})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return int(raw["rv"]), str(raw["start"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise status.bad_request(f"continue key is not valid: {token!r}") from exc
+
+
+def translate(exc: EtcdError) -> status.APIStatusError:
+    if isinstance(exc, EtcdUnavailable):
+        return status.service_unavailable(f"etcd is unavailable: {exc}")
+    return status.internal_error(str(exc))
+
+
+class Storage:
+    """Typed object operations on etcd for any registered resource."""
+
+    def __init__(self, etcd: EtcdClient) -> None:
+        self.etcd = etcd
+
+    async def _read(self, key: str) -> KeyValue | None:
+        try:
+            result = await self.etcd.range(key)
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        return result.kvs[0] if result.kvs else None
+
+    async def get(self, spec: ResourceSpec, namespace: str, name: str) -> JSONObject:
+        kv = await self._read(spec.key(namespace, name))
+        if kv is None:
+            raise status.not_found(spec.plural, spec.group, name)
+        return decode(kv)
+
+    async def create(self, spec: ResourceSpec, obj: JSONObject, *, dry_run: bool = False
+                     ) -> JSONObject:
+        meta = obj["metadata"]
+        key = spec.key(meta.get("namespace", ""), meta["name"])
+        if dry_run:
+            if await self._read(key) is not None:
+                raise status.already_exists(spec.plural, spec.group, meta["name"])
+            return obj
+        try:
+            result = await self.etcd.create(key, encode(obj))
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        if not result.succeeded:
+            raise status.already_exists(spec.plural, spec.group, meta["name"])
+        meta["resourceVersion"] = str(result.revision)
+        return obj
+
+    async def update(
+        self, spec: ResourceSpec, namespace: str, name: str,
+        mutate: Callable[[JSONObject], Awaitable[JSONObject | None]], *, dry_run: bool = False,
+    ) -> tuple[JSONObject, JSONObject]:
+        """Read, mutate (async; returns the new object or None to delete nothing), CAS-write.
+
+        `mutate` receives a private copy; it raises 409 itself when the client's RV is stale.
+        Races with other writers are retried here. Returns (new, old).
+        """
+        key = spec.key(namespace, name)
+        for _ in range(MAX_UPDATE_RETRIES):
+            kv = await self._read(key)
+            if kv is None:
+                raise status.not_found(spec.plural, spec.group, name)
+            old = decode(kv)
+            new = await mutate(copy.deepcopy(old))
+            if new is None or dry_run:
+                return (new or old), old
+            try:
+                result = await self.etcd.update(key, encode(new), kv.mod_revision)
+            except EtcdError as exc:
+                raise translate(exc) from exc
+            if result.succeeded:
+                new["metadata"]["resourceVersion"] = str(result.revision)
+                return new, old
+        raise status.conflict(spec.plural, spec.group, name, status.STALE_OBJECT)
+
+    async def delete(self, spec: ResourceSpec, obj: JSONObject) -> int:
+        """Delete the object if it is still at the resourceVersion `obj` carries."""
+        meta = obj["metadata"]
+        key = spec.key(meta.get("namespace", ""), meta["name"])
+        try:
+            result = await self.etcd.delete(key, int(meta["resourceVersion"]))
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        if not result.succeeded:
+            if result.current is None:
+                raise status.not_found(spec.plural, spec.group, meta["name"])
+            raise status.conflict(spec.plural, spec.group, meta["name"], status.STALE_OBJECT)
+        return result.revision
+
+    async def list(self, spec: ResourceSpec, namespace: str, *, revision: int = 0,
+                   limit: int = 0, continue_token: str = "") -> ListPage:
+        """A consistent read from etcd (all pages at the first page's revision)."""
+        prefix = spec.key_prefix(namespace)
+        start = prefix
+        if continue_token:
+            revision, after = decode_continue(continue_token)
+            start = prefix + after
+        try:
+            result = await self.etcd.range(start, prefix_end(prefix), revision=revision,
+                                           limit=limit + 1 if limit else 0)
+        except EtcdCompacted as exc:
+            raise status.gone("The resourceVersion for the provided list is too old.") from exc
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        revision = revision or result.revision
+        kvs = result.kvs
+        token, remaining = "", 0
+        if limit and len(kvs) > limit:
+            kvs = kvs[:limit]
+            token = encode_continue(revision, kvs[-1].key[len(prefix):])
+            remaining = max(result.count - limit, 0)
+        return ListPage([decode(kv) for kv in kvs], revision, token, remaining)
+
+    async def put_raw(self, key: str, value: Any) -> int:
+        return await self.etcd.put(key, json.dumps(value).encode())
