@@ -37,10 +37,11 @@ class ConfigProblemsError(ConfigError):
         super().__init__(first.path, first.problem, first.fix, source=where)
         self.problems = problems
         lines = [f"{source}: {problem.render()}" for source, problem in problems]
+        text = lines[0]
         if len(lines) > 1:
             text = f"{len(lines)} problems in the configuration:\n" + "\n".join(
                 f"  - {line}" for line in lines)
-            self.args = (text,)
+        self.args = (text,)
 
 
 @dataclass
@@ -114,10 +115,12 @@ def parse_config(text: str, source: str) -> ParsedConfig:
                           "Start from `kubeadmpy config print init-defaults`", source=source)
     for index, raw in enumerate(raw_documents, start=1):
         label = f"{source}, document {index}"
+        named = raw.get("kind") if isinstance(raw, dict) else None
+        if isinstance(named, str):
+            label = f"{label} ({named})"
         kind_problems: list[FieldProblem] = []
-        kind = _identify(raw, kind_problems, parsed, label)
+        kind = _identify(raw, kind_problems, parsed, f"{source}, document {index}")
         if kind is not None:
-            label = f"{label} ({kind})"
             if kind in parsed.documents:
                 kind_problems.append(FieldProblem(
                     "kind", f"a second {kind} document (the first is document "

@@ -105,6 +105,9 @@ FLAG_FIELDS = {
 
 
 def flag_name(field_name: str) -> str:
+    """How the user typed it: "--pod-network-cidr", or the positional endpoint of join."""
+    if field_name == "api_server_endpoint":
+        return "the API server endpoint argument"
     return "--" + field_name.replace("_", "-")
 
 
@@ -117,8 +120,7 @@ def check_mixed_arguments(flags: Any) -> None:
     """kubeadm's ValidateMixedArguments: config-bound flags may not accompany --config."""
     mixed = [name for name in given(flags) if name not in ALLOWED_WITH_CONFIG]
     if mixed:
-        shown = ", ".join("the API server endpoint argument" if name == "api_server_endpoint"
-                          else flag_name(name) for name in mixed)
+        shown = ", ".join(flag_name(name) for name in mixed)
         raise ConfigError("--config", f"can not be mixed with {shown}",
                           "Put these settings in the config file, or drop --config",
                           source=COMMAND_LINE)

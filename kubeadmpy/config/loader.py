@@ -181,11 +181,16 @@ def validate_config_file(path: Path) -> list[str]:
     """`config validate`: load the file as each command that uses its kinds; return warnings."""
     text = read_config_file(path)
     kinds = set(documents.parse_config(text, str(path)).documents)
+    # A file is judged on its own: when this machine has no usable address, a stand-in keeps
+    # the missing-address default from failing the check (init itself would still fail).
+    facts = detect_node_facts()
+    if facts.advertise_address is None:
+        facts = NodeFacts(facts.hostname, "127.0.0.1")
     loaders: list[Callable[[], Any]] = []
     if kinds & {_INIT, _CLUSTER, _KUBEADMPY} or not kinds & {_JOIN, _RESET}:
-        loaders.append(lambda: load_init_config(path, text=text))
+        loaders.append(lambda: load_init_config(path, text=text, facts=facts))
     if _JOIN in kinds:
-        loaders.append(lambda: load_join_config(path, text=text))
+        loaders.append(lambda: load_join_config(path, text=text, facts=facts))
     if _RESET in kinds:
         loaders.append(lambda: load_reset_config(path, text=text))
     warnings: list[str] = []

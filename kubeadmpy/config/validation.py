@@ -248,9 +248,15 @@ def _etcd(etcd: v1beta4.Etcd, problems: Problems) -> None:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 problems.append(FieldProblem(f"etcd.external.endpoints[{i}]", f"{url!r} is not "
                                              "an URL", "Write it like https://10.0.0.5:2379"))
-        if any(url.startswith("https:") for url in external.endpoints):
-            for name, value in (("caFile", external.ca_file), ("certFile", external.cert_file),
-                                ("keyFile", external.key_file)):
+        files = {"caFile": external.ca_file, "certFile": external.cert_file,
+                 "keyFile": external.key_file}
+        missing = [name for name, value in files.items() if not value]
+        if missing and any(url.startswith("https:") for url in external.endpoints):
+            problems.append(FieldProblem(
+                "etcd.external", f"{', '.join(missing)} not set, but the endpoints use https",
+                "Give the paths of the etcd CA and of the client certificate and key"))
+        for name, value in files.items():
+            if value:
                 _absolute(f"etcd.external.{name}", value, problems)
 
 

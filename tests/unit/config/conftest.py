@@ -13,6 +13,12 @@ from kubeadmpy.config import NodeFacts
 FACTS = NodeFacts(hostname="Node-1", advertise_address="10.0.0.10")
 
 
+@pytest.fixture(scope="session")
+def facts() -> NodeFacts:
+    """Fixed facts of a node named Node-1 with address 10.0.0.10 (data only, never contacted)."""
+    return FACTS
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[[str], Path]:
     """Write dedented YAML to kubeadm.yaml in a fresh directory and return its path."""
