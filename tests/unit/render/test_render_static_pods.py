@@ -293,3 +293,14 @@ def test_bad_values_are_refused_naming_the_field(
         render_static_pod("kube-apiserver", make_control_plane(**changes))
     assert caught.value.field == field
     assert caught.value.fix
+
+
+def test_python_flavor_apiserver_command_is_accepted_by_kubeadmpy_apiserver(
+        make_control_plane: MakeValues) -> None:
+    settings = pytest.importorskip("kubeadmpy.apiserver.settings")
+    values = make_control_plane(flavor="python")
+    words = command("kube-apiserver", values)
+    assert words[0] == "kubeadmpy-apiserver"
+    parsed = settings.parse_settings(words[1:])
+    assert parsed.etcd_servers == ("https://127.0.0.1:2379",)
+    assert parsed.secure_port == values.bind_port
