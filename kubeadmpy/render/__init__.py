@@ -17,7 +17,7 @@ from kubeadmpy.render.containerd import (
 from kubeadmpy.render.environment import RenderedFile, RenderError
 from kubeadmpy.render.hostfacts import present_ca_cert_dirs, proxy_env
 from kubeadmpy.render.kubelet import KubeletValues, Taint, cluster_dns_ip, render_kubelet
-from kubeadmpy.render.node import render_node
+from kubeadmpy.render.node import render_node, write_rendered
 from kubeadmpy.render.staticpods import (
     manifest_path,
     render_control_plane,
@@ -71,5 +71,6 @@ __all__ = [
     "render_kubelet_units",
     "render_node",
     "render_static_pod",
+    "write_rendered",
 ]
 

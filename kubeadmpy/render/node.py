@@ -1,9 +1,12 @@
-"""All files of one node in one call, for phases that write a whole node and for --dry-run."""
+"""All files of one node in one call, and writing rendered files through `HostPaths`, for
+phases that write a whole node and for --dry-run (a redirected root directory)."""
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from kubeadmpy.files import write_file
+from kubeadmpy.paths import HostPaths
 from kubeadmpy.render.containerd import ContainerdValues, render_containerd_config
 from kubeadmpy.render.environment import RenderedFile
 from kubeadmpy.render.kubelet import KubeletValues, render_kubelet
@@ -26,3 +29,13 @@ def render_node(kubelet: KubeletValues, containerd: ContainerdValues,
     files.update(render_containerd_config(containerd))
     files.update(render_containerd_unit())
     return files
+
+
+def write_rendered(files: dict[PurePosixPath, RenderedFile], paths: HostPaths) -> list[str]:
+    """Write `files` under `paths` with their modes; returns one line per file for the user."""
+    written = []
+    for logical, rendered in sorted(files.items()):
+        write_file(paths.host(logical), rendered.content, mode=rendered.mode)
+        written.append(f"wrote {logical} (mode {rendered.mode:04o})")
+        written += [f"warning: {warning}" for warning in rendered.warnings]
+    return written
