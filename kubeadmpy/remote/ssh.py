@@ -88,7 +88,10 @@ def load_private_key(path: Path) -> paramiko.PKey:
     except PermissionError as exc:
         raise UserInputError("--ssh-key", f"{path} is not readable",
                              "Run as a user who can read the key, or fix its permissions") from exc
-    except paramiko.PasswordRequiredException as exc:
+    except (paramiko.PasswordRequiredException, TypeError) as exc:
+        # paramiko 4 lets cryptography's TypeError through for a passphrase-protected key.
+        if isinstance(exc, TypeError) and "password" not in str(exc).lower():
+            raise
         raise UserInputError("--ssh-key", f"{path} is encrypted with a passphrase",
                              "Use an unencrypted key for automation") from exc
     except (paramiko.SSHException, ValueError, UnicodeDecodeError) as exc:
