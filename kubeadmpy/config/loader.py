@@ -136,6 +136,7 @@ def load_init_config(path: Path | None, flags: InitFlags | None = None, *,
     _fail_on([(_INIT, validation.validate_init(init)),
               (_CLUSTER, validation.validate_cluster(cluster, warnings)),
               (_KUBEADMPY, validation.validate_kubeadmpy(kubeadmpy))], parsed, flags)
+    validation.cross_check_init(cluster, kubeadmpy, warnings)
     return InitBundle(init=init, cluster=cluster, kubeadmpy=kubeadmpy,
                       kubelet=parsed.get(documents.KUBELET_KIND),
                       kube_proxy=parsed.get(documents.KUBE_PROXY_KIND),

@@ -376,3 +376,15 @@ def validate_kubeadmpy(config: v1alpha1.KubeadmpyConfiguration) -> Problems:
         _in_range("network.flannel.mtu", flannel.mtu, MIN_MTU, MAX_MTU, problems)
     _one_of("storage.csiPlugin", config.storage.csi_plugin, v1alpha1.CSI_PLUGINS, problems)
     return problems
+
+
+def cross_check_init(cluster: v1beta4.ClusterConfiguration,
+                     config: v1alpha1.KubeadmpyConfiguration, warnings: list[str]) -> None:
+    """Warnings that need more than one document."""
+    ours = defaults.KUBERNETES_VERSION.split(".")[:2]
+    if config.control_plane_flavor == "python" and \
+            cluster.kubernetes_version.split(".")[:2] != ours:
+        warnings.append(
+            f"kubernetesVersion {cluster.kubernetes_version}: the Python control plane serves "
+            f"the {'.'.join(ours)} API whatever the version; set controlPlaneFlavor: upstream "
+            "to run that release")

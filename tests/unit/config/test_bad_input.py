@@ -205,3 +205,10 @@ def test_overlapping_pod_and_service_subnets_are_a_warning(facts: NodeFacts) -> 
     bundle = load_init_config(None, InitFlags(pod_network_cidr="10.96.0.0/16"), facts=facts)
     assert bundle.warnings == ["networking.podSubnet 10.96.0.0/16 overlaps serviceSubnet "
                                "10.96.0.0/12; pods and Services will collide"]
+
+
+def test_another_release_with_the_python_control_plane_is_a_warning(facts: NodeFacts) -> None:
+    bundle = load_init_config(None, InitFlags(kubernetes_version="v1.30.2"), facts=facts)
+    assert bundle.warnings == [
+        "kubernetesVersion v1.30.2: the Python control plane serves the v1.33 API whatever the "
+        "version; set controlPlaneFlavor: upstream to run that release"]
