@@ -7,6 +7,7 @@ None connects anywhere except the CRI check, which connects to the local runtime
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -64,28 +65,37 @@ def memory(proc_root: Path, required_mb: int = CONTROL_PLANE_MEM_MB) -> Check:
     return Check("Mem", run, f"at least {required_mb} MB of RAM")
 
 
-def _bind_wildcard(port: int) -> None:
-    """Listen on every address (both families when possible) and close again, like `:port`."""
-    if socket.has_dualstack_ipv6():
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        address: tuple[str, int] = ("::", port)
-    else:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        address = ("0.0.0.0", port)
-    with sock:
+def _listen_once(family: socket.AddressFamily, address: tuple[str, int]) -> None:
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         # Same as Go's listener: a port whose old connections sit in TIME_WAIT counts as free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(1)
 
 
+def _bind_wildcard(port: int) -> None:
+    """Listen on every address (both families when possible) and close again, like `:port`."""
+    if socket.has_dualstack_ipv6():
+        try:
+            _listen_once(socket.AF_INET6, ("::", port))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                raise
+            # IPv6 switched off in this network namespace: IPv4 is all there is.
+    _listen_once(socket.AF_INET, ("0.0.0.0", port))
+
+
 def port_open(port: int) -> Check:
     def run() -> Findings:
         try:
             _bind_wildcard(port)
-        except OSError:
-            return Findings.error(f"Port {port} is in use")
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return Findings.error(f"Port {port} is in use")
+            return Findings.error(f"Port {port} cannot be bound: {exc.strerror or exc}")
         return Findings.ok()
 
     return Check(f"Port-{port}", run, f"TCP port {port} is free")

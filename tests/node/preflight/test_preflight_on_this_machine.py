@@ -139,23 +139,38 @@ def test_this_kernel_passes_system_verification_without_errors() -> None:
     assert result.errors == ()  # containerd, runc and etcd run here, so the kernel is fine
 
 
-def test_a_normal_user_fails_the_root_check() -> None:
+def errors_as_nobody(check: Check) -> str:
+    """Run `check` in a forked child that dropped to uid/gid 65534; its errors, one per line."""
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
         try:
+            os.setgroups([])
             os.setgid(65534)
             os.setuid(65534)
-            errors = preflight_checks.privileged_user().run().errors
-            os.write(write_end, "\n".join(errors).encode())
+            os.write(write_end, "\n".join(check.run().errors).encode())
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         reported = pipe.read().decode()
     os.waitpid(child, 0)
-    assert reported == "user is not running as root"
+    return reported
+
+
+def test_a_normal_user_fails_the_root_check() -> None:
+    assert errors_as_nobody(preflight_checks.privileged_user()) == "user is not running as root"
     assert preflight_checks.privileged_user().run() == Findings()  # and root passes
+
+
+@pytest.mark.skipif(
+    Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text().strip() == "0",
+    reason="every port is unprivileged on this machine",
+)
+def test_a_port_that_cannot_be_bound_is_not_reported_as_in_use() -> None:
+    # Permission is checked before the port is looked up, so this never touches a live port.
+    error = errors_as_nobody(preflight_checks.port_open(1))
+    assert error == "Port 1 cannot be bound: Permission denied"
 
 
 # --- ports --------------------------------------------------------------------------------
