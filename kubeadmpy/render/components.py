@@ -79,6 +79,9 @@ class ComponentSpec:
     probes: Callable[[ControlPlaneValues, Sequence[Arg]], Probes]
     volumes: Callable[[ControlPlaneValues, Sequence[Arg]], list[HostPathMount]]
     annotations: Callable[[ControlPlaneValues], dict[str, str]]
+    # Volume mounts listed first, in this order; the rest follow sorted by name. kubeadm lists
+    # etcd's two mounts by hand (data, then certs) while every other list is sorted.
+    mounts_first: tuple[str, ...] = ()
 
     def command(self, values: ControlPlaneValues) -> list[str]:
         """The container command: binary, then sorted ``--name=value`` flags."""
@@ -322,6 +325,8 @@ def etcd_args(values: ControlPlaneValues) -> list[Arg]:
     client_url = f"https://{host_port(advertise, ETCD_CLIENT_PORT)}"
     peer_url = f"https://{host_port(advertise, ETCD_PEER_PORT)}"
     members = [f"{member.name}={member.peer_url}" for member in etcd.join_members]
+    if values.node_name not in {member.name for member in etcd.join_members}:
+        members.append(f"{values.node_name}={peer_url}")
     found = list(args(
         ("name", values.node_name),
         ("advertise-client-urls", client_url),
@@ -332,7 +337,7 @@ def etcd_args(values: ControlPlaneValues) -> list[Arg]:
         ("experimental-initial-corrupt-check", "true"),
         ("experimental-watch-progress-notify-interval", "5s"),
         ("initial-advertise-peer-urls", peer_url),
-        ("initial-cluster", ",".join([*members, f"{values.node_name}={peer_url}"])),
+        ("initial-cluster", ",".join(members)),
         ("listen-client-urls", f"https://{host_port(local, ETCD_CLIENT_PORT)},{client_url}"),
         ("listen-metrics-urls", f"http://{host_port(local, ETCD_METRICS_PORT)}"),
         ("listen-peer-urls", peer_url),
@@ -384,7 +389,7 @@ COMPONENTS: dict[str, ComponentSpec] = {
     for spec in (
         ComponentSpec("etcd", "etcd", "etcd", "100m", "100Mi",
                       lambda values: _local_etcd(values).extras, etcd_args, etcd_probes,
-                      etcd_volumes, etcd_annotations),
+                      etcd_volumes, etcd_annotations, mounts_first=("etcd-data", "etcd-certs")),
         ComponentSpec("kube-apiserver", "kube-apiserver", "kubeadmpy-apiserver", "250m", "",
                       lambda values: values.api_server, api_server_args, api_server_probes,
                       api_server_volumes, api_server_annotations),

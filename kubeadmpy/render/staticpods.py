@@ -39,7 +39,8 @@ class PodPlan:
     annotations: dict[str, str]
     probes: Probes
     requests: dict[str, str]
-    volumes: list[HostPathMount]
+    volumes: list[HostPathMount]  # sorted by name
+    volume_mounts: list[HostPathMount]  # kubeadm's mount order (see ComponentSpec.mounts_first)
 
 
 def manifest_path(component: str) -> PurePosixPath:
@@ -71,6 +72,8 @@ def plan_pod(spec: ComponentSpec, values: ControlPlaneValues) -> PodPlan:
     volumes.update((v.name, v) for v in extras.extra_volumes)  # same name replaces a default
     env: dict[str, EnvVar] = {e.name: e for e in values.proxy_env}
     env.update((e.name, e) for e in extras.extra_envs)  # extraEnvs win over proxy variables
+    first = [name for name in spec.mounts_first if name in volumes]
+    mount_order = first + sorted(name for name in volumes if name not in first)
     requests = {"cpu": spec.cpu_request}
     if spec.memory_request:
         requests["memory"] = spec.memory_request
@@ -83,6 +86,7 @@ def plan_pod(spec: ComponentSpec, values: ControlPlaneValues) -> PodPlan:
         probes=spec.probes(values, merged),
         requests=requests,
         volumes=[volumes[name] for name in sorted(volumes)],
+        volume_mounts=[volumes[name] for name in mount_order],
     )
 
 

@@ -68,7 +68,8 @@ class LocalEtcd:
     image_repository: str = ""  # "" → the cluster's imageRepository
     image_tag: str = ""  # "" → the tag kubeadm pairs with the Kubernetes minor
     extras: ComponentExtras = ComponentExtras()
-    # Set when joining an existing etcd cluster: the members already there (this node excluded).
+    # Set when joining an existing etcd cluster: the members in etcd's order (as the member-add
+    # answer lists them); this node is appended unless the list already names it.
     join_members: tuple[EtcdMember, ...] = ()
 
 

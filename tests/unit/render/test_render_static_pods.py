@@ -304,3 +304,19 @@ def test_python_flavor_apiserver_command_is_accepted_by_kubeadmpy_apiserver(
     parsed = settings.parse_settings(words[1:])
     assert parsed.etcd_servers == ("https://127.0.0.1:2379",)
     assert parsed.secure_port == values.bind_port
+
+
+def test_a_member_list_that_names_this_node_is_used_as_given(
+        make_control_plane: MakeValues) -> None:
+    members = (EtcdMember("cp-2", "https://10.0.0.11:2380"),
+               EtcdMember("cp-1", "https://10.0.0.10:2380"))
+    values = make_control_plane(node_name="cp-2", advertise_address="10.0.0.11",
+                                etcd=LocalEtcd(join_members=members))
+    assert "--initial-cluster=cp-2=https://10.0.0.11:2380,cp-1=https://10.0.0.10:2380" in \
+        command("etcd", values)
+
+
+def test_etcd_mounts_data_before_certs_as_kubeadm_lists_them(
+        make_control_plane: MakeValues) -> None:
+    container = pod("etcd", make_control_plane())["spec"]["containers"][0]
+    assert [m["name"] for m in container["volumeMounts"]] == ["etcd-data", "etcd-certs"]
