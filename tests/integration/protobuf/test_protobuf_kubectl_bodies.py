@@ -80,6 +80,9 @@ CREATE_COMMANDS: list[tuple[str, list[str]]] = [
      ["create", "ingress", "web", "--class=nginx",
       "--rule=example.com/api*=api:80,tls=example-tls", "--rule=/static=static:http",
       "--default-backend=web:8080", "--annotation=team=web"]),
+    ("horizontal pod autoscaler (autoscale) for a deployment",
+     ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=80",
+      "--name=web-hpa"]),
 ]
 
 
@@ -89,7 +92,7 @@ def write_inputs(workdir: Path) -> None:
 
 
 def only_protobuf_write(capture: Capture) -> bytes:
-    writes = capture.server.writes()
+    writes = [w for w in capture.server.writes() if w.method == "POST"]
     assert len(writes) == 1, [w.path for w in writes]
     assert writes[0].content_type == PROTOBUF_CONTENT_TYPE
     return writes[0].body
@@ -108,7 +111,7 @@ async def sent_and_meant(capture: Capture, binary: Path, args: list[str]) -> tup
 
 
 @pytest.mark.parametrize("args", [a for _, a in CREATE_COMMANDS],
-                         ids=[f"kubectl 1.33 create {i}" for i, _ in CREATE_COMMANDS])
+                         ids=[f"kubectl 1.33 {i}" for i, _ in CREATE_COMMANDS])
 async def test_kubectl_133_create_bodies_decode_to_the_json_kubectl_means(
     capture: Capture, args: list[str]
 ) -> None:
@@ -122,7 +125,7 @@ KUBECTL_132_SUBSET = [c for c in CREATE_COMMANDS if c[0].split()[0] in
 
 @pytest.mark.skipif(not KUBECTL_132.exists(), reason="kubectl 1.32 is not installed")
 @pytest.mark.parametrize("args", [a for _, a in KUBECTL_132_SUBSET],
-                         ids=[f"kubectl 1.32 create {i}" for i, _ in KUBECTL_132_SUBSET])
+                         ids=[f"kubectl 1.32 {i}" for i, _ in KUBECTL_132_SUBSET])
 async def test_kubectl_132_create_bodies_decode_to_the_json_kubectl_means(
     capture: Capture, args: list[str]
 ) -> None:
@@ -177,4 +180,24 @@ async def test_auth_whoami_sends_a_self_subject_review(capture: Capture) -> None
     assert decode_k8s_protobuf(only_protobuf_write(capture)) == {
         "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
         "metadata": {"creationTimestamp": None}, "status": {"userInfo": {}},
+    }
+
+
+@pytest.mark.parametrize(
+    "binary",
+    [KUBECTL_133, pytest.param(KUBECTL_132, marks=pytest.mark.skipif(
+        not KUBECTL_132.exists(), reason="kubectl 1.32 is not installed"))],
+    ids=["kubectl 1.33", "kubectl 1.32"],
+)
+async def test_drain_without_eviction_deletes_with_protobuf_delete_options(
+    capture: Capture, binary: Path
+) -> None:
+    result = await capture.kubectl(binary, "drain", "node-1", "--disable-eviction",
+                                   "--grace-period=3", "--timeout=30s")
+    assert result.returncode == 0, result.stderr
+    deletes = [w for w in capture.server.writes() if w.method == "DELETE"]
+    assert [d.path for d in deletes] == ["/api/v1/namespaces/default/pods/web-7d4b9c"]
+    assert deletes[0].content_type == PROTOBUF_CONTENT_TYPE
+    assert decode_k8s_protobuf(deletes[0].body) == {
+        "kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 3,
     }
