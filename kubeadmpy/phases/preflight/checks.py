@@ -180,12 +180,33 @@ def in_path(executable: str, mandatory: bool, search_path: str | None = None) ->
 def executables(search_path: str | None, kubernetes_version: str = "") -> list[Check]:
     """The FileExisting-* checks; conntrack is mandatory only for targets older than 1.32."""
     checks: list[Check] = []
-    version = re.match(r"^v?(\d+)\.(\d+)", kubernetes_version)
-    if version and (int(version[1]), int(version[2])) < (1, 32):
+    version = _minor_version(kubernetes_version)
+    if version is not None and version < (1, 32):
         checks.append(in_path("conntrack", True, search_path))
     checks += [in_path(name, True, search_path) for name in MANDATORY_EXECUTABLES]
     checks += [in_path(name, False, search_path) for name in OPTIONAL_EXECUTABLES]
     return checks
+
+
+def _minor_version(version: str) -> tuple[int, int] | None:
+    match = re.match(r"^v?(\d+)\.(\d+)", version)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def kubernetes_version(target: str, supported: str) -> Check:
+    """Warn when the target is a newer minor than the one this kubeadmpy emulates."""
+
+    def run() -> Findings:
+        wanted, ours = _minor_version(target), _minor_version(supported)
+        if wanted is None or ours is None or wanted <= ours:
+            return Findings.ok()
+        return Findings.warning(
+            f"Kubernetes version is greater than kubeadmpy version. Please consider to upgrade "
+            f"kubeadmpy. Kubernetes version: {target.lstrip('v')}. "
+            f"Kubeadmpy version: {ours[0]}.{ours[1]}.x"
+        )
+
+    return Check("KubernetesVersion", run, f"target version is not newer than {supported}")
 
 
 def swap(proc_root: Path) -> Check:

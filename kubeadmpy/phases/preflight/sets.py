@@ -2,12 +2,13 @@
 
 Order matters only for output; it follows kubeadm so users see familiar lines in a familiar
 place. Not implemented here (no systemd, no upstream kubelet binary, or network calls we do not
-make from preflight): KubernetesVersion, Firewalld, KubeletVersion, Service-Kubelet,
-ExternalEtcdVersion and ImagePull.
+make from preflight): Firewalld, KubeletVersion, Service-Kubelet, ExternalEtcdVersion and
+ImagePull.
 """
 
 from __future__ import annotations
 
+from kubeadmpy.config.defaults import KUBERNETES_VERSION
 from kubeadmpy.paths import KUBERNETES_DIR, MANIFESTS_DIR
 from kubeadmpy.phases.preflight import checks, proxy
 from kubeadmpy.phases.preflight.check import Check
@@ -55,11 +56,13 @@ def _forwarding(ctx: PreflightContext, ipv4: bool, ipv6: bool) -> list[Check]:
     return result
 
 
-def _control_plane(ctx: PreflightContext) -> list[Check]:
+def _control_plane(ctx: PreflightContext, *, first: bool) -> list[Check]:
     """Resources, ports and leftovers of a control-plane machine (init and control-plane join)."""
+    version = [checks.kubernetes_version(ctx.kubernetes_version, KUBERNETES_VERSION)]
     return [
         checks.num_cpu(ctx.sys_root),
         checks.memory(ctx.proc_root),
+        *(version if first and ctx.kubernetes_version else []),
         checks.port_open(ctx.bind_port),
         checks.port_open(ctx.ports.scheduler),
         checks.port_open(ctx.ports.controller_manager),
@@ -101,7 +104,7 @@ def init_checks(ctx: PreflightContext) -> list[Check]:
     """Checks of `kubeadmpy init`, the first control-plane machine."""
     return [
         checks.privileged_user(),
-        *_control_plane(ctx),
+        *_control_plane(ctx, first=True),
         *_proxies(ctx),
         *_common(ctx),
         *_forwarding(ctx, ctx.is_ipv4, ctx.is_ipv6),
@@ -123,7 +126,7 @@ def join_checks(ctx: PreflightContext, control_plane: bool) -> list[Check]:
         result.append(proxy.http_proxy(ctx.discovery_host, ctx.environ))
     result += _forwarding(ctx, ctx.is_ipv4, ctx.is_ipv6)
     if control_plane:
-        result += [*_control_plane(ctx), *_etcd(ctx, joining=True)]
+        result += [*_control_plane(ctx, first=False), *_etcd(ctx, joining=True)]
     return result
 
 

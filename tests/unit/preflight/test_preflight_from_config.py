@@ -48,6 +48,7 @@ def test_init_context_carries_node_port_etcd_and_networking() -> None:
     names = [c.name for c in init_checks(ctx)]
     assert "Port-16443" in names and "DirAvailable--data-etcd" in names
     assert "FileExisting-conntrack" in names  # a v1.31 target still needs conntrack
+    assert names[:4] == ["IsPrivilegedUser", "NumCPU", "Mem", "KubernetesVersion"]
     assert names.count("HTTPProxyCIDR") == 2
 
 

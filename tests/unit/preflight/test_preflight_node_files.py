@@ -225,3 +225,18 @@ def test_cri_check_fails_on_a_stale_socket_left_by_a_dead_runtime(paths: HostPat
         "container runtime is not running: connecting to unix:///run/containerd/containerd.sock"
     )
     assert "refused" in error
+
+
+@pytest.mark.parametrize(
+    ("target", "warns"),
+    [("v1.33.1", False), ("v1.33.9", False), ("v1.30.0", False), ("v1.34.0", True),
+     ("1.34.0-alpha.1", True), ("v2.0.0", True), ("latest", False)],
+    ids=["the emulated release", "a newer patch of it", "an older minor", "the next minor",
+         "a pre-release of the next minor", "a new major", "an unparsable label"],
+)  # fmt: skip
+def test_a_target_newer_than_the_emulated_minor_warns(target: str, warns: bool) -> None:
+    result = checks.kubernetes_version(target, "v1.33.1").run()
+    assert result.errors == ()
+    assert bool(result.warnings) is warns
+    if warns:
+        assert "Kubeadmpy version: 1.33.x" in result.warnings[0]
