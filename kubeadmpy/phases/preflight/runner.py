@@ -98,12 +98,6 @@ def parse_ignore_list(values: Iterable[str], *, field: str = IGNORE_FIELD) -> fr
     return frozenset(names)
 
 
-def _describe(outcome: Findings | Exception) -> Findings:
-    if isinstance(outcome, Exception):
-        return Findings.error(f"the check could not run: {outcome}")
-    return outcome
-
-
 def run_preflight(
     checks: Sequence[Check],
     ignore: Iterable[str],
@@ -132,10 +126,9 @@ def run_preflight(
     results: list[CheckResult] = []
     for check in checks:
         try:
-            outcome: Findings | Exception = check.run()
+            findings = check.run()
         except OSError as exc:  # an unreadable file must not become a traceback
-            outcome = exc
-        findings = _describe(outcome)
+            findings = Findings.error(f"the check could not run: {exc}")
         if ignore_all or check.name.lower() in ignored:
             result = CheckResult(check.name, check.what, findings.warnings, (), findings.errors)
         else:
