@@ -40,6 +40,15 @@ CONTROLLER_MANAGER_PORT = 10257
 SCHEDULER_PORT = 10259
 FLEXVOLUME_DIR = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
 CA_CERTS_DIR = "/etc/ssl/certs"
+# Folders where distributions keep CA bundles that /etc/ssl/certs may link into; kubeadm mounts
+# those present on the host into the apiserver and controller-manager (hostfacts finds them).
+OPTIONAL_CA_CERT_DIRS = (
+    "/etc/pki/ca-trust",
+    "/etc/pki/tls/certs",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/usr/local/share/ca-certificates",
+)
 CONTROLLER_MANAGER_KUBECONFIG = str(KUBERNETES_DIR / "controller-manager.conf")
 SCHEDULER_KUBECONFIG = str(KUBERNETES_DIR / "scheduler.conf")
 
@@ -207,11 +216,11 @@ def _ca_volumes(values: ControlPlaneValues) -> list[HostPathMount]:
 
 
 def _external_etcd_volumes(values: ControlPlaneValues) -> list[HostPathMount]:
-    """Folders of external etcd client files not already mounted, parents winning."""
+    """Folders of external etcd client files not under a CA or PKI folder, parents winning."""
     etcd = values.etcd
     if not isinstance(etcd, ExternalEtcd):
         return []
-    mounted = (CA_CERTS_DIR, values.certificates_dir, *values.ca_cert_dirs)
+    mounted = (CA_CERTS_DIR, values.certificates_dir, *OPTIONAL_CA_CERT_DIRS)
     dirs: set[str] = set()
     for path in (etcd.ca_file, etcd.cert_file, etcd.key_file):
         folder = posixpath.dirname(path)

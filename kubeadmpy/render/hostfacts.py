@@ -10,17 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kubeadmpy.paths import HostPaths
+from kubeadmpy.render.components import OPTIONAL_CA_CERT_DIRS
 from kubeadmpy.render.values import EnvVar
-
-# Folders where distributions keep CA bundles; kubeadm mounts those present (besides
-# /etc/ssl/certs, which is always mounted) into the apiserver and controller-manager.
-OPTIONAL_CA_CERT_DIRS = (
-    "/etc/pki/ca-trust",
-    "/etc/pki/tls/certs",
-    "/etc/ca-certificates",
-    "/usr/share/ca-certificates",
-    "/usr/local/share/ca-certificates",
-)
 
 
 def proxy_env(environ: Mapping[str, str]) -> tuple[EnvVar, ...]:
