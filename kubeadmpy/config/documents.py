@@ -61,7 +61,7 @@ class ParsedConfig:
         """How to name where a document of `kind` came from in messages."""
         document = self.documents.get(kind)
         if document is None:
-            return f"{self.source} ({kind}, defaulted)"
+            return f"{self.source}, defaults for {kind}"
         return f"{self.source}, document {document.index} ({kind})"
 
     def get(self, kind: str) -> Any | None:

@@ -83,24 +83,28 @@ class ResetFlags:
 
 
 # Which config field a flag fills, so a bad value is reported under the flag the user typed.
-FLAG_FIELDS = {
-    "apiserver_advertise_address": "localAPIEndpoint.advertiseAddress",
-    "apiserver_bind_port": "localAPIEndpoint.bindPort",
-    "apiserver_cert_extra_sans": "apiServer.certSANs",
-    "cert_dir": "certificatesDir",
-    "control_plane_endpoint": "controlPlaneEndpoint",
-    "pod_network_cidr": "networking.podSubnet",
-    "service_cidr": "networking.serviceSubnet",
-    "service_dns_domain": "networking.dnsDomain",
-    "node_name": "nodeRegistration.name",
-    "kubernetes_version": "kubernetesVersion",
-    "cri_socket": "nodeRegistration.criSocket",
-    "token": "bootstrapTokens[0].token",
-    "certificate_key": "certificateKey",
-    "discovery_token": "discovery.bootstrapToken.token",
-    "discovery_token_ca_cert_hash": "discovery.bootstrapToken.caCertHashes",
-    "api_server_endpoint": "discovery.bootstrapToken.apiServerEndpoint",
-    "tls_bootstrap_token": "discovery.tlsBootstrapToken",
+FLAG_FIELDS: dict[str, tuple[str, ...]] = {
+    "apiserver_advertise_address": ("localAPIEndpoint.advertiseAddress",
+                                    "controlPlane.localAPIEndpoint.advertiseAddress"),
+    "apiserver_bind_port": ("localAPIEndpoint.bindPort", "controlPlane.localAPIEndpoint.bindPort"),
+    "apiserver_cert_extra_sans": ("apiServer.certSANs",),
+    "cert_dir": ("certificatesDir",),
+    "control_plane_endpoint": ("controlPlaneEndpoint",),
+    "pod_network_cidr": ("networking.podSubnet",),
+    "service_cidr": ("networking.serviceSubnet",),
+    "service_dns_domain": ("networking.dnsDomain",),
+    "node_name": ("nodeRegistration.name",),
+    "kubernetes_version": ("kubernetesVersion",),
+    "cri_socket": ("nodeRegistration.criSocket", "criSocket"),
+    "token": ("bootstrapTokens[0].token", "discovery.bootstrapToken.token",
+              "discovery.tlsBootstrapToken"),
+    "certificate_key": ("certificateKey", "controlPlane.certificateKey"),
+    "discovery_token": ("discovery.bootstrapToken.token",),
+    "discovery_token_ca_cert_hash": ("discovery.bootstrapToken.caCertHashes",),
+    "api_server_endpoint": ("discovery.bootstrapToken.apiServerEndpoint",),
+    "tls_bootstrap_token": ("discovery.tlsBootstrapToken",),
+    "ignore_preflight_errors": ("nodeRegistration.ignorePreflightErrors",
+                                "ignorePreflightErrors"),
 }
 
 

@@ -91,8 +91,8 @@ def _parse(path: Path | None, text: str | None, flags: Any) -> ParsedConfig:
 def _fail_on(checks: list[tuple[str, list[FieldProblem]]], parsed: ParsedConfig,
              flags: Any) -> None:
     """Raise one error for all problems, each attributed to its flag or its document."""
-    from_flags = {FLAG_FIELDS[name]: flag_name(name) for name in given(flags)
-                  if name in FLAG_FIELDS}
+    from_flags = {path: flag_name(name) for name in given(flags)
+                  for path in FLAG_FIELDS.get(name, ())}
     located: list[tuple[str, FieldProblem]] = []
     for kind, problems in checks:
         for problem in problems:
