@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 from collections.abc import Callable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
 from kubeadmpy.errors import ConfigError
-from kubeadmpy.render import Arg, KubeletValues, Taint, render_kubelet, render_kubelet_units
+from kubeadmpy.render import (
+    Arg,
+    KubeletValues,
+    Taint,
+    render_containerd_unit,
+    render_kubelet,
+    render_kubelet_units,
+)
 from kubeadmpy.render.kubelet import parse_kubelet_flags_env
 from kubeadmpy.render.quoting import go_quote, go_unquote
 from kubeadmpy.render.units import parse_unit
@@ -157,3 +166,21 @@ def test_kubelet_units_run_the_flavors_kubelet_with_kubeadms_variables(
         env_files = [value for key, value in service if key == "EnvironmentFile"]
         assert env_files == ["-/var/lib/kubelet/kubeadm-flags.env", "-/etc/default/kubelet"]
         assert {file.mode for file in files.values()} == {0o644}
+
+
+def test_systemd_accepts_the_rendered_units_without_complaint(tmp_path: Path,
+                                                               make_kubelet: MakeKubelet) -> None:
+    units = {**render_kubelet_units(make_kubelet(kubelet_executable="/bin/true")),
+             **render_containerd_unit("/usr/bin/containerd")}
+    for logical, unit in units.items():
+        target = tmp_path / logical.relative_to("/etc/systemd/system")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(unit.content)
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", "kubelet.service", "containerd.service"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    complaints = [line for line in verify.stderr.splitlines()
+                  if "kubelet" in line or "containerd" in line or "ignoring" in line]
+    assert verify.returncode == 0, verify.stderr
+    assert complaints == []
