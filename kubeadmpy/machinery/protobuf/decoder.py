@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubeadmpy.machinery.protobuf import schema
-from kubeadmpy.machinery.protobuf.schema import FieldSpec
+from kubeadmpy.machinery.protobuf.schema import FieldSpec, expected_wire_type
 from kubeadmpy.machinery.protobuf.wire import (
     ProtobufDecodeError,
     WireField,
@@ -47,9 +47,6 @@ from kubeadmpy.machinery.protobuf.wire import (
 # Nesting beyond this is not a real object (RawExtensions inside RawExtensions...).
 MAX_DEPTH = 64
 
-_VARINT_TYPES = {"bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64"}
-_FIXED64_TYPES = {"fixed64", "sfixed64", "double"}
-_FIXED32_TYPES = {"fixed32", "sfixed32", "float"}
 
 # resource.Quantity grammar: <signedNumber><suffix>, suffix binarySI | decimalSI | exponent.
 _QUANTITY = re.compile(
@@ -57,16 +54,6 @@ _QUANTITY = re.compile(
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def expected_wire_type(type_: str) -> WireType:
-    if type_ in _VARINT_TYPES:
-        return WireType.VARINT
-    if type_ in _FIXED64_TYPES:
-        return WireType.FIXED64
-    if type_ in _FIXED32_TYPES:
-        return WireType.FIXED32
-    return WireType.LENGTH_DELIMITED
 
 
 def _join(path: str, name: str) -> str:
@@ -93,8 +80,10 @@ def decode_message(name: str, buf: bytes, path: str = "", depth: int = 0) -> Any
     for field in spec.fields:
         if field.hidden:
             continue
-        value = _field_value(field, collected.get(field.number, []), _join(path, field.json_name),
-                             depth)
+        wires = collected.get(field.number)
+        if wires is None and (field.pointer or field.omitempty) and not field.is_message:
+            continue  # the common case, kept cheap: an unset optional scalar, list or map
+        value = _field_value(field, wires or [], _join(path, field.json_name), depth)
         if value is _OMIT:
             continue
         if field.inline:
@@ -123,9 +112,8 @@ def _collect(spec: schema.MessageSpec, buf: bytes, path: str) -> dict[int, list[
                 f"in message {spec.short_name}",
                 path,
             )
+        expected = field.wire_type
         packed = field.repeated and wire.wire_type == WireType.LENGTH_DELIMITED
-        expected = WireType.LENGTH_DELIMITED if field.is_message or field.map else (
-            expected_wire_type(field.type))
         if wire.wire_type != expected and not packed:
             raise ProtobufDecodeError(
                 f"field {wire.number} ({field.json_name or field.type}) of message "

@@ -12,11 +12,16 @@ from functools import cache
 from typing import Final
 
 from kubeadmpy.machinery.protobuf import tables
+from kubeadmpy.machinery.protobuf.wire import WireType
 
 SCALAR_TYPES: Final = frozenset({
     "string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64",
     "fixed32", "fixed64", "sfixed32", "sfixed64", "double", "float",
 })
+
+_VARINT_TYPES = frozenset({"bool", "int32", "int64", "uint32", "uint64", "sint32", "sint64"})
+_FIXED64_TYPES = frozenset({"fixed64", "sfixed64", "double"})
+_FIXED32_TYPES = frozenset({"fixed32", "sfixed32", "float"})
 
 # Messages whose Go type prints itself in JSON in its own way (see decoder.py).
 TIME: Final = "k8s.io.apimachinery.pkg.apis.meta.v1.Time"
@@ -41,10 +46,8 @@ class FieldSpec:
     map: bool  # repeated entries of `type` (an entry message with key=1, value=2)
     inline: bool  # an embedded struct whose fields appear in the parent object
     hidden: bool  # json:"-"
-
-    @property
-    def is_message(self) -> bool:
-        return self.type not in SCALAR_TYPES
+    is_message: bool
+    wire_type: WireType  # of one element; repeated scalars may also come packed (type 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,16 @@ class MessageSpec:
         return self.name.rsplit(".", 1)[-1]
 
 
+def expected_wire_type(type_: str) -> WireType:
+    if type_ in _VARINT_TYPES:
+        return WireType.VARINT
+    if type_ in _FIXED64_TYPES:
+        return WireType.FIXED64
+    if type_ in _FIXED32_TYPES:
+        return WireType.FIXED32
+    return WireType.LENGTH_DELIMITED
+
+
 def _field(row: tables.Row) -> FieldSpec:
     number, json_name, type_, flags = row
     return FieldSpec(
@@ -71,6 +84,8 @@ def _field(row: tables.Row) -> FieldSpec:
         map="m" in flags,
         inline="i" in flags,
         hidden="x" in flags,
+        is_message=type_ not in SCALAR_TYPES,
+        wire_type=expected_wire_type(type_),
     )
 
 

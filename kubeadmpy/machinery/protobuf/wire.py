@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from kubeadmpy.errors import UserInputError
 
@@ -45,8 +45,7 @@ class WireType(IntEnum):
 MAX_FIELD_NUMBER = (1 << 29) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class WireField:
+class WireField(NamedTuple):
     """One record of a message: varints carry an int, the other wire types their raw bytes."""
 
     number: int
@@ -77,7 +76,11 @@ def iter_fields(buf: bytes, path: str) -> Iterator[WireField]:
     pos = 0
     end = len(buf)
     while pos < end:
-        key, pos = read_varint(buf, pos, path)
+        key = buf[pos]
+        if key < 0x80:  # fast path: field numbers below 16 fit the key in one byte
+            pos += 1
+        else:
+            key, pos = read_varint(buf, pos, path)
         number = key >> 3
         raw_type = key & 0x7
         if number == 0 or number > MAX_FIELD_NUMBER:
@@ -86,7 +89,11 @@ def iter_fields(buf: bytes, path: str) -> Iterator[WireField]:
             value, pos = read_varint(buf, pos, path)
             yield WireField(number, WireType.VARINT, value)
         elif raw_type == WireType.LENGTH_DELIMITED:
-            length, pos = read_varint(buf, pos, path)
+            if pos < end and buf[pos] < 0x80:
+                length = buf[pos]
+                pos += 1
+            else:
+                length, pos = read_varint(buf, pos, path)
             if length > end - pos:
                 raise ProtobufDecodeError(
                     f"truncated field {number}: declares {length} bytes, {end - pos} remain", path
