@@ -6,8 +6,8 @@ decode it. Decoding is strict like kubeadm's: unknown fields and wrong types are
 `FieldProblem`s (path, problem, fix) instead of stopping at the first, so a user sees every mistake
 in a file at once. Encoding follows Go's `omitempty`: optional fields (`X | None`, Go pointers) are
 left out only when None; plain scalars and collections are left out when empty; nested structs
-are always written (`apiServer: {}`), and fields marked `EMIT_NULL` are written even when None
-(kubeadm prints `taints: null`).
+are always written (`apiServer: {}`), and fields marked `ALWAYS` (no omitempty upstream) are
+written even when empty or None (kubeadm prints `taints: null`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from kubeadmpy.config.durations import (
 
 T = TypeVar("T")
 
-# Field metadata flags.
-EMIT_NULL: Mapping[str, Any] = {"emit_null": True}
+# Field metadata: the upstream field has no `omitempty`, so it is written even when empty/None.
+ALWAYS: Mapping[str, Any] = {"always": True}
 _ACRONYMS = {"api": "API", "ca": "CA", "sans": "SANs"}
 
 
@@ -223,9 +223,10 @@ def encode(obj: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (field, hint) in _fields(type(obj)).items():
         value = getattr(obj, field.name)
+        if field.metadata.get("always"):
+            out[name] = None if value is None else _encode_value(value)
+            continue
         if value is None:
-            if field.metadata.get("emit_null"):
-                out[name] = None
             continue
         optional = _optional_inner(hint) is not None
         if not optional and not dataclasses.is_dataclass(value) and _is_empty(value):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from kubeadmpy.config.codec import EMIT_NULL
+from kubeadmpy.config.codec import ALWAYS
 
 GROUP = "kubeadm.k8s.io"
 API_VERSION = f"{GROUP}/v1beta4"
@@ -23,15 +23,15 @@ API_VERSION = f"{GROUP}/v1beta4"
 class Arg:
     """One `--name=value` of a component; v1beta4 keeps duplicates and order."""
 
-    name: str = ""
-    value: str = ""
+    name: str = field(default="", metadata=ALWAYS)
+    value: str = field(default="", metadata=ALWAYS)
 
 
 @dataclass(kw_only=True)
 class EnvVar:
     """A container environment variable (corev1.EnvVar; valueFrom kept raw)."""
 
-    name: str = ""
+    name: str = field(default="", metadata=ALWAYS)
     value: str = ""
     value_from: dict[str, Any] | None = None
 
@@ -40,9 +40,9 @@ class EnvVar:
 class HostPathMount:
     """An extra hostPath volume for a control-plane static pod."""
 
-    name: str = ""
-    host_path: str = ""
-    mount_path: str = ""
+    name: str = field(default="", metadata=ALWAYS)
+    host_path: str = field(default="", metadata=ALWAYS)
+    mount_path: str = field(default="", metadata=ALWAYS)
     read_only: bool = False
     path_type: str = ""
 
@@ -76,7 +76,7 @@ class NodeRegistrationOptions:
     name: str = ""
     cri_socket: str = ""
     # None -> control-plane taint on control-plane nodes; [] -> explicitly no taints.
-    taints: list[Taint] | None = field(default=None, metadata=EMIT_NULL)
+    taints: list[Taint] | None = field(default=None, metadata=ALWAYS)
     kubelet_extra_args: list[Arg] = field(default_factory=list)
     ignore_preflight_errors: list[str] = field(default_factory=list)
     image_pull_policy: str = ""
@@ -123,7 +123,7 @@ class InitConfiguration:
 class LocalEtcd:
     image_repository: str = ""
     image_tag: str = ""
-    data_dir: str = ""
+    data_dir: str = field(default="", metadata=ALWAYS)
     extra_args: list[Arg] = field(default_factory=list)
     extra_envs: list[EnvVar] = field(default_factory=list)
     server_cert_sans: list[str] = field(default_factory=list)
@@ -132,10 +132,10 @@ class LocalEtcd:
 
 @dataclass(kw_only=True)
 class ExternalEtcd:
-    endpoints: list[str] = field(default_factory=list)
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
+    endpoints: list[str] = field(default_factory=list, metadata=ALWAYS)
+    ca_file: str = field(default="", metadata=ALWAYS)
+    cert_file: str = field(default="", metadata=ALWAYS)
+    key_file: str = field(default="", metadata=ALWAYS)
 
 
 @dataclass(kw_only=True)
@@ -199,7 +199,7 @@ class ClusterConfiguration:
 
 @dataclass(kw_only=True)
 class BootstrapTokenDiscovery:
-    token: str = ""
+    token: str = field(default="", metadata=ALWAYS)
     api_server_endpoint: str = ""
     ca_cert_hashes: list[str] = field(default_factory=list)
     unsafe_skip_ca_verification: bool = False
@@ -207,7 +207,7 @@ class BootstrapTokenDiscovery:
 
 @dataclass(kw_only=True)
 class FileDiscovery:
-    kube_config_path: str = ""
+    kube_config_path: str = field(default="", metadata=ALWAYS)
 
 
 @dataclass(kw_only=True)

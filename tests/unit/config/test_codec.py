@@ -96,3 +96,9 @@ def test_encoding_omits_empty_fields_but_keeps_structs_and_set_pointers() -> Non
         "controllerManager": {}, "scheduler": {}, "dns": {}, "proxy": {}}
     registration = v1beta4.NodeRegistrationOptions(image_pull_serial=False, taints=[])
     assert encode(registration) == {"taints": [], "imagePullSerial": False}
+
+
+def test_fields_without_omitempty_upstream_are_written_even_when_empty() -> None:
+    assert encode(v1beta4.Arg(name="profiling")) == {"name": "profiling", "value": ""}
+    assert encode(v1beta4.ExternalEtcd(endpoints=["http://10.0.0.5:2379"])) == {
+        "endpoints": ["http://10.0.0.5:2379"], "caFile": "", "certFile": "", "keyFile": ""}
