@@ -4,6 +4,7 @@ Field names are the snake_case of upstream's JSON names (the codec maps them bac
 kubeadm config file loads here unchanged and our printed files load in kubeadm. Optional fields
 typed `X | None` are Go pointers: None means "not set" and is defaulted later (defaults.py); that
 is how `taints: null` (control-plane taint by default) differs from `taints: []` (no taints).
+Fields marked ALWAYS have no `omitempty` upstream and are printed even when empty.
 UpgradeConfiguration is accepted and kept as a raw dict (no kubeadmpy command uses it yet).
 """
 
