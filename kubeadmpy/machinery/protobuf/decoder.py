@@ -210,7 +210,7 @@ def _map_value(field: FieldSpec, wires: list[WireField], path: str, depth: int) 
         else:
             out[str(key)] = (decode_scalar(value_spec.type, values[-1], item_path) if values
                              else _zero(value_spec.type))
-    return out
+    return dict(sorted(out.items()))  # encoding/json prints map keys sorted
 
 
 def _zero(type_: str) -> Any:

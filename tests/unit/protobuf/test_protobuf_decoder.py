@@ -174,6 +174,16 @@ def test_string_maps_decode_to_objects() -> None:
     assert meta["annotations"] == {"note": ""}
 
 
+def test_map_keys_come_out_sorted_like_go_prints_them() -> None:
+    meta = decode(META + "ObjectMeta", map_entry(11, "zone", "b"), map_entry(11, "app", "a"))
+    assert list(meta["labels"]) == ["app", "zone"]
+
+
+def test_a_repeated_map_key_keeps_the_last_value() -> None:
+    meta = decode(META + "ObjectMeta", map_entry(11, "app", "a"), map_entry(11, "app", "b"))
+    assert meta["labels"] == {"app": "b"}
+
+
 def test_bytes_maps_decode_to_base64_values() -> None:
     secret = decode("Secret", map_entry(2, "key", b"\x00\x01"), string(3, "Opaque"))
     assert secret["data"] == {"key": "AAE="}
