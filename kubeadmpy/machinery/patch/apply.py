@@ -10,7 +10,6 @@ as long as nobody else owns them. The rules and messages follow structured-merge
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from kubeadmpy.machinery.patch.fieldpath import (
     flatten,
     from_fields_v1,
     item_element,
+    json_copy,
     list_semantics,
     path_string,
     to_fields_v1,
@@ -117,7 +117,10 @@ def _flat(obj: dict[str, Any], node: SchemaNode | None) -> dict[Path, Any]:
 
 
 def _equal(left: Any, right: Any) -> bool:
-    return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
+    if isinstance(left, (dict, list)) or isinstance(right, (dict, list)):
+        return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
+    # JSON equality: a boolean is never equal to a number, 1 and 1.0 are.
+    return left == right and isinstance(left, bool) == isinstance(right, bool)
 
 
 def _compare(old: dict[str, Any], new: dict[str, Any],
@@ -125,14 +128,19 @@ def _compare(old: dict[str, Any], new: dict[str, Any],
     """(added, modified, removed) paths between two versions of an object."""
     before, after = _flat(old, node), _flat(new, node)
     # Top-level structs (spec, status) always exist on typed objects upstream, so they are
-    # never "added" as a whole; only their contents are.
+    # never "added" as a whole; only their contents are. Maps (ConfigMap data) can be.
     added = {p for p in after.keys() - before.keys()
-             if not (len(p) == 1 and after[p] is CONTAINER)}
+             if not (len(p) == 1 and after[p] is CONTAINER and _is_struct(node, p[0][2:]))}
     removed = set(before.keys() - after.keys())
     modified = {p for p in before.keys() & after.keys()
                 if (before[p] is CONTAINER) != (after[p] is CONTAINER)
                 or (before[p] is not CONTAINER and not _equal(before[p], after[p]))}
     return added, modified, removed
+
+
+def _is_struct(node: SchemaNode | None, name: str) -> bool:
+    child = node.field(name) if node is not None else None
+    return child is not None and bool(child.properties)
 
 
 def _conflict_error(conflicts: list[tuple[_Entry, Path]]) -> APIStatusError:
@@ -171,7 +179,7 @@ def _take_ownership(old: dict[str, Any], new: dict[str, Any], entries: Entries,
 
 def _split_meta(obj: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
     """A deep copy of `obj` without managedFields, and the managedFields it had."""
-    body = copy.deepcopy(obj) if obj else {}
+    body = json_copy(obj) if obj else {}
     meta = body.get("metadata")
     managed = meta.pop("managedFields", None) if isinstance(meta, dict) else None
     return body, managed
@@ -230,7 +238,7 @@ def _merge(live: Any, config: Any, node: SchemaNode | None) -> Any:
         semantics, keys = list_semantics(node)
         if semantics != "atomic":
             return _merge_list(live, config, semantics, keys, node.items if node else None)
-    return copy.deepcopy(config)
+    return json_copy(config)
 
 
 def _merge_list(live: list[Any], config: list[Any], semantics: str, keys: tuple[str, ...],
@@ -248,7 +256,7 @@ def _merge_list(live: list[Any], config: list[Any], semantics: str, keys: tuple[
     def take_config(index: int) -> None:
         pe = config_ids[index]
         out.append(_merge(live_by_id[pe], config[index], item_node) if pe in live_by_id
-                   else copy.deepcopy(config[index]))
+                   else json_copy(config[index]))
         done.add(pe)
         if shared and shared[0] == pe:
             shared.pop(0)
@@ -307,6 +315,13 @@ def _remove(obj: Any, path: Path, node: SchemaNode | None) -> None:
             return
 
 
+def _is_item_key(path: Path) -> bool:
+    """True for a key field of a list-map item (`k:{"name":"a"}` then `f:name`)."""
+    if len(path) < 2 or not path[-2].startswith("k:") or not path[-1].startswith("f:"):
+        return False
+    return path[-1][2:] in json.loads(path[-2][2:])
+
+
 def _strip_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
@@ -363,8 +378,11 @@ def server_side_apply(live: dict[str, Any] | None, applied: Any, manager: str,
             if key != acting:
                 owned |= entry.fields
         keep = owned | {a for p in owned for a in ancestors(p)}
-        for path in sorted(previous.fields - keep, key=len, reverse=True):
-            _remove(merged, path, node)
+        # Shallow first: removing a list item takes its fields with it, while removing an
+        # item's key field first would leave an item nobody can address any more.
+        for path in sorted(previous.fields - keep, key=len):
+            if not _is_item_key(path):
+                _remove(merged, path, node)
     entries[acting] = _Entry(manager, APPLY, gvk.api_version,
                              previous.time if previous else "", "", applied_set)
     added, modified, removed = _take_ownership(live_body, merged, entries, acting, force, node)

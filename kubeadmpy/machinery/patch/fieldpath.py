@@ -25,6 +25,15 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of decoded JSON, several times faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
 def list_semantics(node: SchemaNode | None) -> tuple[str, tuple[str, ...]]:
     """("map", keys) | ("set", ()) | ("atomic", ()) for a list field, as apply treats it."""
     meta = node.patch_meta if node is not None else PatchMeta()
@@ -55,9 +64,9 @@ def _child_node(node: SchemaNode | None, key: str) -> SchemaNode | None:
 def item_element(item: Any, semantics: str, keys: tuple[str, ...], index: int) -> str:
     """The path element of one list item: `k:{...}` for map lists, `v:...` for sets."""
     if semantics == "map" and isinstance(item, dict):
-        present = {k: item[k] for k in keys if k in item}
+        present = sorted(k for k in keys if k in item)
         if present:
-            return "k:" + _compact(present)
+            return "k:{" + ",".join(f"{json.dumps(k)}:{_compact(item[k])}" for k in present) + "}"
     if semantics == "set":
         return "v:" + _compact(item)
     return f"i:{index}"

@@ -65,7 +65,8 @@ class PatchMeta:
 class SchemaNode:
     """A schema with its `$ref` resolved; children are built on demand and cached."""
 
-    __slots__ = ("_children", "_items", "_resolved", "_values", "definitions", "name", "raw")
+    __slots__ = ("_children", "_items", "_meta", "_resolved", "_values", "definitions", "name",
+                 "raw")
 
     def __init__(self, definitions: Definitions, raw: JSONObject, name: str = "") -> None:
         self.definitions = definitions
@@ -75,6 +76,7 @@ class SchemaNode:
         self._items: SchemaNode | None = None
         self._values: SchemaNode | None = None
         self._resolved = False  # items/values looked up yet
+        self._meta: PatchMeta | None = None
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -138,6 +140,11 @@ class SchemaNode:
 
     @property
     def patch_meta(self) -> PatchMeta:
+        if self._meta is None:
+            self._meta = self._read_patch_meta()
+        return self._meta
+
+    def _read_patch_meta(self) -> PatchMeta:
         raw = self.raw
         strategy = raw.get("x-kubernetes-patch-strategy", "")
         return PatchMeta(

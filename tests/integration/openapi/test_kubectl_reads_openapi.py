@@ -1,0 +1,92 @@
+"""The real kubectl (1.27 and 1.33, and the versions between for apply) reads our OpenAPI.
+
+`kubectl explain` must print the upstream field descriptions from our `/openapi/v3` documents,
+and `create -f` / `apply -f` must decide from them that the server validates fields itself
+(`fieldValidation=Strict` on the write), without failing on `/openapi/v2` in 1.27/1.28.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.openapi.conftest import FakeDiscoveryServer
+
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+EXPLAIN_VERSIONS = ("1.27", "1.33")
+APPLY_VERSIONS = ("1.27", "1.28", "1.29", "1.33")
+
+
+def kubectl(version: str) -> Path:
+    binary = KUBECTL_DIR / f"kubectl.{version}"
+    if not binary.exists():
+        pytest.skip(f"{binary} is not installed")
+    return binary
+
+
+async def run_kubectl(version: str, kubeconfig: Path, cache: Path,
+                      *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(kubectl(version)), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache),
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("version", EXPLAIN_VERSIONS, ids=lambda v: f"kubectl {v}")
+async def test_explain_prints_upstream_descriptions_of_pod_containers(
+        version: str, discovery_server: FakeDiscoveryServer,
+        kubeconfig_for: Callable[[str], Path], tmp_path: Path) -> None:
+    code, out, err = await run_kubectl(
+        version, kubeconfig_for(discovery_server.url), tmp_path / "cache",
+        "explain", "pods.spec.containers", "--api-version=v1")
+    assert code == 0, err
+    assert "KIND:       Pod" in out
+    assert "FIELD: containers <[]Container>" in out
+    assert "List of containers belonging to the pod." in out
+    assert "image\t<string>" in out
+    assert "Container image name." in out
+    assert "ports\t<[]ContainerPort>" in out
+
+
+@pytest.mark.parametrize("version", EXPLAIN_VERSIONS, ids=lambda v: f"kubectl {v}")
+async def test_explain_follows_references_in_another_group(
+        version: str, discovery_server: FakeDiscoveryServer,
+        kubeconfig_for: Callable[[str], Path], tmp_path: Path) -> None:
+    code, out, err = await run_kubectl(
+        version, kubeconfig_for(discovery_server.url), tmp_path / "cache",
+        "explain", "deployments.spec.strategy", "--api-version=apps/v1")
+    assert code == 0, err
+    assert "GROUP:      apps" in out
+    assert "rollingUpdate\t<RollingUpdateDeployment>" in out
+    assert "The deployment strategy to use to replace existing pods with new ones." in out
+
+
+@pytest.mark.parametrize("version", APPLY_VERSIONS, ids=lambda v: f"kubectl {v}")
+@pytest.mark.parametrize("command", ["create", "apply"])
+async def test_writes_from_files_ask_for_server_side_strict_validation(
+        version: str, command: str, discovery_server: FakeDiscoveryServer,
+        kubeconfig_for: Callable[[str], Path], tmp_path: Path) -> None:
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n"
+                        "  namespace: default\ndata:\n  mode: fast\n")
+    code, out, err = await run_kubectl(
+        version, kubeconfig_for(discovery_server.url), tmp_path / "cache",
+        command, "-f", str(manifest))
+    assert code == 0, err
+    assert "configmap/settings created" in out
+    writes = [(method, path, query) for method, path, query in discovery_server.requests
+              if method != "GET"]
+    assert len(writes) == 1
+    method, path, query = writes[0]
+    assert (method, path) == ("POST", "/api/v1/namespaces/default/configmaps")
+    assert "fieldValidation=Strict" in query.split("&")
