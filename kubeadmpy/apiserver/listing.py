@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
 from kubeadmpy.machinery.selectors import parse_field_selector, parse_label_selector
 from kubeadmpy.machinery.status import Cause
+
+log = logging.getLogger(__name__)
 
 BOOKMARK_INTERVAL_SECONDS = 30.0
 DEFAULT_WATCH_SECONDS = 1800.0
@@ -180,10 +183,27 @@ class WatchEncoder:
 async def serve_watch(request: web.Request, storage: Storage, cache: WatchCache,
                       options: ListOptions, fmt: negotiation.ResponseFormat, include: str
                       ) -> web.StreamResponse:
-    encoder = WatchEncoder(cache.spec, fmt, include)
+    """Stream events; once the 200 is sent every failure is reported as an ERROR event."""
     response = web.StreamResponse(status=200, headers={"Content-Type": negotiation.JSON})
     response.enable_chunked_encoding()
     await response.prepare(request)
+    try:
+        await _stream(response, storage, cache, options, WatchEncoder(cache.spec, fmt, include))
+    except status.APIStatusError as exc:
+        await response.write(WatchEncoder.error(exc))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # never a second HTTP response inside a started stream
+        log.exception("watch on %s failed", cache.spec.group_resource)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(WatchEncoder.error(status.internal_error(repr(exc))))
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+async def _stream(response: web.StreamResponse, storage: Storage, cache: WatchCache,
+                  options: ListOptions, encoder: WatchEncoder) -> None:
     await cache.ready.wait()
     rv = options.resource_version
     after: int | None = None if rv in ("", "0") or options.send_initial_events else int(rv)
@@ -191,17 +211,13 @@ async def serve_watch(request: web.Request, storage: Storage, cache: WatchCache,
         try:
             current = await storage.etcd.current_revision()
         except EtcdError as exc:
-            await response.write(WatchEncoder.error(translate(exc)))
-            return response
+            raise translate(exc) from exc
         if after > current:
-            await response.write(WatchEncoder.error(
-                status.resource_version_too_large(after, current)))
-            return response
+            raise status.resource_version_too_large(after, current)
     try:
         watcher = cache.watch(options.filter, after)
     except TooOld as exc:
-        await response.write(WatchEncoder.error(status.gone(str(exc))))
-        return response
+        raise status.gone(str(exc)) from exc
     deadline = time.monotonic() + (options.timeout_seconds
                                    if options.timeout_seconds else DEFAULT_WATCH_SECONDS)
     initial_pending = bool(options.send_initial_events and options.bookmarks)
@@ -236,11 +252,5 @@ async def serve_watch(request: web.Request, storage: Storage, cache: WatchCache,
                 last_sent = max(last_sent, nxt[1].revision)
                 chunk.append(encoder.event(*nxt))
             await response.write(b"".join(chunk))
-    except (ConnectionResetError, asyncio.CancelledError):
-        cache.stop_watching(watcher)
-        raise
     finally:
         cache.stop_watching(watcher)
-    with contextlib.suppress(ConnectionResetError):
-        await response.write_eof()
-    return response

@@ -1,13 +1,12 @@
 """Content negotiation: request bodies in (JSON, YAML, protobuf), responses out (JSON, YAML,
 Table), query-string booleans, and the body size limit.
 
-Protobuf bodies (kubectl 1.32+ typed writes) are decoded by kubeadmpy.machinery.protobuf when that
-module is present; until then they get a clear 415 naming the missing piece.
+Protobuf bodies (kubectl 1.32+ typed writes) are decoded by kubeadmpy.machinery.protobuf into
+the JSON object a JSON client would have sent; replies are always JSON (or YAML/Table).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from kubeadmpy.errors import UserInputError
 from kubeadmpy.machinery import status
+from kubeadmpy.machinery.protobuf import decode_k8s_protobuf
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 JSON = "application/json"
@@ -67,14 +68,6 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-def _protobuf_decoder() -> Any:
-    try:
-        module = importlib.import_module("kubeadmpy.machinery.protobuf")
-    except ImportError:
-        return None
-    return getattr(module, "decode_protobuf_body", None)
-
-
 @dataclass(frozen=True)
 class GVKHint:
     group: str
@@ -86,18 +79,12 @@ def decode_body(raw: bytes, content_type: str, hint: GVKHint | None = None) -> A
     """A JSON-style value from a request body, or a 400/415 Status error."""
     kind = media_type(content_type or JSON)
     if kind == PROTOBUF:
-        decoder = _protobuf_decoder()
-        if decoder is None:
-            raise status.unsupported_media_type(
-                kind, [JSON, YAML],
-                "protobuf request bodies are not supported yet by this server "
-                "(kubeadmpy.machinery.protobuf has not landed)")
         try:
-            return decoder(raw, hint)
+            return decode_k8s_protobuf(raw)
         except status.APIStatusError:
             raise
-        except Exception as exc:  # the decoder's own errors are client errors
-            raise status.bad_request(f"unable to decode protobuf body: {exc}") from exc
+        except UserInputError as exc:
+            raise status.bad_request(f"unable to decode the protobuf body: {exc}") from exc
     if kind in (JSON, "*/*", "") or kind.endswith("+json"):
         try:
             return json.loads(raw or b"null")

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from kubeadmpy.apiserver import negotiation, patching, tables, writes
+from kubeadmpy.apiserver import fields, negotiation, patching, tables, writes
 from kubeadmpy.apiserver.listing import (
     list_body,
     list_objects,
@@ -42,13 +42,6 @@ def _dry_run(query: Any) -> bool:
             raise status.bad_request(f'dryRun: unsupported value "{value}", only "All" is '
                                      "supported")
     return bool(values)
-
-
-def _check_field_validation(query: Any) -> None:
-    value = query.get("fieldValidation", "")
-    if value not in ("", "Ignore", "Warn", "Strict"):
-        raise status.bad_request(f'fieldValidation: invalid value "{value}": must be one of '
-                                 '"Ignore", "Warn", "Strict"')
 
 
 class ResourceHandlers:
@@ -130,15 +123,26 @@ class ResourceHandlers:
 
     async def create(self, request: web.Request, target: Target,
                      fmt: negotiation.ResponseFormat) -> web.Response:
+        body = await self._body(request, target.spec)
+        manager = fields.field_manager(request.query, request.headers.get("User-Agent", ""))
+        return await self._create_object(request, target, fmt, body, manager=manager)
+
+    async def _create_object(self, request: web.Request, target: Target,
+                             fmt: negotiation.ResponseFormat, body: Any, *,
+                             manager: str) -> web.Response:
+        """Create `body`; `manager` records field ownership ("" when apply already did)."""
         spec = target.spec
-        _check_field_validation(request.query)
+        mode = fields.field_validation(request.query)
         dry_run = _dry_run(request.query)
-        obj = writes.check_kind(spec, await self._body(request, spec))
+        obj = writes.check_kind(spec, body)
+        warnings = fields.check_schema(spec, obj, mode)
         if spec.namespaced:
             if not target.namespace:
                 raise status.path_not_found()
             await self._require_namespace(target.namespace)
         obj = writes.prepare_create(spec, obj, target.namespace)
+        if manager:
+            fields.track(None, obj, manager)
         if not dry_run:
             await spec.strategy.before_create(obj, self.env)
         try:
@@ -147,7 +151,9 @@ class ResourceHandlers:
             if not dry_run:
                 await spec.strategy.after_delete(obj, self.env)
             raise
-        return self._object_response(spec, created, fmt, request, 201)
+        response = self._object_response(spec, created, fmt, request, 201)
+        response.headers.update(fields.warning_header(warnings))
+        return response
 
     async def delete_collection(self, request: web.Request, target: Target,
                                 fmt: negotiation.ResponseFormat) -> web.Response:
@@ -175,14 +181,18 @@ class ResourceHandlers:
     # --- object verbs -------------------------------------------------------------------------
 
     async def _write(self, request: web.Request, target: Target, fmt: negotiation.ResponseFormat,
-                     build: Any, *, subresource: str = "") -> web.Response:
+                     build: Any, *, subresource: str = "", applying: bool = False
+                     ) -> web.Response:
         """Shared PUT/PATCH path: `build(current)` returns the desired full object."""
         spec = target.spec
-        _check_field_validation(request.query)
+        mode = fields.field_validation(request.query)
+        manager = fields.field_manager(request.query, request.headers.get("User-Agent", ""))
         dry_run = _dry_run(request.query)
+        warnings: list[str] = []
 
         async def mutate(current: JSONObject) -> JSONObject | None:
             desired = writes.check_kind(spec, await build(current))
+            warnings[:] = fields.check_schema(spec, desired, mode)
             name = desired["metadata"].get("name")
             if name and name != target.name:
                 raise status.bad_request(f"the name of the object ({name}) does not match the "
@@ -191,13 +201,16 @@ class ResourceHandlers:
             if spec.namespaced and namespace and namespace != target.namespace:
                 raise status.bad_request("the namespace of the provided object does not match "
                                          "the namespace sent on the request")
-            return writes.prepare_update(spec, desired, current, subresource=subresource)
+            return writes.prepare_update(spec, desired, current, subresource=subresource,
+                                         manager="" if applying else manager)
 
         new, _old = await self.storage.update(spec, target.namespace, target.name, mutate,
                                               dry_run=dry_run)
         if not dry_run:
             await writes.finish_if_vanishing(self.storage, spec, new, self.env)
-        return self._object_response(spec, new, fmt, request)
+        response = self._object_response(spec, new, fmt, request)
+        response.headers.update(fields.warning_header(warnings))
+        return response
 
     async def update(self, request: web.Request, target: Target,
                      fmt: negotiation.ResponseFormat, subresource: str = "") -> web.Response:
@@ -211,18 +224,36 @@ class ResourceHandlers:
     async def patch(self, request: web.Request, target: Target,
                     fmt: negotiation.ResponseFormat, subresource: str = "") -> web.Response:
         content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
-        if content_type not in patching.PATCH_TYPES:
-            raise status.unsupported_media_type(content_type, patching.PATCH_TYPES)
-        if patching.implementation(content_type) is None:
-            patching.apply_patch(content_type, {}, None)  # raises the precise 415
+        patching.check_content_type(content_type)
         raw = await negotiation.read_body(request)
-        patch = negotiation.decode_body(
-            raw, negotiation.YAML if content_type == patching.APPLY_PATCH else negotiation.JSON)
+        applying = content_type == patching.APPLY_PATCH
+        patch = negotiation.decode_body(raw, negotiation.YAML if applying else negotiation.JSON)
+        if not applying:
+            async def build(current: JSONObject) -> Any:
+                return patching.apply_patch(content_type, current, patch)
 
-        async def build(current: JSONObject) -> Any:
-            return patching.apply_patch(content_type, current, patch)
+            return await self._write(request, target, fmt, build, subresource=subresource)
+        manager = request.query.get("fieldManager", "")
+        force = negotiation.parse_bool(request.query, "force")
 
-        return await self._write(request, target, fmt, build, subresource=subresource)
+        async def build_applied(current: JSONObject) -> Any:
+            return patching.apply(current, patch, manager, force)
+
+        try:
+            return await self._write(request, target, fmt, build_applied,
+                                     subresource=subresource, applying=True)
+        except status.APIStatusError as exc:
+            if exc.code != 404 or subresource:
+                raise
+        # Apply creates what does not exist yet.
+        created = patching.apply(None, patch, manager, force)
+        if isinstance(created, dict):
+            meta = created.setdefault("metadata", {})
+            if meta.get("name") and meta["name"] != target.name:
+                raise status.bad_request(f"the name of the object ({meta['name']}) does not "
+                                         f"match the name on the URL ({target.name})")
+            meta["name"] = target.name
+        return await self._create_object(request, target, fmt, created, manager="")
 
     async def delete(self, request: web.Request, target: Target,
                      fmt: negotiation.ResponseFormat) -> web.Response:

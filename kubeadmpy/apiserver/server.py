@@ -28,11 +28,11 @@ from kubeadmpy.apiserver.storage import Storage
 from kubeadmpy.apiserver.watchcache import WatchCache
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import ResourceSpec
+from kubeadmpy.machinery.schema import OpenAPIDocuments
 
 log = logging.getLogger("kubeadmpy.apiserver")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,6 +50,7 @@ class APIServer:
         self.caches: dict[ResourceSpec, WatchCache] = {
             spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
             for spec in self.registry.all()}
+        self.openapi = OpenAPIDocuments(self.registry.all())
         self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
         self._tasks: asyncio.TaskGroup | None = None
         self._runner: web.AppRunner | None = None
@@ -172,7 +173,7 @@ class APIServer:
         if path == "/version":
             return negotiation.respond(discovery.version_info())
         if path.startswith("/openapi"):
-            return self._openapi(path)
+            return self._openapi(path, request.headers.get("Accept", ""))
         if request.method == "GET":
             document = self._discovery(path, request.headers.get("Accept", ""), request.host)
             if document is not None:
@@ -208,12 +209,19 @@ class APIServer:
             raise status.path_not_found()
         return negotiation.respond(document)
 
-    def _openapi(self, path: str) -> web.Response:
+    def _openapi(self, path: str, accept: str) -> web.Response:
         if path == "/openapi/v2":
             # kubectl 1.27/1.28 need a v2 document before apply/create -f; an empty protobuf
-            # document is a valid one (no schemas: validation is left to the server).
-            return web.Response(body=b"", headers={"Content-Type": OPENAPI_V2_PROTOBUF})
-        raise status.path_not_found()
+            # document is a valid one (v3 carries the schemas, the server validates).
+            document = self.openapi.v2(accept)
+        elif path == "/openapi/v3":
+            document = self.openapi.v3_root()
+        else:
+            found = self.openapi.v3_group_version(path[len("/openapi/v3/"):])
+            if found is None:
+                raise status.path_not_found()
+            document = found
+        return web.Response(body=document.body, headers={"Content-Type": document.content_type})
 
 
 async def run(settings: Settings, started: Callable[[APIServer], None] | None = None) -> None:

@@ -69,7 +69,7 @@ class WatchClosed(Exception):
     """Sentinel put in a watcher's queue when the cache ends it (relist, overflow, shutdown)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Watcher:
     """A client watch registered with the cache; events arrive already filtered and typed."""
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kubeadmpy.apiserver import fields
 from kubeadmpy.apiserver.storage import Storage
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.objects import (
@@ -102,7 +103,7 @@ def check_precondition(spec: ResourceSpec, new: JSONObject, old: JSONObject) -> 
 
 
 def prepare_update(spec: ResourceSpec, new: JSONObject, old: JSONObject, *,
-                   subresource: str = "") -> JSONObject | None:
+                   subresource: str = "", manager: str = "") -> JSONObject | None:
     """The object to store for a PUT of `new` over `old`, or None when nothing changes."""
     check_precondition(spec, new, old)
     meta, old_meta = new["metadata"], old["metadata"]
@@ -136,6 +137,8 @@ def prepare_update(spec: ResourceSpec, new: JSONObject, old: JSONObject, *,
     if spec_of(new) != spec_of(old) and "generation" in old_meta \
             and (spec.strategy.tracks_generation or spec.strategy.has_status):
         new["metadata"]["generation"] = int(old_meta.get("generation", 1)) + 1
+    if manager:
+        fields.track(old, new, manager, "" if subresource == "finalize" else subresource)
     if new == old:
         return None
     return new
