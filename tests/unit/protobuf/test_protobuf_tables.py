@@ -71,3 +71,42 @@ def test_every_volume_source_of_a_pod_is_covered() -> None:
 def test_the_committed_tables_are_what_the_generator_produces() -> None:
     committed = Path(tables.__file__).read_text()
     assert generate(DEFAULT_KUBECTL) == committed
+
+
+def _json_names(message: str) -> set[str]:
+    """The JSON property names a message prints, with inlined structs flattened."""
+    names: set[str] = set()
+    for _, json_name, type_, flags in tables.MESSAGES[message]:
+        if "x" in flags:
+            continue
+        names |= _json_names(type_) if "i" in flags else {json_name}
+    return names
+
+
+def _openapi_definitions() -> dict[str, dict[str, object]]:
+    import json
+
+    import kubernetes_validate
+
+    path = (Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.33.0-local"
+            / "_definitions.json")
+    definitions: dict[str, dict[str, object]] = json.loads(path.read_text())["$defs"]
+    return definitions
+
+
+def test_json_names_agree_with_the_upstream_openapi_schema_of_1_33() -> None:
+    """An independent upstream source (kubernetes-validate's v1.33 schema) for every JSON name."""
+    definitions = _openapi_definitions()
+    kinds = set(tables.KINDS.values())
+    compared, disagreements = 0, []
+    for message in tables.MESSAGES:
+        definition = definitions.get("io.k8s." + message.removeprefix("k8s.io."))
+        properties = definition.get("properties") if definition else None
+        if not isinstance(properties, dict) or not properties:
+            continue  # map entries, custom-JSON types, options kinds not in the schema
+        expected = set(properties) - ({"apiVersion", "kind"} if message in kinds else set())
+        compared += 1
+        if _json_names(message) != expected:
+            disagreements.append((message, _json_names(message) ^ expected))
+    assert compared > 450
+    assert disagreements == []
