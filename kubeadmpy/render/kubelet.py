@@ -23,7 +23,7 @@ from kubeadmpy.errors import ConfigError
 from kubeadmpy.paths import KUBELET_DIR, MANIFESTS_DIR
 from kubeadmpy.render.arguments import Arg, arguments_to_command, check_extra_args, last_value
 from kubeadmpy.render.environment import RenderedFile, RenderError, render_template
-from kubeadmpy.render.quoting import go_unquote
+from kubeadmpy.render.quoting import go_unquote, load_yaml
 from kubeadmpy.render.values import Flavor
 
 KUBELET_CONFIG = KUBELET_DIR / "config.yaml"
@@ -150,7 +150,7 @@ def render_kubelet_config(values: KubeletValues) -> RenderedFile:
     content = render_template("kubelet/config.yaml.j2", api_version=config["apiVersion"],
                               kind=config["kind"], body=body)
     try:
-        parsed = yaml.safe_load(content)
+        parsed = load_yaml(content)
     except yaml.YAMLError as exc:
         raise RenderError(f"{KUBELET_CONFIG} is not YAML: {exc}") from exc
     if parsed != config:

@@ -16,6 +16,7 @@ import yaml
 from kubeadmpy.paths import MANIFESTS_DIR
 from kubeadmpy.render.components import COMPONENTS, ComponentSpec, Probes
 from kubeadmpy.render.environment import RenderedFile, RenderError, render_template
+from kubeadmpy.render.quoting import load_yaml
 from kubeadmpy.render.values import (
     ControlPlaneValues,
     EnvVar,
@@ -119,7 +120,7 @@ def render_etcd(values: ControlPlaneValues) -> dict[PurePosixPath, RenderedFile]
 def check_static_pod(content: str, plan: PodPlan) -> dict[str, Any]:
     """Parse a rendered manifest and check it says what the plan says."""
     try:
-        pod = yaml.safe_load(content)
+        pod = load_yaml(content)
     except yaml.YAMLError as exc:
         raise RenderError(f"static pod {plan.name} is not YAML: {exc}") from exc
     problems = []
