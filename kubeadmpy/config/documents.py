@@ -2,19 +2,20 @@
 
 A file holds `---`-separated documents; each names its apiVersion and kind. kubeadm kinds and our
 KubeadmpyConfiguration are decoded strictly into dataclasses; kubelet and kube-proxy component
-configs and UpgradeConfiguration are kept as raw dicts; an unknown kind is skipped with a warning
-(as kubeadm does). Every decode problem of every document is gathered into one
+configs and UpgradeConfiguration are kept as raw dicts; v1beta3 documents are converted to
+v1beta4 first (with a warning); an unknown kind is skipped with a warning (as kubeadm does). Every decode problem of every document is gathered into one
 `ConfigProblemsError`, each line naming the file, the document and the field.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import yaml
 
-from kubeadmpy.config import codec, v1alpha1, v1beta4
+from kubeadmpy.config import codec, v1alpha1, v1beta3, v1beta4
 from kubeadmpy.config.codec import FieldProblem
 from kubeadmpy.errors import ConfigError
 
@@ -56,6 +57,8 @@ class ParsedConfig:
     source: str
     documents: dict[str, Document] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # v1beta3's apiServer.timeoutForControlPlane, which v1beta4 keeps in InitConfiguration
+    control_plane_timeout: timedelta | None = None
 
     def where(self, kind: str) -> str:
         """How to name where a document of `kind` came from in messages."""
@@ -119,6 +122,8 @@ def parse_config(text: str, source: str) -> ParsedConfig:
         if isinstance(named, str):
             label = f"{label} ({named})"
         kind_problems: list[FieldProblem] = []
+        if _is_v1beta3(raw):
+            raw = _from_v1beta3(raw, parsed, label, kind_problems)
         kind = _identify(raw, kind_problems, parsed, f"{source}, document {index}")
         if kind is not None:
             if kind in parsed.documents:
@@ -132,6 +137,27 @@ def parse_config(text: str, source: str) -> ParsedConfig:
     if problems:
         raise ConfigProblemsError(problems)
     return parsed
+
+
+def _is_v1beta3(raw: Any) -> bool:
+    return isinstance(raw, dict) and raw.get("apiVersion") == v1beta3.API_VERSION and \
+        raw.get("kind") in v1beta3.KINDS
+
+
+def _from_v1beta3(raw: dict[str, Any], parsed: ParsedConfig, label: str,
+                  problems: list[FieldProblem]) -> dict[str, Any]:
+    converted, moved_timeout = v1beta3.convert(raw)
+    parsed.warnings.append(f"{label}: {v1beta3.CONVERSION_NOTE}")
+    if moved_timeout is not None:
+        parsed.control_plane_timeout = codec.decode(
+            _MovedTimeout, {"timeoutForControlPlane": moved_timeout}, problems, "apiServer"
+        ).timeout_for_control_plane
+    return converted
+
+
+@dataclass(kw_only=True)
+class _MovedTimeout:
+    timeout_for_control_plane: timedelta | None = None
 
 
 def _identify(raw: Any, problems: list[FieldProblem], parsed: ParsedConfig,

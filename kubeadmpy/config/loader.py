@@ -125,6 +125,10 @@ def load_init_config(path: Path | None, flags: InitFlags | None = None, *,
     parsed = _parse(path, text, flags)
     _ignore_kinds(parsed, (_JOIN, _RESET), "init")
     init = parsed.get(_INIT) or v1beta4.InitConfiguration()
+    if parsed.control_plane_timeout is not None:
+        init.timeouts = init.timeouts or v1beta4.Timeouts()
+        if init.timeouts.control_plane_component_health_check is None:
+            init.timeouts.control_plane_component_health_check = parsed.control_plane_timeout
     cluster = parsed.get(_CLUSTER) or v1beta4.ClusterConfiguration()
     flag_problems = apply_init_flags(flags, init, cluster)
     if flag_problems:

@@ -123,8 +123,8 @@ CASES = [
          ["apiServer.certSANs[0]: 'a b' is not an IP address or DNS name"]),
     Case("unknown feature gate", CLUSTER + "featureGates: {Turbo: true}\n",
          ["featureGates.Turbo: 'Turbo' is not supported"]),
-    Case("older kubeadm API version", INIT.replace("v1beta4", "v1beta3"),
-         ["document 1 (InitConfiguration): apiVersion: 'kubeadm.k8s.io/v1beta3' is not supported "
+    Case("kubeadm API version dropped upstream", INIT.replace("v1beta4", "v1beta2"),
+         ["document 1 (InitConfiguration): apiVersion: 'kubeadm.k8s.io/v1beta2' is not supported "
           "for InitConfiguration. Use apiVersion: kubeadm.k8s.io/v1beta4"]),
     Case("document without kind", "apiVersion: v1\n",
          ["document 1: apiVersion/kind: missing"]),
