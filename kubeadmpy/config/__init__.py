@@ -5,6 +5,7 @@ and validated) as a bundle, print documents, and derive endpoints and service IP
 `v1beta4` and `v1alpha1`; import those modules for the types of nested fields.
 """
 
+from kubeadmpy.config import v1alpha1, v1beta4
 from kubeadmpy.config.components import kube_proxy_configuration, kubelet_configuration
 from kubeadmpy.config.defaults import (
     CONTROL_PLANE_TAINT_KEY,
@@ -80,5 +81,7 @@ __all__ = [
     "parse_go_duration",
     "reset_defaults",
     "service_ip",
+    "v1alpha1",
+    "v1beta4",
     "validate_config_file",
 ]
