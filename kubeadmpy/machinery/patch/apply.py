@@ -195,13 +195,14 @@ def _attach(obj: dict[str, Any], managed_fields: list[dict[str, Any]]) -> None:
 
 def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
                           operation: str = UPDATE, *, subresource: str = "",
-                          gvk: GVK | None = None,
+                          gvk: GVK | None = None, ignored_fields: tuple[str, ...] = (),
                           now: datetime | None = None) -> list[dict[str, Any]]:
     """managedFields after a non-apply write of `new` over `old` (None on create).
 
     The writer gains what it added or changed; others lose those fields and removed ones.
     Like upstream, managedFields sent in the request are kept when non-empty (a client may
-    rewrite them), `[{}]` resets them, and otherwise the live object's are used.
+    rewrite them), `[{}]` resets them, and otherwise the live object's are used. Top-level
+    `ignored_fields` (reset by the endpoint) never change hands.
     """
     if not manager:
         raise bad_request("fieldManager: Required value: a field manager name is required")
@@ -209,6 +210,9 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], manag
     node = schema_for(gvk)
     old_body, old_managed = _split_meta(old)
     new_body, new_managed = _split_meta(new)
+    for name in ignored_fields:
+        old_body.pop(name, None)
+        new_body.pop(name, None)
     if new_managed == [{}]:
         entries: Entries = {}
     else:
@@ -346,19 +350,21 @@ def _check_applied(applied: Any, gvk: GVK) -> dict[str, Any]:
 
 
 def server_side_apply(live: dict[str, Any] | None, applied: Any, manager: str,
-                      force: bool = False, gvk: GVK | None = None, *,
-                      now: datetime | None = None
+                      force: bool = False, gvk: GVK | None = None, *, subresource: str = "",
+                      ignored_fields: tuple[str, ...] = (), now: datetime | None = None
                       ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Apply `applied` for `manager` over `live` (None: create) → (merged, managedFields).
 
     Raises 409 Conflict naming the other managers and fields unless `force`. The merged
-    object carries the new managedFields too.
+    object carries the new managedFields too. `ignored_fields` names top-level fields this
+    endpoint resets (`status` on the main resource of kinds with a status subresource):
+    they are neither applied nor owned, as upstream's reset fields.
     """
     if not manager:
         raise bad_request("fieldManager: Required value: is required for apply requests; "
                           "pass ?fieldManager=<name>")
     gvk = gvk or GVK.of(applied if isinstance(applied, dict) else {})
-    config = _check_applied(applied, gvk)
+    config = {k: v for k, v in _check_applied(applied, gvk).items() if k not in ignored_fields}
     node = schema_for(gvk)
     live_body, live_managed = _split_meta(live)
     entries = _decode(live_managed)
@@ -368,7 +374,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: Any, manager: str,
         entries[(BEFORE_FIRST_APPLY, UPDATE, "")] = _Entry(
             BEFORE_FIRST_APPLY, UPDATE, gvk.api_version, "", "",
             _without_meta(applied_fields(live_body, node)))
-    acting = (manager, APPLY, "")
+    acting = (manager, APPLY, subresource)
     previous = entries.get(acting)
     applied_set = _without_meta(applied_fields(config, node))
     merged = _merge(live_body, config, node)
@@ -384,7 +390,7 @@ def server_side_apply(live: dict[str, Any] | None, applied: Any, manager: str,
             if not _is_item_key(path):
                 _remove(merged, path, node)
     entries[acting] = _Entry(manager, APPLY, gvk.api_version,
-                             previous.time if previous else "", "", applied_set)
+                             previous.time if previous else "", subresource, applied_set)
     added, modified, removed = _take_ownership(live_body, merged, entries, acting, force, node)
     if added or modified or removed or previous is None or previous.fields != applied_set:
         entries[acting].time = _now(now)

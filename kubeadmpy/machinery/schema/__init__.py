@@ -6,6 +6,12 @@
     schema.patch_meta_at(GVK("", "v1", "Pod"), ["spec", "containers"]).merge_key  # "name"
 """
 
+from kubeadmpy.machinery.schema.body import (
+    FIELD_VALIDATION_MODES,
+    check_body,
+    decode_json_body,
+    strict_decoding_error,
+)
 from kubeadmpy.machinery.schema.definitions import (
     DEFAULT_VERSION,
     GVK,
@@ -23,12 +29,9 @@ from kubeadmpy.machinery.schema.openapi import (
     group_version_path,
 )
 from kubeadmpy.machinery.schema.validation import (
-    FIELD_VALIDATION_MODES,
     Findings,
-    check_body,
     find_unknown_fields,
     inspect,
-    strict_decoding_error,
     validate,
 )
 
@@ -44,6 +47,7 @@ __all__ = [
     "SchemaNode",
     "ServedResource",
     "check_body",
+    "decode_json_body",
     "find_unknown_fields",
     "group_version_path",
     "inspect",

@@ -224,3 +224,26 @@ def test_lists_merge_by_their_map_keys() -> None:
             'k:{"name":"web"}': {".": {}, "f:name": {}, "f:ports": {
                 'k:{"containerPort":9090,"protocol":"TCP"}': {
                     ".": {}, "f:containerPort": {}, "f:protocol": {}}}}}}}}}
+
+
+def test_reset_fields_are_neither_applied_nor_owned() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "image": "x"}]},
+           "status": {"phase": "Running"}}
+    merged, managed = server_side_apply(None, pod, "kubectl", ignored_fields=("status",))
+    assert "status" not in merged
+    assert "f:status" not in fields_of(managed, "kubectl")
+
+
+def test_status_writers_are_recorded_with_their_subresource() -> None:
+    live, _ = server_side_apply(None, a_configmap(a="1"), "alice")
+    edited = copy.deepcopy(live)
+    edited["data"]["a"] = "2"
+    managed = update_managed_fields(live, edited, "kubelet", subresource="status")
+    assert [(e["manager"], e.get("subresource")) for e in managed] == [
+        ("kubelet", "status")]
+    edited["metadata"]["managedFields"] = managed
+    with pytest.raises(APIStatusError) as raised:
+        server_side_apply(edited, a_configmap(a="3"), "alice")
+    assert 'conflict with "kubelet" with subresource "status" using v1: .data.a' in \
+        raised.value.message

@@ -1,5 +1,4 @@
-"""Validation gives Status causes with exact field paths, and fieldValidation decides about
-unknown fields the way the API server does."""
+"""Validation gives Status causes with exact field paths and finds unknown fields."""
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kubeadmpy.machinery.schema import GVK, check_body, find_unknown_fields, validate
-from kubeadmpy.machinery.status import APIStatusError, Cause
+from kubeadmpy.machinery.schema import GVK, find_unknown_fields, validate
+from kubeadmpy.machinery.status import Cause
 
 
 def a_pod(**spec: Any) -> dict[str, Any]:
@@ -136,49 +135,6 @@ def test_unknown_fields(obj: dict[str, Any], expected: list[str]) -> None:
     assert find_unknown_fields(obj) == expected
 
 
-def test_strict_field_validation_rejects_unknown_fields_with_400() -> None:
-    pod = with_change(with_change(a_pod(), ["spec", "foo"], 1), ["spec", "bar"], 2)
-    with pytest.raises(APIStatusError) as raised:
-        check_body(pod, "Strict")
-    assert raised.value.code == 400
-    assert raised.value.reason == "BadRequest"
-    assert raised.value.message == (
-        'strict decoding error: unknown field "spec.foo", unknown field "spec.bar"')
-
-
-def test_warn_field_validation_returns_warnings_and_drops_the_fields() -> None:
-    pod = with_change(a_pod(), ["spec", "foo"], 1)
-    assert check_body(pod, "Warn") == ['unknown field "spec.foo"']
-    assert "foo" not in pod["spec"]
-
-
-def test_ignore_field_validation_drops_unknown_fields_silently() -> None:
-    pod = with_change(a_pod(), ["spec", "containers", 0, "imag"], "x")
-    assert check_body(pod, "Ignore") == []
-    assert "imag" not in pod["spec"]["containers"][0]
-
-
-def test_invalid_bodies_raise_422_with_upstream_message_and_causes() -> None:
-    pod = with_change(a_pod(), ["spec", "containers", 0, "name"], KeyError)
-    pod["spec"]["containers"][0]["image"] = 1
-    with pytest.raises(APIStatusError) as raised:
-        check_body(pod, "Strict")
-    status = raised.value.to_status()
-    assert status["code"] == 422 and status["reason"] == "Invalid"
-    assert status["message"] == (
-        'Pod "web" is invalid: [spec.containers[0].image: Invalid value: 1: must be of type '
-        "string, not integer, spec.containers[0].name: Required value]")
-    assert [c["field"] for c in status["details"]["causes"]] == [
-        "spec.containers[0].image", "spec.containers[0].name"]
-
-
-def test_an_unknown_field_validation_mode_is_a_bad_request() -> None:
-    with pytest.raises(APIStatusError) as raised:
-        check_body(a_pod(), "strict")
-    assert raised.value.code == 400
-    assert '"strict"' in raised.value.message and '"Strict"' in raised.value.message
-
-
 def test_kinds_without_a_schema_pass_unchecked() -> None:
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"anything": [1]}}
-    assert check_body(widget, "Strict") == []
+    assert validate(widget) == [] and find_unknown_fields(widget) == []
