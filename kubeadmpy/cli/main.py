@@ -7,7 +7,7 @@ import sys
 import typer
 
 from kubeadmpy import __version__
-from kubeadmpy.cli import certs_cmd, config_cmd, kubeconfig_cmd, lab_cmd, reset_cmd
+from kubeadmpy.cli import certs_cmd, config_cmd, init_cmd, kubeconfig_cmd, lab_cmd, reset_cmd
 from kubeadmpy.errors import KubeadmpyError
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(init_cmd.app, name="init")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(certs_cmd.app, name="certs")
 app.add_typer(kubeconfig_cmd.app, name="kubeconfig")

@@ -139,5 +139,5 @@ class Workflow(Generic[C]):
         for item in self._flat:
             indent = "  " * item.depth
             label = f"{indent}{'/' if item.depth else ''}{item.phase.name}"
-            lines.append(f"{label:<36}{item.phase.short}")
+            lines.append(f"{label:<28}{item.phase.short}")
         return "\n".join(lines)
