@@ -214,6 +214,8 @@ class _Merger:
         list_path = _join(path, name)
         if patch_list is not None and not isinstance(patch_list, list):
             raise bad_request(f"{list_path}: must be a list next to {key}")
+        if patch_list:
+            _check_order(patch_list, order, merge_key, list_path, key)
         if live_list is None and patch_list is None:
             return
         if patch_list is None:
@@ -231,6 +233,21 @@ class _Merger:
         live = result.get(name)
         if isinstance(live, list):
             result[name] = [item for item in live if not any(_same(item, v) for v in value)]
+
+
+def _check_order(patch_list: list[Any], order: list[Any], merge_key: str, path: str,
+                 key: str) -> None:
+    """The patch list must follow $setElementOrder (deletions aside), as upstream requires."""
+    items = [item for item in patch_list
+             if not (isinstance(item, dict) and DIRECTIVE in item)]
+    position = 0
+    for item in items:
+        while position < len(order) and _index_of([order[position]], item, merge_key) < 0:
+            position += 1
+        if position == len(order):
+            raise bad_request(f"{path}: the order in the patch list {json.dumps(patch_list)} "
+                              f"doesn't match {key} {json.dumps(order)}")
+        position += 1
 
 
 def _join(path: str, key: str) -> str:

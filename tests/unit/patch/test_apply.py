@@ -247,3 +247,26 @@ def test_status_writers_are_recorded_with_their_subresource() -> None:
         server_side_apply(edited, a_configmap(a="3"), "alice")
     assert 'conflict with "kubelet" with subresource "status" using v1: .data.a' in \
         raised.value.message
+
+
+def test_the_configmap_example_of_the_server_side_apply_docs() -> None:
+    config = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "test-cm", "namespace": "default",
+                           "labels": {"test-label": "test"}},
+              "data": {"key": "some value"}}
+    _, managed = server_side_apply(None, config, "kubectl")
+    assert fields_of(managed, "kubectl") == {
+        "f:data": {"f:key": {}}, "f:metadata": {"f:labels": {"f:test-label": {}}}}
+
+
+def test_handing_replicas_over_to_another_manager_keeps_the_value() -> None:
+    live, _ = server_side_apply(None, a_deployment(3), "kubectl")
+    handover = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"replicas": 3}}
+    live, _ = server_side_apply(live, handover, "handover-to-hpa")
+    without_replicas = a_deployment(3)
+    del without_replicas["spec"]["replicas"]
+    merged, managed = server_side_apply(live, without_replicas, "kubectl")
+    assert merged["spec"]["replicas"] == 3
+    assert fields_of(managed, "handover-to-hpa") == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in fields_of(managed, "kubectl")["f:spec"]
