@@ -210,3 +210,19 @@ def _lazy_facts(endpoint: v1beta4.APIEndpoint | None) -> NodeFacts:
     if endpoint is not None and not endpoint.advertise_address:
         return detect_node_facts()
     return NodeFacts(socket.gethostname(), None)
+
+
+def cluster_configuration_from_yaml(
+    text: str, source: str = "ConfigMap kube-system/kubeadm-config"
+) -> v1beta4.ClusterConfiguration:
+    """The ClusterConfiguration a cluster stores (join and upgrade read it back), defaulted and
+    validated; the inverse of `cluster_configuration_yaml`."""
+    parsed = documents.parse_config(text, source)
+    cluster: v1beta4.ClusterConfiguration | None = parsed.get(_CLUSTER)
+    if cluster is None:
+        raise ConfigError("kind", f"no {_CLUSTER} document found", "Re-upload it with "
+                          "`kubeadmpy init phase upload-config kubeadm`", source=source)
+    warnings: list[str] = []
+    defaults.default_cluster(cluster, warnings)
+    _fail_on([(_CLUSTER, validation.validate_cluster(cluster, warnings))], parsed, InitFlags())
+    return cluster

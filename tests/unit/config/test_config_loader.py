@@ -13,6 +13,7 @@ from kubeadmpy.config import (
     JoinFlags,
     ResetFlags,
     api_server_url_for,
+    cluster_configuration_from_yaml,
     cluster_configuration_yaml,
     control_plane_endpoint,
     dump_documents,
@@ -174,6 +175,17 @@ def test_cluster_configuration_yaml_is_one_document_without_tokens(facts: NodeFa
     assert document["apiVersion"] == "kubeadm.k8s.io/v1beta4"
     assert document["networking"]["podSubnet"] == "10.244.0.0/16"
     assert "bootstrapTokens" not in document
+    assert cluster_configuration_from_yaml(cluster_configuration_yaml(bundle.cluster)) == \
+        bundle.cluster
+
+
+def test_a_stored_cluster_configuration_with_a_typo_names_the_configmap() -> None:
+    with pytest.raises(ConfigError) as caught:
+        cluster_configuration_from_yaml("apiVersion: kubeadm.k8s.io/v1beta4\n"
+                                        "kind: ClusterConfiguration\nclustername: x\n")
+    assert str(caught.value) == (
+        "ConfigMap kube-system/kubeadm-config, document 1 (ClusterConfiguration): clustername: "
+        'unknown field. Did you mean "clusterName"?')
 
 
 FLAG_OVERRIDES = [
