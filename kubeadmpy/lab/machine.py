@@ -34,9 +34,13 @@ PRIVATE_DIRS: tuple[PurePosixPath, ...] = tuple(PurePosixPath(p) for p in (
     "/etc/kubernetes", "/etc/cni", "/etc/containerd", "/etc/kubeadmpy",
     "/var/lib/kubelet", "/var/lib/etcd", "/var/lib/containerd", "/var/lib/cni",
     "/var/lib/kubeadmpy", "/var/log",
+    # root's kubeconfig (kubeadm tells users to copy admin.conf there) must not be shared.
+    "/root/.kube",
 ))
-# Host files replaced per machine (bind-mounted over the host's, inside the machine only).
-PRIVATE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+# Host files replaced per machine (bind-mounted over the host's, inside the machine only; one
+# the host lacks is skipped). root's .bashrc is replaced by a plain one, as on a fresh VM: the
+# developer's shell set-up (pyenv, cargo...) costs tens of ms on every SSH command otherwise.
+PRIVATE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/root/.bashrc")
 # cgroup hierarchies a machine's processes are tracked in, so cleanup finds every one of them.
 TRACKING_HIERARCHIES = ("pids", "unified")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -60,7 +64,9 @@ umount -l "$KPL_DIR/cgroup-aside"
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd /run/netns /run/kubeadmpy /run/containerd /run/lock
 for dir in $KPL_PRIVATE_DIRS; do mount --bind "$KPL_DIR/root$dir" "$dir"; done
-for file in $KPL_PRIVATE_FILES; do mount --bind "$KPL_DIR/files$file" "$file"; done
+for file in $KPL_PRIVATE_FILES; do
+  if [ -e "$file" ]; then mount --bind "$KPL_DIR/files$file" "$file"; fi
+done
 exec "$KPL_SSHD" -D -e -f "$KPL_DIR/sshd_config"
 """
 
@@ -135,6 +141,8 @@ def prepare(files: MachineFiles) -> None:
     # No resolver outside the lab: lookups of unknown names fail at once inside the machine.
     write_file(directory / "files/etc/resolv.conf",
                "# kubeadmpy lab: sealed, no upstream resolvers\nnameserver 127.0.0.1\n")
+    write_file(directory / "files/root/.bashrc",
+               "# kubeadmpy lab machine: a plain shell; PATH comes from sshd's SetEnv\n")
     identity = {"lab": files.lab, "machine": machine.name, "role": str(machine.role),
                 "ip": machine.ip, "cgroupParent": machine.cgroup_parent}
     write_file(directory / "root" / MACHINE_IDENTITY.relative_to("/"),

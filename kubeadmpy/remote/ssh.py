@@ -204,6 +204,10 @@ class SSHHost(Host):
             client.close()
             raise HostUnreachableError(self.name, f"cannot connect to {self._target()}: "
                                        f"{exc.strerror or exc}", "Check the address and routes") from exc
+        transport = client.get_transport()
+        if transport is not None and isinstance(transport.sock, socket.socket):
+            # Without it every channel open waits ~40 ms on Nagle + delayed ACK.
+            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client
 
     def close(self) -> None:
