@@ -32,6 +32,7 @@ KUBELET_CONFIG_API = "kubelet.config.k8s.io/v1beta1"
 KUBELET_FLAGS_VARIABLE = "KUBELET_KUBEADM_ARGS"
 DEFAULT_CRI_SOCKET = "unix:///var/run/containerd/containerd.sock"
 _EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,24 @@ def kubelet_configuration(values: KubeletValues) -> tuple[dict[str, Any], list[s
     return config, warnings
 
 
+def validate_kubelet_values(values: KubeletValues) -> None:
+    """Reject values the kubelet files cannot be made from, naming the field and the fix."""
+    if not _NODE_NAME.fullmatch(values.node_name) or len(values.node_name) > 253:
+        raise ConfigError("nodeRegistration.name", f"{values.node_name!r} is not a valid node name",
+                          "use lowercase letters, digits, '-' and '.'")
+    if not values.cri_socket.strip() or re.search(r"\s", values.cri_socket):
+        raise ConfigError("nodeRegistration.criSocket", f"{values.cri_socket!r} is not a socket",
+                          f"use a URL such as {DEFAULT_CRI_SOCKET}")
+    if values.cgroup_driver not in ("systemd", "cgroupfs"):
+        raise ConfigError("KubeletConfiguration.cgroupDriver",
+                          f"{values.cgroup_driver!r} is not a cgroup driver",
+                          "use 'systemd' or 'cgroupfs' (the same as containerd's)")
+    check_extra_args(values.kubelet_extra_args, "nodeRegistration.kubeletExtraArgs")
+
+
 def kubelet_flags(values: KubeletValues) -> list[str]:
     """The per-node kubelet flags kubeadm writes to kubeadm-flags.env, sorted."""
-    check_extra_args(values.kubelet_extra_args, "nodeRegistration.kubeletExtraArgs")
+    validate_kubelet_values(values)
     defaults = [Arg("container-runtime-endpoint", values.cri_socket)]
     if values.pod_infra_container_image:
         defaults.append(Arg("pod-infra-container-image", values.pod_infra_container_image))
@@ -145,6 +161,7 @@ def kubelet_flags(values: KubeletValues) -> list[str]:
 
 
 def render_kubelet_config(values: KubeletValues) -> RenderedFile:
+    validate_kubelet_values(values)
     config, warnings = kubelet_configuration(values)
     body = {key: value for key, value in config.items() if key not in ("apiVersion", "kind")}
     content = render_template("kubelet/config.yaml.j2", api_version=config["apiVersion"],

@@ -133,6 +133,12 @@ def validate_control_plane_values(values: ControlPlaneValues) -> None:
         raise ConfigError("controlPlaneFlavor", f"{values.flavor!r} is not a flavor",
                           "use 'python' or 'upstream'")
     parse_kubernetes_version(values.kubernetes_version)
+    if values.flavor == "python" and not values.python_image.strip():
+        raise ConfigError("pythonImage", "is empty",
+                          "name the locally built control-plane image, e.g. "
+                          "kubeadmpy.local/control-plane:v0.1.0")
+    if values.flavor == "upstream" and not values.image_repository.strip():
+        raise ConfigError("imageRepository", "is empty", "use registry.k8s.io or your mirror")
     _check_ip(values.advertise_address, "localAPIEndpoint.advertiseAddress")
     if not 1 <= values.bind_port <= 65535:
         raise ConfigError("localAPIEndpoint.bindPort", f"{values.bind_port} is not a port",

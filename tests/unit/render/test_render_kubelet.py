@@ -184,3 +184,19 @@ def test_systemd_accepts_the_rendered_units_without_complaint(tmp_path: Path,
                   if "kubelet" in line or "containerd" in line or "ignoring" in line]
     assert verify.returncode == 0, verify.stderr
     assert complaints == []
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"node_name": "Node_1"}, "nodeRegistration.name"),
+    ({"cri_socket": ""}, "nodeRegistration.criSocket"),
+    ({"cgroup_driver": "docker"}, "KubeletConfiguration.cgroupDriver"),
+    ({"register_with_taints": (Taint("k", "NoWay"),)}, "nodeRegistration.taints[0].effect"),
+    ({"service_subnet": "10.96.0.0/29"}, "networking.serviceSubnet"),
+], ids=["node-name-with-capitals", "empty-cri-socket", "unknown-cgroup-driver",
+        "unknown-taint-effect", "service-subnet-without-a-tenth-address"])
+def test_bad_kubelet_values_are_refused_naming_the_field(changes: dict[str, Any], field: str,
+                                                        make_kubelet: MakeKubelet) -> None:
+    with pytest.raises(ConfigError) as caught:
+        render_kubelet(make_kubelet(**changes))
+    assert caught.value.field == field
+    assert caught.value.fix

@@ -320,3 +320,14 @@ def test_etcd_mounts_data_before_certs_as_kubeadm_lists_them(
         make_control_plane: MakeValues) -> None:
     container = pod("etcd", make_control_plane())["spec"]["containers"][0]
     assert [m["name"] for m in container["volumeMounts"]] == ["etcd-data", "etcd-certs"]
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"flavor": "python", "python_image": ""}, "pythonImage"),
+    ({"image_repository": " "}, "imageRepository"),
+], ids=["python-flavor-without-an-image", "upstream-flavor-without-a-repository"])
+def test_missing_images_are_refused_naming_the_field(changes: dict[str, Any], field: str,
+                                                     make_control_plane: MakeValues) -> None:
+    with pytest.raises(ConfigError) as caught:
+        render_control_plane(make_control_plane(**changes))
+    assert caught.value.field == field
