@@ -242,6 +242,13 @@ def _init_callback() -> Callable[..., None]:
     return command
 
 
+def _runs(path: str) -> Callable[[InitInvocation], None]:
+    def action(invocation: InitInvocation) -> None:
+        run_init(invocation, only=path)
+
+    return action
+
+
 def _phase_app() -> typer.Typer:
     phase_app = typer.Typer(
         help="Use this command to invoke single phase of the init workflow", no_args_is_help=True
@@ -251,21 +258,15 @@ def _phase_app() -> typer.Typer:
             continue
         phase: Phase[InitContext] = item.phase
         if not phase.children:
-            phase_app.command(name=phase.name)(
-                _with_init_flags(lambda inv, path=item.path: run_init(inv, path), phase.short)
-            )
+            phase_app.command(name=phase.name)(_with_init_flags(_runs(item.path), phase.short))
             continue
         group = typer.Typer(help=phase.short, no_args_is_help=True)
         group.command(name="all")(
-            _with_init_flags(
-                lambda inv, path=item.path: run_init(inv, path), f"Run all {phase.name} phases"
-            )
+            _with_init_flags(_runs(item.path), f"Run all {phase.name} phases")
         )
         for child in phase.children:
             child_path = f"{item.path}/{child.name}"
-            group.command(name=child.name)(
-                _with_init_flags(lambda inv, path=child_path: run_init(inv, path), child.short)
-            )
+            group.command(name=child.name)(_with_init_flags(_runs(child_path), child.short))
         phase_app.add_typer(group, name=phase.name)
     return phase_app
 
