@@ -69,6 +69,7 @@ class CapturedRequest:
 class CaptureServer:
     requests: list[CapturedRequest] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)  # paths of evicted or deleted objects
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # path → object to serve
 
     def writes(self) -> list[CapturedRequest]:
         return [r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
@@ -121,7 +122,7 @@ class CaptureServer:
             return _json({"kind": "PodList", "apiVersion": "v1", "metadata": {},
                           "items": [_pod()] if f"/api/v1/namespaces/default/pods/{NODE_POD}"
                           not in self.gone else []})
-        stored = None if path in self.gone else _stored_object(gv_path)
+        stored = None if path in self.gone else self.objects.get(path) or _stored_object(gv_path)
         if stored is not None:
             return _json(stored)
         return _json({"kind": "Status", "apiVersion": "v1", "status": "Failure",
@@ -166,7 +167,9 @@ def _pod() -> dict[str, Any]:
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                           "name": "web-7d4b", "uid": "rs-uid",
                                           "controller": True}]},
-        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}]},
+        # kubectl debug --copy-to reads spec.securityContext without a nil check
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}],
+                 "securityContext": {}},
         "status": {"phase": "Running"},
     }
 
