@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from kubeadmpy import pki
 from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
-from kubeadmpy.errors import UserInputError
+from kubeadmpy.config import InitBundle, InitFlags, load_init_config
 from kubeadmpy.paths import DEFAULT_CERTIFICATES_DIR, HostPaths
+from kubeadmpy.pki import from_config
 
 app = typer.Typer(
     help="Commands related to handling Kubernetes certificates.", no_args_is_help=True
@@ -33,14 +34,16 @@ def cert_dir_on_host(paths: HostPaths, cert_dir: Path | None) -> Path:
     return paths.host(logical)
 
 
-def _reject_config(config: Path | None) -> None:
-    # kubeadmpy.config has not landed yet: refuse --config rather than silently ignore it.
-    if config is not None:
-        raise UserInputError(
-            "--config",
-            "is not supported by this command yet",
-            "Pass --cert-dir (and --root-dir) instead",
-        )
+def load_config(config: Path, flags: InitFlags) -> InitBundle:
+    """The init configuration of `--config`; flags bound to config fields may not be mixed."""
+    bundle = load_init_config(config, flags)
+    for warning in bundle.warnings:
+        typer.echo(f"[config] WARNING: {warning}", err=True)
+    return bundle
+
+
+def _cert_flags(cert_dir: Path | None) -> InitFlags:
+    return InitFlags(cert_dir=str(cert_dir) if cert_dir else None)
 
 
 @app.command("check-expiration")
@@ -50,9 +53,13 @@ def check_expiration(
     config: ConfigOption = None,
 ) -> None:
     """Check the expiration of the certificates managed by kubeadmpy."""
-    _reject_config(config)
     paths = host_paths(root_dir)
-    report = pki.check_expiration(cert_dir_on_host(paths, cert_dir), paths.kubernetes_dir)
+    if config is None:
+        directory = cert_dir_on_host(paths, cert_dir)
+    else:
+        bundle = load_config(config, _cert_flags(cert_dir))
+        directory = paths.host(from_config.certificates_dir(bundle))
+    report = pki.check_expiration(directory, paths.kubernetes_dir)
     typer.echo(pki.format_expiration(report), nl=False)
 
 
@@ -69,10 +76,24 @@ def renew(
     root_dir: RootDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Renew a certificate (or all) with the CA on disk, keeping its subject and SANs."""
-    _reject_config(config)
+    """Renew a certificate (or all) with the CA on disk, keeping its subject and SANs.
+
+    Without --config each new key keeps its old algorithm and certificates last 8760h; with
+    --config, encryptionAlgorithm and certificateValidityPeriod apply.
+    """
     paths = host_paths(root_dir)
-    results = pki.renew(name, cert_dir_on_host(paths, cert_dir), paths.kubernetes_dir)
+    options: dict[str, Any] = {}
+    if config is None:
+        directory = cert_dir_on_host(paths, cert_dir)
+    else:
+        bundle = load_config(config, _cert_flags(cert_dir))
+        settings = from_config.settings_from_config(bundle)
+        directory = paths.host(from_config.certificates_dir(bundle))
+        options = {
+            "validity": settings.cert_validity,
+            "encryption_algorithm": settings.encryption_algorithm,
+        }
+    results = pki.renew(name, directory, paths.kubernetes_dir, **options)
     for result in results:
         typer.echo(result.message)
     if any(result.renewed for result in results):

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from kubeadmpy import pki
-from kubeadmpy.cli.certs_cmd import CertDirOption, cert_dir_on_host
+from kubeadmpy.cli.certs_cmd import CertDirOption, cert_dir_on_host, load_config
 from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
-from kubeadmpy.errors import UserInputError
+from kubeadmpy.config import InitFlags
+from kubeadmpy.pki import from_config
 from kubeadmpy.pki.settings import DEFAULT_BIND_PORT
 
 app = typer.Typer(help="Kubeconfig file utilities.", no_args_is_help=True)
@@ -38,8 +39,11 @@ def user(
         ),
     ] = "",
     apiserver_bind_port: Annotated[
-        int, typer.Option("--apiserver-bind-port", help="API server port.")
-    ] = DEFAULT_BIND_PORT,
+        int | None,
+        typer.Option(
+            "--apiserver-bind-port", help=f"API server port (default {DEFAULT_BIND_PORT})."
+        ),
+    ] = None,
     control_plane_endpoint: Annotated[
         str,
         typer.Option(
@@ -51,23 +55,34 @@ def user(
     root_dir: RootDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Print a kubeconfig file for an additional user, signed by the cluster CA."""
-    if config is not None:
-        # kubeadmpy.config has not landed yet: refuse --config rather than silently ignore it.
-        raise UserInputError(
-            "--config",
-            "is not supported by this command yet",
-            "Pass --control-plane-endpoint / --apiserver-advertise-address instead",
-        )
+    """Print a kubeconfig file for an additional user, signed by the cluster CA.
+
+    The server comes from --config when given, else from an existing admin.conf, else from
+    --control-plane-endpoint / --apiserver-advertise-address.
+    """
     paths = host_paths(root_dir)
-    request = pki.UserKubeconfigRequest(
-        client_name=client_name,
-        organizations=tuple(org or ()),
-        validity=pki.parse_duration(validity_period, "--validity-period"),
-        token=token,
-        advertise_address=apiserver_advertise_address,
-        bind_port=apiserver_bind_port,
-        control_plane_endpoint=control_plane_endpoint,
-    )
-    text = pki.user_kubeconfig(request, cert_dir_on_host(paths, cert_dir), paths.kubernetes_dir)
+    validity = pki.parse_duration(validity_period, "--validity-period")
+    if config is not None:
+        flags = InitFlags(
+            cert_dir=str(cert_dir) if cert_dir else None,
+            apiserver_advertise_address=apiserver_advertise_address or None,
+            apiserver_bind_port=apiserver_bind_port,
+            control_plane_endpoint=control_plane_endpoint or None,
+        )
+        bundle = load_config(config, flags)
+        directory = paths.host(from_config.certificates_dir(bundle))
+        settings = from_config.settings_from_config(bundle)
+        text = pki.kubeconfig_for_user(client_name, org or [], settings, directory, validity, token)
+    else:
+        request = pki.UserKubeconfigRequest(
+            client_name=client_name,
+            organizations=tuple(org or ()),
+            validity=validity,
+            token=token,
+            advertise_address=apiserver_advertise_address,
+            bind_port=apiserver_bind_port or DEFAULT_BIND_PORT,
+            control_plane_endpoint=control_plane_endpoint,
+        )
+        directory = cert_dir_on_host(paths, cert_dir)
+        text = pki.user_kubeconfig(request, directory, paths.kubernetes_dir)
     typer.echo(text, nl=False)

@@ -109,3 +109,45 @@ def test_kubeconfig_user_rejects_a_bad_validity_period(root_dir: Path) -> None:
                        "--root-dir", str(root_dir))  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.startswith("error: --validity-period: '1 day' is not a duration")
+
+
+CONFIG = """\
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 127.0.0.1
+nodeRegistration:
+  name: node1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: prod
+controlPlaneEndpoint: lb.example.com:443
+certificateValidityPeriod: 48h
+"""
+
+
+def test_config_file_sets_server_cluster_name_and_validity(root_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "kubeadm.yaml"
+    config.write_text(CONFIG)
+    result = kubeadmpy("kubeconfig", "user", "--client-name", "bob", "--config", str(config),
+                       "--root-dir", str(root_dir))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    kubeconfig = yaml.safe_load(result.stdout)
+    assert kubeconfig["current-context"] == "bob@prod"
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://lb.example.com:443"
+    renewed = kubeadmpy("certs", "renew", "front-proxy-client", "--config", str(config),
+                        "--root-dir", str(root_dir))  # fmt: skip
+    assert renewed.returncode == 0, renewed.stderr
+    cert = load_cert(root_dir / "etc/kubernetes/pki/front-proxy-client.crt")
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert 48 * 3600 <= lifetime.total_seconds() <= 48 * 3600 + 600  # CA start is 5 min back
+
+
+def test_config_cannot_be_mixed_with_config_bound_flags(root_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "kubeadm.yaml"
+    config.write_text(CONFIG)
+    result = kubeadmpy("certs", "check-expiration", "--config", str(config), "--cert-dir", "/x",
+                       "--root-dir", str(root_dir))  # fmt: skip
+    assert result.returncode == 1
+    assert "--config: can not be mixed with --cert-dir" in result.stderr
