@@ -5,7 +5,8 @@ the copy with the typed client, i.e. as protobuf — so kubectl is the encoder f
 rich PodSpec. The reference is the same Go code printing JSON: `kubectl set image --local -o json`
 round-trips the pod file through the same Go types and encoding/json.
 The decoded protobuf must equal that JSON except for what `debug` itself changes (the metadata
-and the appended debug container).
+and the appended debug container). `kubectl create job --from=cronjob/NAME` does the same for a
+whole JobSpec (failure and success policies, indexed completion, pointer fields set to zero).
 """
 
 from __future__ import annotations
@@ -240,3 +241,55 @@ async def test_a_rich_pod_copied_by_kubectl_debug_decodes_like_go_prints_it(
     assert expected["spec"]["containers"][0]["securityContext"]["runAsUser"] == 0
     assert sent["spec"]["terminationGracePeriodSeconds"] == 0
     assert sent["spec"]["automountServiceAccountToken"] is False
+
+
+CRON_JOB: dict[str, Any] = {
+    "apiVersion": "batch/v1", "kind": "CronJob",
+    "metadata": {"name": "nightly", "namespace": "default", "uid": "cj-uid"},
+    "spec": {"schedule": "0 3 * * *", "jobTemplate": {
+        "metadata": {"labels": {"job": "nightly"}, "annotations": {"a": "b"}},
+        "spec": {
+            "parallelism": 2, "completions": 4, "activeDeadlineSeconds": 3600, "backoffLimit": 0,
+            "backoffLimitPerIndex": 1, "maxFailedIndexes": 2, "completionMode": "Indexed",
+            "suspend": False, "ttlSecondsAfterFinished": 0, "podReplacementPolicy": "Failed",
+            "manualSelector": False,
+            "podFailurePolicy": {"rules": [
+                {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In",
+                                                      "values": [42, 43]}},
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget",
+                                                          "status": "True"}]}]},
+            "successPolicy": {"rules": [{"succeededIndexes": "0-1", "succeededCount": 1}]},
+            "template": {"metadata": {"labels": {"job": "nightly"}},
+                         "spec": {"restartPolicy": "Never", "containers": [
+                             {"name": "main", "image": "busybox", "command": ["sh", "-c", "true"],
+                              "resources": {"requests": {"cpu": "1"}}}]}},
+        },
+    }},
+}
+
+
+async def test_a_job_created_from_a_cron_job_decodes_like_go_prints_the_job_template(
+    capture: Capture,
+) -> None:
+    cron_file = capture.workdir / "cron.json"
+    cron_file.write_text(json.dumps(CRON_JOB))
+    go_printed = await capture.kubectl(KUBECTL_133, "set", "image", "-f", str(cron_file),
+                                       "--local", "-o", "json", "main=changed")
+    assert go_printed.returncode == 0, go_printed.stderr
+    expected = json.loads(go_printed.stdout)["spec"]["jobTemplate"]["spec"]
+    expected["template"]["spec"]["containers"][0]["image"] = "busybox"
+
+    capture.server.objects["/apis/batch/v1/namespaces/default/cronjobs/nightly"] = CRON_JOB
+    result = await capture.kubectl(KUBECTL_133, "create", "job", "manual-run",
+                                   "--from=cronjob/nightly")
+    assert result.returncode == 0, result.stderr
+    posts = [w for w in capture.server.writes() if w.method == "POST"]
+    assert [p.content_type for p in posts] == [PROTOBUF_CONTENT_TYPE]
+    sent = decode_k8s_protobuf(posts[0].body)
+
+    assert sent["spec"] == expected
+    assert sent["metadata"]["ownerReferences"] == [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "cj-uid",
+         "controller": True}]
+    assert sent["spec"]["manualSelector"] is False
+    assert sent["spec"]["backoffLimit"] == 0
