@@ -8,7 +8,7 @@ checks it, and returns ``{logical path: RenderedFile(content, mode)}``. Phases w
 """
 
 from kubeadmpy.render.arguments import Arg, arguments_to_command, merge_args
-from kubeadmpy.render.components import COMPONENTS, ComponentSpec, Probe, Probes
+from kubeadmpy.render.components import COMPONENTS, ComponentSpec
 from kubeadmpy.render.containerd import (
     ContainerdValues,
     needs_restrict_oom_score_adj,
@@ -18,6 +18,7 @@ from kubeadmpy.render.environment import RenderedFile, RenderError
 from kubeadmpy.render.hostfacts import present_ca_cert_dirs, proxy_env
 from kubeadmpy.render.kubelet import KubeletValues, Taint, cluster_dns_ip, render_kubelet
 from kubeadmpy.render.node import render_node, write_rendered
+from kubeadmpy.render.probes import Probe, Probes
 from kubeadmpy.render.staticpods import (
     manifest_path,
     render_control_plane,

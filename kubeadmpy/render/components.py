@@ -16,7 +16,6 @@ Differences of the python flavor from kubeadm's pods, all deliberate:
 
 from __future__ import annotations
 
-import math
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from kubeadmpy.paths import KUBERNETES_DIR
 from kubeadmpy.render.arguments import Arg, args, last_value, merge_args
+from kubeadmpy.render.probes import Probes, host_port, kubeadm_probes, probe_host
 from kubeadmpy.render.values import (
     ComponentExtras,
     ControlPlaneValues,
@@ -54,27 +54,6 @@ SCHEDULER_KUBECONFIG = str(KUBERNETES_DIR / "scheduler.conf")
 
 
 @dataclass(frozen=True)
-class Probe:
-    """An HTTP GET probe; `host` "" means the pod IP (kubelet's default)."""
-
-    path: str
-    port: int
-    scheme: Literal["HTTP", "HTTPS"]
-    host: str
-    failure_threshold: int
-    period_seconds: int
-    initial_delay_seconds: int = 0
-    timeout_seconds: int = 15
-
-
-@dataclass(frozen=True)
-class Probes:
-    liveness: Probe
-    readiness: Probe | None
-    startup: Probe
-
-
-@dataclass(frozen=True)
 class ComponentSpec:
     """How one control-plane static pod is made."""
 
@@ -101,33 +80,9 @@ class ComponentSpec:
         return merge_args(self.default_args(values), self.extras(values).extra_args)
 
 
-def host_port(host: str, port: int) -> str:
-    """Go's net.JoinHostPort: IPv6 literals get brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def _local_host(values: ControlPlaneValues) -> str:
     """The loopback address of the advertise address's family."""
     return "::1" if values.is_ipv6 else "127.0.0.1"
-
-
-def _probe_host(address: str) -> str:
-    """kubeadm probes a wildcard bind address on the pod IP (empty host)."""
-    return "" if address in ("0.0.0.0", "::") else address
-
-
-def _probes(values: ControlPlaneValues, *, host: str, port: int, scheme: Literal["HTTP", "HTTPS"],
-            liveness: str, readiness: str | None, startup: str) -> Probes:
-    """kubeadm's probe timings: liveness 8x10s, readiness 3x1s, startup sized to the budget."""
-    startup_failures = math.ceil(values.health_check_timeout_seconds / 10)
-    return Probes(
-        liveness=Probe(liveness, port, scheme, host, failure_threshold=8, period_seconds=10,
-                       initial_delay_seconds=10),
-        readiness=None if readiness is None else Probe(readiness, port, scheme, host,
-                                                       failure_threshold=3, period_seconds=1),
-        startup=Probe(startup, port, scheme, host, failure_threshold=startup_failures,
-                      period_seconds=10, initial_delay_seconds=10),
-    )
 
 
 def _pki(values: ControlPlaneValues, name: str) -> str:
@@ -198,9 +153,9 @@ def _api_server_etcd_args(values: ControlPlaneValues) -> list[Arg]:
 
 
 def api_server_probes(values: ControlPlaneValues, merged: Sequence[Arg]) -> Probes:
-    host = _probe_host(values.advertise_address)
-    return _probes(values, host=host, port=values.bind_port, scheme="HTTPS",
-                   liveness="/livez", readiness="/readyz", startup="/livez")
+    host = probe_host(values.advertise_address)
+    return kubeadm_probes(values, host=host, port=values.bind_port, scheme="HTTPS",
+                          liveness="/livez", readiness="/readyz", startup="/livez")
 
 
 def _ca_volumes(values: ControlPlaneValues) -> list[HostPathMount]:
@@ -275,9 +230,9 @@ def controller_manager_args(values: ControlPlaneValues) -> list[Arg]:
 
 def _loopback_component_probes(values: ControlPlaneValues, extra: Sequence[Arg],
                                port: int) -> Probes:
-    host = _probe_host(last_value(extra, "bind-address") or "127.0.0.1")
-    return _probes(values, host=host, port=port, scheme="HTTPS",
-                   liveness="/healthz", readiness=None, startup="/healthz")
+    host = probe_host(last_value(extra, "bind-address") or "127.0.0.1")
+    return kubeadm_probes(values, host=host, port=port, scheme="HTTPS",
+                          liveness="/healthz", readiness=None, startup="/healthz")
 
 
 def controller_manager_probes(values: ControlPlaneValues, merged: Sequence[Arg]) -> Probes:
@@ -369,11 +324,11 @@ def etcd_probes(values: ControlPlaneValues, merged: Sequence[Arg]) -> Probes:
     port = first.port or ETCD_METRICS_PORT
     scheme: Literal["HTTP", "HTTPS"] = "HTTPS" if first.scheme == "https" else "HTTP"
     if values.flavor == "upstream" and values.version.etcd_has_livez:
-        return _probes(values, host=host, port=port, scheme=scheme,
-                       liveness="/livez", readiness="/readyz", startup="/readyz")
-    return _probes(values, host=host, port=port, scheme=scheme,
-                   liveness="/health?exclude=NOSPACE&serializable=true", readiness=None,
-                   startup="/health?serializable=false")
+        return kubeadm_probes(values, host=host, port=port, scheme=scheme,
+                              liveness="/livez", readiness="/readyz", startup="/readyz")
+    return kubeadm_probes(values, host=host, port=port, scheme=scheme,
+                          liveness="/health?exclude=NOSPACE&serializable=true", readiness=None,
+                          startup="/health?serializable=false")
 
 
 def etcd_volumes(values: ControlPlaneValues, merged: Sequence[Arg]) -> list[HostPathMount]:

@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 
 from kubeadmpy.paths import MANIFESTS_DIR
-from kubeadmpy.render.components import COMPONENTS, ComponentSpec, Probes
+from kubeadmpy.render.components import COMPONENTS, ComponentSpec
 from kubeadmpy.render.environment import RenderedFile, RenderError, render_template
+from kubeadmpy.render.probes import Probes
 from kubeadmpy.render.quoting import load_yaml
 from kubeadmpy.render.values import (
     ControlPlaneValues,
