@@ -24,6 +24,21 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test,dev]' 2>&1 \
-  | grep -v -e "^WARNING: Location" -e "Running pip as the 'root' user" || true
-echo "[setup] ready: $(kubeadmpy version -o short)"
+# Debian's own python3 marks itself externally managed (PEP 668); kubeadmpy is a machine-level
+# tool run as root, so it installs next to the system packages there.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+fi
+PIP_FLAGS=(-q --disable-pip-version-check)
+if [ -e "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
+  PIP_FLAGS+=(--break-system-packages)
+fi
+pip_log=$(mktemp)
+if ! python3 -m pip install "${PIP_FLAGS[@]}" -e '.[test,dev]' >"$pip_log" 2>&1; then
+  cat "$pip_log" >&2
+  echo "[setup] pip install failed" >&2
+  exit 1
+fi
+rm -f "$pip_log"
+version=$(kubeadmpy version -o short)
+echo "[setup] ready: kubeadmpy $version"
