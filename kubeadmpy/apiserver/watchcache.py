@@ -113,12 +113,24 @@ class WatchCache:
         self._changed = asyncio.Condition()
         self.on_event: Callable[[CacheEvent], None] | None = None
 
-    async def _relist(self) -> None:
-        result = await self.etcd.range(self.prefix, prefix_end(self.prefix))
+    async def _relist(self, replay: bool = False) -> None:
+        """Load the objects; with `replay`, as of an older revision so that the watch that
+        follows refills the event window from etcd's history. That lets clients resume across
+        an apiserver restart from the resourceVersion they had instead of getting 410."""
+        end = prefix_end(self.prefix)
+        result, revision = None, 0
+        if replay:
+            current = (await self.etcd.range(self.prefix, end, count_only=True)).revision
+            revision = max(current - (self.window.maxlen or DEFAULT_WINDOW), 1)
+            with contextlib.suppress(EtcdCompacted):
+                result = await self.etcd.range(self.prefix, end, revision=revision)
+        if result is None:
+            result = await self.etcd.range(self.prefix, end)
+            revision = result.revision
         self.objects = {kv.key: decode(kv) for kv in result.kvs}
-        self.revision = result.revision
+        self.revision = revision
         self.window.clear()
-        self.window_start = result.revision
+        self.window_start = revision
         for watcher in list(self.watchers):
             watcher.close()
         self.watchers.clear()
@@ -127,12 +139,12 @@ class WatchCache:
     async def run(self) -> None:
         """Keep the cache in step with etcd forever (cancel to stop)."""
         backoff = 0.1
-        need_list = True
+        need_list, first = True, True
         while True:
             try:
                 if need_list:
-                    await self._relist()
-                    need_list = False
+                    await self._relist(replay=first)
+                    need_list = first = False
                 async for batch in self.etcd.watch(self.prefix, self.revision + 1):
                     backoff = 0.1
                     for event in batch.events:

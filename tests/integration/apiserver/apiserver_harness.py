@@ -203,6 +203,31 @@ class Cluster:
                                  f"({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
+    def client_files(self, user: str = "kubernetes-admin",
+                     groups: tuple[str, ...] = ("system:masters",)) -> tuple[str, str, str]:
+        """(ca, cert, key) files of a client certificate for `user` in `groups`."""
+        import base64
+
+        import yaml
+
+        stem = self.workdir / f"client-{user.replace(':', '_')}"
+        cert, key = Path(f"{stem}.crt"), Path(f"{stem}.key")
+        if not cert.exists():
+            kubeconfig = yaml.safe_load(self.certs.kubeconfig(self.apiserver.url, user, groups))
+            entry = kubeconfig["users"][0]["user"]
+            cert.write_bytes(base64.b64decode(entry["client-certificate-data"]))
+            key.write_bytes(base64.b64decode(entry["client-key-data"]))
+        return self.certs.path("ca.crt"), str(cert), str(key)
+
+    def ssl_context(self, user: str = "kubernetes-admin",
+                    groups: tuple[str, ...] = ("system:masters",),
+                    anonymous: bool = False) -> ssl.SSLContext:
+        ca, cert, key = self.client_files(user, groups)
+        context = ssl.create_default_context(cafile=ca)
+        if not anonymous:
+            context.load_cert_chain(cert, key)
+        return context
+
     def logs(self) -> str:
         assert self.apiserver.process is not None
         return self.apiserver.process.log.read_text()
