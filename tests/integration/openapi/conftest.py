@@ -1,8 +1,10 @@
-"""A discovery-only HTTP server on 127.0.0.1 serving the real OpenAPI documents to kubectl.
+"""A small HTTP server on 127.0.0.1 that lets the real kubectl judge the schema machinery.
 
-The API server is built elsewhere; these tests judge only the OpenAPI documents, so the server
-answers discovery for a few resources, the OpenAPI endpoints, and records every request so tests
-can see what kubectl decided (for example that it asked for server-side field validation).
+The API server is built elsewhere; these tests judge only the OpenAPI documents and the patch
+machinery, so this server answers discovery for a few resources, serves the OpenAPI documents,
+keeps objects in a dict (no etcd, no defaulting, no validation beyond the patch functions) and
+answers writes with kubeadmpy.machinery.patch. It records every request so tests can see what
+kubectl decided (for example that it asked for server-side field validation).
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 
+from kubeadmpy.machinery.patch import (
+    apply_json_patch,
+    apply_merge_patch,
+    apply_strategic_merge_patch,
+    server_side_apply,
+    update_managed_fields,
+)
 from kubeadmpy.machinery.schema.openapi import OpenAPIDocuments
+from kubeadmpy.machinery.status import APIStatusError, not_found, path_not_found
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -41,10 +53,11 @@ RESOURCES = (
 
 @dataclass
 class FakeDiscoveryServer:
-    """Discovery + OpenAPI over plain HTTP; writes echo the body back (nothing is stored)."""
+    """Discovery + OpenAPI over plain HTTP, objects in memory, PATCH through our machinery."""
 
     url: str
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, query
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # item path → object
 
 
 def _resource_list(group: str, version: str) -> dict[str, object]:
@@ -94,14 +107,53 @@ def _app(server: FakeDiscoveryServer) -> web.Application:
         return web.Response(body=document.body,
                             headers={"Content-Type": document.content_type})
 
-    async def not_found(request: web.Request) -> web.Response:
-        status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "message": "the server could not find the requested resource",
-                  "reason": "NotFound", "code": 404}
-        return web.json_response(status, status=404)
+    async def unknown_path(_: web.Request) -> web.Response:
+        return failure(path_not_found())
 
-    async def echo(request: web.Request) -> web.Response:
-        return web.json_response(await request.json(), status=201)
+    def failure(error: APIStatusError) -> web.Response:
+        return web.json_response(error.to_status(), status=error.code)
+
+    async def get_object(request: web.Request) -> web.Response:
+        obj = server.objects.get(request.path)
+        if obj is None:
+            return failure(not_found(request.match_info["plural"], "",
+                                     request.match_info["name"]))
+        return web.json_response(obj)
+
+    async def create(request: web.Request) -> web.Response:
+        obj = await request.json()
+        obj.setdefault("metadata", {})["namespace"] = request.match_info["namespace"]
+        obj["metadata"]["managedFields"] = update_managed_fields(
+            None, obj, request.query.get("fieldManager", "unknown"))
+        server.objects[f"{request.path}/{obj['metadata']['name']}"] = obj
+        return web.json_response(obj, status=201)
+
+    async def patch(request: web.Request) -> web.Response:
+        live = server.objects.get(request.path)
+        content_type = request.content_type
+        manager = request.query.get("fieldManager", "unknown")
+        try:
+            if content_type == "application/apply-patch+yaml":
+                applied = yaml.safe_load(await request.text())
+                merged, _ = server_side_apply(live, applied, manager,
+                                              request.query.get("force") == "true")
+            elif live is None:
+                return failure(not_found(request.match_info["plural"], "",
+                                         request.match_info["name"]))
+            else:
+                body = await request.json()
+                if content_type == "application/strategic-merge-patch+json":
+                    merged = apply_strategic_merge_patch(live, body)
+                elif content_type == "application/merge-patch+json":
+                    merged = apply_merge_patch(live, body)
+                else:
+                    merged = apply_json_patch(live, body)
+                merged["metadata"]["managedFields"] = update_managed_fields(
+                    live, merged, manager)
+        except APIStatusError as error:
+            return failure(error)
+        server.objects[request.path] = merged
+        return web.json_response(merged, status=200 if live is not None else 201)
 
     app = web.Application(middlewares=[record])
     app.router.add_get("/api", api)
@@ -111,8 +163,12 @@ def _app(server: FakeDiscoveryServer) -> web.Application:
     app.router.add_get("/openapi/v3", v3_root)
     app.router.add_get("/openapi/v3/{path:.+}", v3_group_version)
     app.router.add_get("/openapi/v2", v2)
-    app.router.add_post("/{tail:.*}", echo)
-    app.router.add_route("*", "/{tail:.*}", not_found)
+    for prefix in ("/api/v1", "/apis/apps/v1"):
+        collection = prefix + "/namespaces/{namespace}/{plural}"
+        app.router.add_get(collection + "/{name}", get_object)
+        app.router.add_patch(collection + "/{name}", patch)
+        app.router.add_post(collection, create)
+    app.router.add_route("*", "/{tail:.*}", unknown_path)
     return app
 
 
