@@ -35,11 +35,12 @@ from kubeadmpy.render.values import (
     HostPathMount,
     LocalEtcd,
 )
-from kubeadmpy.render.versions import ETCD_IMAGE_TAGS, parse_kubernetes_version
+from kubeadmpy.render.versions import ETCD_IMAGE_TAGS, PAUSE_IMAGE_TAGS, parse_kubernetes_version
 
 __all__ = [
     "COMPONENTS",
     "ETCD_IMAGE_TAGS",
+    "PAUSE_IMAGE_TAGS",
     "Arg",
     "ComponentExtras",
     "ComponentSpec",

@@ -28,6 +28,12 @@ ETCD_IMAGE_TAGS: dict[int, str] = {
     33: "3.5.21-0",
 }
 
+# kubeadm's constants.PauseVersion per minor: the sandbox image kubeadm passes to the kubelet
+# (--pod-infra-container-image) and that containerd's sandbox_image should name.
+PAUSE_IMAGE_TAGS: dict[int, str] = {
+    27: "3.9", 28: "3.9", 29: "3.9", 30: "3.9", 31: "3.10", 32: "3.10", 33: "3.10",
+}
+
 # kubeadm switched the etcd probes to /livez and /readyz in 1.31 (kubernetes PR 124465).
 ETCD_LIVEZ_PROBES_SINCE_MINOR = 31
 
@@ -51,6 +57,10 @@ class KubernetesVersion:
     @property
     def etcd_image_tag(self) -> str:
         return ETCD_IMAGE_TAGS[self.minor]
+
+    @property
+    def pause_image_tag(self) -> str:
+        return PAUSE_IMAGE_TAGS[self.minor]
 
     @property
     def etcd_has_livez(self) -> bool:
