@@ -7,7 +7,15 @@ import sys
 import typer
 
 from kubeadmpy import __version__
-from kubeadmpy.cli import certs_cmd, config_cmd, init_cmd, kubeconfig_cmd, lab_cmd, reset_cmd
+from kubeadmpy.cli import (
+    certs_cmd,
+    config_cmd,
+    init_cmd,
+    kubeconfig_cmd,
+    lab_cmd,
+    remote_cmd,
+    reset_cmd,
+)
 from kubeadmpy.errors import KubeadmpyError
 
 app = typer.Typer(
@@ -22,6 +30,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(certs_cmd.app, name="certs")
 app.add_typer(kubeconfig_cmd.app, name="kubeconfig")
 app.add_typer(lab_cmd.app, name="lab")
+app.add_typer(remote_cmd.app, name="remote")
 app.command(name="reset")(reset_cmd.reset)
 
 
