@@ -48,6 +48,12 @@ class CertResult:
     messages: tuple[str, ...]
     warnings: tuple[str, ...] = ()
 
+    def lines(self, prefix: str = "[certs] ") -> list[str]:
+        """What to print: the messages, then the warnings, each with the phase prefix."""
+        return [prefix + m for m in self.messages] + [
+            f"{prefix}WARNING: {w}" for w in self.warnings
+        ]
+
 
 @dataclass
 class LoadedCA:
@@ -245,6 +251,12 @@ def _ensure_leaf(spec: CertSpec, settings: PKISettings, plan: _Plan) -> CertResu
     )
     plan.write(spec.key_file, keys.private_key_pem(key), KEY_MODE)
     plan.write(spec.cert_file, certs.cert_pem(cert), CERT_MODE)
+    if cert.not_valid_after_utc > ca.cert.not_valid_after_utc:
+        warnings.append(
+            f"the {spec.name} certificate is valid until {cert.not_valid_after_utc:%Y-%m-%d}, "
+            f"after its {ca.spec.name} CA expires ({ca.cert.not_valid_after_utc:%Y-%m-%d}); "
+            "clients stop trusting it then"
+        )
     messages = [f'Generating "{spec.name}" certificate and key']
     if request.alt_names:
         messages.append(

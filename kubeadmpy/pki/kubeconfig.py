@@ -86,6 +86,12 @@ class KubeconfigResult:
     messages: tuple[str, ...]
     warnings: tuple[str, ...] = ()
 
+    def lines(self, prefix: str = "[kubeconfig] ") -> list[str]:
+        """What to print: the messages, then the warnings, each with the phase prefix."""
+        return [prefix + m for m in self.messages] + [
+            f"{prefix}WARNING: {w}" for w in self.warnings
+        ]
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()

@@ -261,3 +261,13 @@ def test_sa_pub_is_rewritten_from_an_existing_key(settings: PKISettings, cert_di
     (cert_dir / "sa.pub").unlink()
     assert ensure_certs(settings, cert_dir, ["sa"])[0].action is Action.REUSED
     assert (cert_dir / "sa.pub").read_bytes() == pub
+
+
+def test_a_leaf_outliving_its_ca_is_generated_with_a_warning(
+    settings: PKISettings, cert_dir: Path
+) -> None:
+    settings = replace(settings, ca_validity=timedelta(days=30))
+    results = {r.name: r for r in ensure_certs(settings, cert_dir, ["ca", "apiserver"])}
+    [warning] = results["apiserver"].warnings
+    assert "after its ca CA expires" in warning
+    assert results["apiserver"].lines()[-1] == f"[certs] WARNING: {warning}"
