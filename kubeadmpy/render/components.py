@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from kubeadmpy.paths import KUBERNETES_DIR
 from kubeadmpy.render.arguments import Arg, args, last_value, merge_args
+from kubeadmpy.render.environment import RenderError
 from kubeadmpy.render.probes import Probes, host_port, kubeadm_probes, probe_host
 from kubeadmpy.render.values import (
     ComponentExtras,
@@ -279,7 +280,8 @@ def scheduler_volumes(values: ControlPlaneValues, merged: Sequence[Arg]) -> list
 
 def _local_etcd(values: ControlPlaneValues) -> LocalEtcd:
     if not isinstance(values.etcd, LocalEtcd):
-        raise ValueError("the etcd static pod exists only with local (stacked) etcd")
+        raise RenderError("the etcd static pod exists only with local (stacked) etcd; "
+                          "with external etcd, render the other components only")
     return values.etcd
 
 

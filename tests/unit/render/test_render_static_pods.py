@@ -22,6 +22,7 @@ from kubeadmpy.render import (
     ExternalEtcd,
     HostPathMount,
     LocalEtcd,
+    RenderError,
     render_control_plane,
     render_etcd,
     render_static_pod,
@@ -331,3 +332,10 @@ def test_missing_images_are_refused_naming_the_field(changes: dict[str, Any], fi
     with pytest.raises(ConfigError) as caught:
         render_control_plane(make_control_plane(**changes))
     assert caught.value.field == field
+
+
+def test_asking_for_an_etcd_pod_with_external_etcd_is_a_clear_error(
+        make_control_plane: MakeValues) -> None:
+    values = make_control_plane(etcd=ExternalEtcd(endpoints=("https://10.0.0.20:2379",)))
+    with pytest.raises(RenderError, match="external etcd"):
+        render_static_pod("etcd", values)
