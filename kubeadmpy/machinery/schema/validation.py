@@ -11,7 +11,10 @@ How a request turns findings into 400/422/warnings lives in `body.py`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +33,27 @@ REQUIRED = "FieldValueRequired"
 INVALID = "FieldValueInvalid"
 NOT_SUPPORTED = "FieldValueNotSupported"
 TYPE_INVALID = "FieldValueTypeInvalid"
+
+# RFC 3339 as Go's time.Parse accepts it for metav1.Time (seconds; optional fraction).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _is_rfc3339(text: str) -> bool:
+    return _RFC3339.match(text) is not None
+
+
+# String formats a typed decoder would refuse to read (Secret data, timestamps).
+_FORMATS: dict[str, Callable[[str], bool]] = {"byte": _is_base64, "date-time": _is_rfc3339}
+_FORMAT_NAMES = {"byte": "base64 encoded data", "date-time": "an RFC 3339 time"}
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -191,6 +215,7 @@ class _Compiler:
         else:
             accepted = (int, float)
         bounds = _INT32 if fmt == "int32" else _INT64 if kind == "integer" else None
+        format_check = _FORMATS.get(fmt) if kind == "string" else None
 
         def check_scalar(value: Any, path: str, found: Findings) -> None:
             number: Any = value  # isinstance below narrows to object for a tuple of types
@@ -200,6 +225,11 @@ class _Compiler:
             if bounds is not None and not bounds[0] <= number <= bounds[1]:
                 cause = Cause(
                     INVALID, f"Invalid value: {value}: must be a {fmt or 'int64'} integer", path)
+                found.causes.append(cause)
+                found.undecodable.append(cause)
+            elif format_check is not None and not format_check(number):
+                cause = Cause(INVALID, f"Invalid value: {json.dumps(value)}: must be "
+                              f"{_FORMAT_NAMES[fmt]}", path)
                 found.causes.append(cause)
                 found.undecodable.append(cause)
             elif enum and value not in enum:

@@ -268,3 +268,21 @@ def test_kinds_without_a_schema_cannot_take_a_strategic_merge_patch() -> None:
         apply_strategic_merge_patch(widget, {"spec": {"a": 1}})
     assert raised.value.code == 415
     assert raised.value.reason == "UnsupportedMediaType"
+
+
+def test_the_kubectl_patch_docs_deployment_examples() -> None:
+    """From "Update API Objects in Place Using kubectl patch": containers merge by name,
+    tolerations (no patch strategy) are replaced, and a JSON merge patch would replace both."""
+    live = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "patch-demo"},
+            "spec": {"replicas": 2, "template": {"spec": {
+                "containers": [{"name": "patch-demo-ctr", "image": "nginx"}],
+                "tolerations": [{"effect": "NoSchedule", "key": "dedicated",
+                                 "value": "test-team"}]}}}}
+    patch = {"spec": {"template": {"spec": {
+        "containers": [{"name": "patch-demo-ctr-2", "image": "redis"}],
+        "tolerations": [{"effect": "NoSchedule", "key": "disktype", "value": "ssd"}]}}}}
+    pod_spec = apply_strategic_merge_patch(live, patch, DEPLOYMENT)["spec"]["template"]["spec"]
+    assert sorted(c["name"] for c in pod_spec["containers"]) == [
+        "patch-demo-ctr", "patch-demo-ctr-2"]
+    assert pod_spec["tolerations"] == [{"effect": "NoSchedule", "key": "disktype",
+                                        "value": "ssd"}]

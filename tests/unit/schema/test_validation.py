@@ -100,6 +100,26 @@ def test_validation_causes(obj: dict[str, Any], expected: list[Cause]) -> None:
     assert validate(obj) == expected
 
 
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        pytest.param({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                      "data": {"ok": "aGVsbG8=", "bad": "not base64!"}},
+                     [Cause(INVALID, 'Invalid value: "not base64!": must be base64 encoded data',
+                            "data[bad]")],
+                     id="secret data must be base64"),
+        pytest.param({"apiVersion": "v1", "kind": "Pod",
+                      "metadata": {"name": "p", "creationTimestamp": "2024-05-01T12:00:00Z",
+                                   "deletionTimestamp": "yesterday"}},
+                     [Cause(INVALID, 'Invalid value: "yesterday": must be an RFC 3339 time',
+                            "metadata.deletionTimestamp")],
+                     id="timestamps must be RFC 3339"),
+    ],
+)
+def test_string_formats(obj: dict[str, Any], expected: list[Cause]) -> None:
+    assert validate(obj) == expected
+
+
 def test_a_service_target_port_is_int_or_string() -> None:
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
                "spec": {"ports": [{"port": 80, "targetPort": "http"},
