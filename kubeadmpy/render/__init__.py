@@ -17,7 +17,7 @@ from kubeadmpy.render.containerd import (
 from kubeadmpy.render.environment import RenderedFile, RenderError
 from kubeadmpy.render.hostfacts import present_ca_cert_dirs, proxy_env
 from kubeadmpy.render.kubelet import KubeletValues, Taint, cluster_dns_ip, render_kubelet
-from kubeadmpy.render.node import render_node, write_rendered
+from kubeadmpy.render.node import dry_run_text, render_node, write_rendered
 from kubeadmpy.render.probes import Probe, Probes
 from kubeadmpy.render.staticpods import (
     manifest_path,
@@ -59,6 +59,7 @@ __all__ = [
     "Taint",
     "arguments_to_command",
     "cluster_dns_ip",
+    "dry_run_text",
     "manifest_path",
     "merge_args",
     "needs_restrict_oom_score_adj",

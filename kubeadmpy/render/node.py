@@ -39,3 +39,13 @@ def write_rendered(files: dict[PurePosixPath, RenderedFile], paths: HostPaths) -
         written.append(f"wrote {logical} (mode {rendered.mode:04o})")
         written += [f"warning: {warning}" for warning in rendered.warnings]
     return written
+
+
+def dry_run_text(files: dict[PurePosixPath, RenderedFile]) -> str:
+    """What ``--dry-run`` prints: each file's path, mode and content, as kubeadm's dry run does."""
+    parts = []
+    for logical, rendered in sorted(files.items()):
+        parts.append(f"[dryrun] Would write file {str(logical)!r} (mode {rendered.mode:04o}) "
+                     "with content:")
+        parts.append("\n".join("\t" + line for line in rendered.content.splitlines()))
+    return "\n".join(parts) + "\n"

@@ -4,6 +4,14 @@ The config module maps a ClusterConfiguration/InitConfiguration onto these froze
 the renderers never read config documents, the environment or the host. Host facts that kubeadm
 looks up while rendering (proxy variables, which CA folders exist) are fields here, with helpers
 in `kubeadmpy.render.hostfacts` for the caller to fill them.
+
+Where the fields come from (kubeadm v1beta4 / KubeadmpyConfiguration):
+  flavor ← controlPlaneFlavor; kubernetes_version, image_repository, cluster_name,
+  certificates_dir ← ClusterConfiguration; advertise_address, bind_port ← localAPIEndpoint;
+  node_name ← nodeRegistration.name; service_subnet, pod_subnet, dns_domain ← networking;
+  etcd ← etcd.local (dataDir, imageRepository, imageTag, extraArgs, extraEnvs) or etcd.external;
+  api_server, controller_manager, scheduler ← extraArgs / extraVolumes / extraEnvs of each;
+  health_check_timeout_seconds ← timeouts.controlPlaneComponentHealthCheck.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from kubeadmpy.render import (
     ContainerdValues,
     ControlPlaneValues,
     KubeletValues,
+    dry_run_text,
     render_node,
     write_rendered,
 )
@@ -58,3 +59,14 @@ def test_written_files_land_under_the_root_directory_with_their_modes(
     assert yaml.safe_load((tmp_path / "etc/kubernetes/manifests/etcd.yaml").read_text())["kind"] \
         == "Pod"
     assert any(line.startswith("warning: KubeletConfiguration.clusterDomain") for line in report)
+
+
+def test_dry_run_text_shows_every_path_mode_and_content(
+        make_control_plane: Callable[..., ControlPlaneValues],
+        make_kubelet: Callable[..., KubeletValues]) -> None:
+    files = render_node(make_kubelet(), ContainerdValues("registry.k8s.io/pause:3.10"),
+                        make_control_plane())
+    text = dry_run_text(files)
+    for logical, mode in CONTROL_PLANE_NODE_FILES.items():
+        assert f"Would write file '{logical}' (mode {mode:04o})" in text
+    assert "\t    - --advertise-address=10.0.0.10" in text
