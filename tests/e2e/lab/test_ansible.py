@@ -57,3 +57,17 @@ def test_ansible_commands_run_on_the_machine_they_name(
     assert "w1 | CHANGED | rc=0 | (stdout) w1" in ran.stdout
     assert "w2 | CHANGED | rc=0 | (stdout) w2" in ran.stdout
     assert "cp1" not in ran.stdout
+
+
+SAMPLES = Path(__file__).parents[3] / "inventory"
+
+
+@pytest.mark.parametrize("sample", ["lab", "servers"], ids=lambda s: f"the {s} sample")
+def test_sample_inventories_parse_with_the_same_groups(sample: str, tmp_path: Path) -> None:
+    listed = subprocess.run(["ansible-inventory", "-i", str(SAMPLES / sample / "hosts.yaml"),
+                             "--list"], capture_output=True, text=True, check=True,
+                            env=ansible_env(tmp_path))
+    data = json.loads(listed.stdout)
+    assert data["kube_control_plane"]["hosts"] == ["cp1"]
+    assert data["kube_node"]["hosts"] == ["w1", "w2"]
+    assert sorted(data["k8s_cluster"]["children"]) == ["kube_control_plane", "kube_node"]
