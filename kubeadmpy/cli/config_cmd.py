@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from kubeadmpy.cli.options import ConfigOption
 from kubeadmpy.config import loader, printing
 from kubeadmpy.errors import UserInputError
+from kubeadmpy.files import write_file
 
 app = typer.Typer(help="Print and validate kubeadm configuration files.", no_args_is_help=True)
 print_app = typer.Typer(help="Print default configuration documents.", no_args_is_help=True)
@@ -48,3 +50,18 @@ def validate(config: ConfigOption = None) -> None:
     for warning in loader.validate_config_file(config):
         typer.echo(f"warning: {warning}", err=True)
     typer.echo("ok")
+
+
+@app.command("migrate")
+def migrate(
+    old_config: Annotated[Path, typer.Option("--old-config", help="A kubeadm.k8s.io/v1beta3 or "
+                                             "v1beta4 config file.")],
+    new_config: Annotated[Path | None, typer.Option("--new-config", help="Where to write the "
+                                                    "v1beta4 file (default: print it).")] = None,
+) -> None:
+    """Convert a config file to kubeadm.k8s.io/v1beta4 (documents as written, not defaulted)."""
+    text = printing.migrate_documents(loader.read_config_file(old_config), str(old_config))
+    if new_config is None:
+        typer.echo(text, nl=False)
+    else:
+        write_file(new_config, text, mode=0o600)

@@ -90,3 +90,20 @@ def print_defaults(which: str, component_configs: str = "") -> str:
     builders = {"init": init_defaults, "join": join_defaults, "reset": reset_defaults}
     names = [name.strip() for name in component_configs.split(",") if name.strip()]
     return dump_documents(builders[which](names))
+
+
+def migrate_documents(text: str, source: str) -> str:
+    """`config migrate`: the file's kubeadm documents in v1beta4 form, as written (not defaulted,
+    so no machine-specific values creep in); other kinds are carried over unchanged."""
+    parsed = documents.parse_config(text, source)
+    ordered = sorted(parsed.documents.values(), key=lambda document: document.index)
+    values = [document.value for document in ordered]
+    if parsed.control_plane_timeout is not None:
+        init = parsed.get(v1beta4.InitConfiguration.KIND)
+        if init is None:
+            init = v1beta4.InitConfiguration()
+            values.insert(0, init)
+        init.timeouts = init.timeouts or v1beta4.Timeouts()
+        if init.timeouts.control_plane_component_health_check is None:
+            init.timeouts.control_plane_component_health_check = parsed.control_plane_timeout
+    return dump_documents(values)

@@ -83,3 +83,19 @@ def test_validate_without_config_says_what_is_missing() -> None:
     validated = kubeadmpy("config", "validate")
     assert validated.returncode == 1
     assert validated.stderr == "error: --config: is required. Give the file to validate\n"
+
+
+def test_migrate_turns_a_v1beta3_file_into_one_that_validates(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n"
+                   "apiServer:\n  timeoutForControlPlane: 8m0s\n  extraArgs:\n    v: '2'\n")
+    new = tmp_path / "new.yaml"
+    migrated = kubeadmpy("config", "migrate", "--old-config", str(old), "--new-config", str(new))
+    assert migrated.returncode == 0, migrated.stderr
+    documents = list(yaml.safe_load_all(new.read_text()))
+    assert [(d["apiVersion"], d["kind"]) for d in documents] == [
+        ("kubeadm.k8s.io/v1beta4", "InitConfiguration"),
+        ("kubeadm.k8s.io/v1beta4", "ClusterConfiguration")]
+    assert documents[0]["timeouts"] == {"controlPlaneComponentHealthCheck": "8m0s"}
+    assert documents[1]["apiServer"] == {"extraArgs": [{"name": "v", "value": "2"}]}
+    assert kubeadmpy("config", "validate", "--config", str(new)).stdout == "ok\n"
