@@ -74,6 +74,7 @@ class _Plan:
     writes: list[tuple[Path, bytes, int]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     cas: dict[str, LoadedCA] = field(default_factory=dict)
+    unusable_cas: set[str] = field(default_factory=set)  # already reported; leaves stay quiet
 
     def write(self, relative: str, data: bytes, mode: int) -> None:
         self.writes.append((self.cert_dir / relative, data, mode))
@@ -174,10 +175,12 @@ def _ensure_ca(spec: CertSpec, settings: PKISettings, plan: _Plan) -> CertResult
             key = keys.load_private_key(key_path) if key_path.exists() else None
         except PKIError as exc:
             plan.problems.append(f"{exc}; restore the file or remove the {spec.name} CA pair")
+            plan.unusable_cas.add(spec.name)
             return None
         problem = _ca_problem(spec, cert, key, plan.cert_dir, plan.now)
         if problem:
             plan.problems.append(problem)
+            plan.unusable_cas.add(spec.name)
             return None
         plan.cas[spec.name] = LoadedCA(spec, cert, key, generated=False)
         if key is None:
@@ -198,6 +201,7 @@ def _ensure_ca(spec: CertSpec, settings: PKISettings, plan: _Plan) -> CertResult
             f"{key_path} exists without {cert_path}; restore {cert_path}, or remove "
             f"{key_path} to have a new {spec.name} CA generated"
         )
+        plan.unusable_cas.add(spec.name)
         return None
     key = keys.generate_key(settings.encryption_algorithm)
     cert = certs.create_ca(spec.common_name(settings), key, settings.ca_validity, plan.now)
@@ -211,11 +215,14 @@ def _ensure_ca(spec: CertSpec, settings: PKISettings, plan: _Plan) -> CertResult
 
 def _signing_ca(spec: CertSpec, plan: _Plan) -> LoadedCA | None:
     assert spec.ca_name is not None
+    if spec.ca_name in plan.unusable_cas:
+        return None
     if spec.ca_name not in plan.cas:
         try:
             plan.cas[spec.ca_name] = load_ca(SPECS_BY_NAME[spec.ca_name], plan.cert_dir, plan.now)
         except PKIError as exc:
             plan.problems.append(f"cannot create or check {spec.name}: {exc}")
+            plan.unusable_cas.add(spec.ca_name)
             return None
     return plan.cas[spec.ca_name]
 

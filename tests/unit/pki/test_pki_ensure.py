@@ -271,3 +271,16 @@ def test_a_leaf_outliving_its_ca_is_generated_with_a_warning(
     [warning] = results["apiserver"].warnings
     assert "after its ca CA expires" in warning
     assert results["apiserver"].lines()[-1] == f"[certs] WARNING: {warning}"
+
+
+def test_an_unusable_ca_is_reported_once_not_for_every_leaf(
+    settings: PKISettings, cert_dir: Path
+) -> None:
+    ensure_certs(settings, cert_dir)
+    shutil.copy2(cert_dir / "front-proxy-ca.key", cert_dir / "etcd/ca.key")
+    with pytest.raises(PKIError) as caught:
+        ensure_certs(settings, cert_dir)
+    problems = [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1
+    assert "etcd/ca.key does not match" in problems[0]
+    assert "a new CA would invalidate every certificate" in problems[0]
