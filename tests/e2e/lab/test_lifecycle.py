@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,26 @@ def test_down_removes_processes_namespaces_links_seal_cgroups_and_state(
     assert hostnet.seal_table(name) not in hostnet.list_seal_tables()
     assert_nothing_left(name, lab_state_root)
     assert labs.down(name, lab_state_root).empty  # a second down finds nothing and is fine
+
+
+def test_labs_made_at_the_same_time_get_separate_subnets_and_bridges(
+        lab_state_root: Path) -> None:
+    names = [unique_lab_name("parallel") for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            made = list(pool.map(lambda name: labs.up(labs.LabSpec(
+                name=name, workers=1, state_root=lab_state_root)), names))
+        assert len({lab.manifest.subnet for lab in made}) == 3
+        assert len({lab.manifest.bridge for lab in made}) == 3
+        for each in made:
+            with each.host("w1") as host:
+                assert host.run(["getent", "hosts", "cp1"], check=True).stdout.split()[0] == (
+                    each.machine("cp1").ip)
+    finally:
+        for name in names:
+            labs.down(name, lab_state_root)
+    for name in names:
+        assert_nothing_left(name, lab_state_root)
 
 
 KILLED_UP = textwrap.dedent("""
