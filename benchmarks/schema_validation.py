@@ -1,8 +1,10 @@
-"""How fast a write can be checked: Pod validation, strategic merge patch and server-side apply.
+"""How fast a write can be checked: Pod validation, strategic merge patch and server-side apply,
+and what building the OpenAPI documents costs once at server start.
 
 Reference, measured in the same run: the generic `jsonschema` validator (Draft 2020-12, the
-same bundled Kubernetes schemas, compiled once) validating the same Pod. Prints per-call
-times and the ratio against the reference. Run: python benchmarks/schema_validation.py
+same bundled Kubernetes schemas, compiled once) validating the same Pod; for the OpenAPI
+documents, parsing the bundled definitions file. Prints times and ratios.
+Run: python benchmarks/schema_validation.py
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import copy
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -18,7 +21,7 @@ import jsonschema
 import referencing
 
 from kubeadmpy.machinery.patch import apply_strategic_merge_patch, server_side_apply
-from kubeadmpy.machinery.schema import GVK, inspect
+from kubeadmpy.machinery.schema import GVK, OpenAPIDocuments, inspect, load
 
 POD: dict[str, Any] = {
     "apiVersion": "v1", "kind": "Pod",
@@ -88,6 +91,39 @@ def main() -> None:
     ssa = per_call(lambda: server_side_apply(live, applied, "kubectl"))
     print(f"server-side apply of that Pod:           {ssa * 1e6:8.1f} µs/call "
           f"({ssa / reference_time:.2f}x the reference validation)")
+
+    load()  # the definitions themselves are read once per process, outside the timing
+    definitions_text = resources.files("kubernetes_validate").joinpath(
+        "kubernetes-json-schema", "v1.33.0-local", "_definitions.json").read_text()
+    parse = per_call(lambda: json.loads(definitions_text), seconds=2.0)
+    served = [Served(g, v, kind, plural) for g, v, kind, plural in SERVED]
+
+    def build_all() -> None:
+        documents = OpenAPIDocuments(served)
+        documents.v3_root()
+
+    build = per_call(build_all, seconds=2.0)
+    print(f"parse the bundled definitions (ref):     {parse * 1e3:8.1f} ms")
+    print(f"build all OpenAPI v3 documents ({len(served)} kinds): {build * 1e3:6.1f} ms "
+          f"({build / parse:.2f}x the parse)")
+
+
+@dataclass(frozen=True)
+class Served:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+    verbs: tuple[str, ...] = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+
+SERVED = [("", "v1", k, k.lower() + "s") for k in (
+    "Pod", "Service", "ConfigMap", "Secret", "Namespace", "Node", "Event", "ServiceAccount",
+    "Endpoints", "PersistentVolume", "PersistentVolumeClaim")] + [
+    ("apps", "v1", k, k.lower() + "s") for k in (
+        "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")] + [
+    ("batch", "v1", "Job", "jobs"), ("coordination.k8s.io", "v1", "Lease", "leases")]
 
 
 if __name__ == "__main__":
