@@ -284,3 +284,17 @@ def test_an_unusable_ca_is_reported_once_not_for_every_leaf(
     assert len(problems) == 1
     assert "etcd/ca.key does not match" in problems[0]
     assert "a new CA would invalidate every certificate" in problems[0]
+
+
+def test_an_expired_ca_is_never_replaced_silently(
+    settings: PKISettings, cert_dir: Path, snapshot: Callable[[Path], Snapshot]
+) -> None:
+    ensure_certs(settings, cert_dir, ["ca"])
+    key = keys.load_private_key(cert_dir / "ca.key")
+    # backdated 5 minutes, valid for 1: expired 4 minutes ago
+    expired = certs.create_ca("kubernetes", key, timedelta(minutes=1))
+    (cert_dir / "ca.crt").write_bytes(certs.cert_pem(expired))
+    before = snapshot(cert_dir)
+    with pytest.raises(PKIError, match=r"ca.crt expired on .*a CA is never renewed in place"):
+        ensure_certs(settings, cert_dir)
+    assert snapshot(cert_dir) == before

@@ -217,3 +217,28 @@ def test_user_kubeconfig_without_any_server_names_the_flags_to_pass(
     ensure_certs(settings, cert_dir, ["ca"])
     with pytest.raises(UserInputError, match=r"--control-plane-endpoint or --apiserver-advertise"):
         user_kubeconfig(UserKubeconfigRequest("alice"), cert_dir, kube_dir)
+
+
+def test_an_ipv6_node_gets_bracketed_servers_and_ipv6_sans(cert_dir: Path, kube_dir: Path) -> None:
+    settings = PKISettings("node1", "fd00::10", service_subnet="fd00:10:96::/112")
+    ensure_certs(settings, cert_dir)
+    ensure_kubeconfigs(settings, cert_dir, kube_dir, ["scheduler"])
+    config = yaml.safe_load((kube_dir / "scheduler.conf").read_text())
+    assert config["clusters"][0]["cluster"]["server"] == "https://[fd00::10]:6443"
+    sans = load_cert(cert_dir / "apiserver.crt").extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert [str(ip) for ip in sans.value.get_values_for_type(x509.IPAddress)] == [
+        "fd00:10:96::1",
+        "fd00::10",
+    ]
+
+
+def test_kubeconfigs_need_the_ca_first(
+    settings: PKISettings, cert_dir: Path, kube_dir: Path
+) -> None:
+    with pytest.raises(
+        PKIError, match=r"ca.crt does not exist; run `kubeadmpy init phase certs ca`"
+    ):
+        ensure_kubeconfigs(settings, cert_dir, kube_dir)
+    assert not kube_dir.exists()
