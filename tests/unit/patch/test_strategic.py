@@ -286,3 +286,14 @@ def test_the_kubectl_patch_docs_deployment_examples() -> None:
         "patch-demo-ctr", "patch-demo-ctr-2"]
     assert pod_spec["tolerations"] == [{"effect": "NoSchedule", "key": "disktype",
                                         "value": "ssd"}]
+
+
+def test_retain_keys_inside_a_merged_list_item_switches_a_volume_source() -> None:
+    live = pod_with({"containers": containers(("a", "nginx")),
+                     "volumes": [{"name": "data", "hostPath": {"path": "/srv"}},
+                                 {"name": "cache", "emptyDir": {}}]})
+    patch = {"spec": {"volumes": [{"$retainKeys": ["emptyDir", "name"], "name": "data",
+                                   "emptyDir": {"medium": "Memory"}}]}}
+    volumes = apply_strategic_merge_patch(live, patch, POD)["spec"]["volumes"]
+    assert volumes == [{"name": "data", "emptyDir": {"medium": "Memory"}},
+                       {"name": "cache", "emptyDir": {}}]
