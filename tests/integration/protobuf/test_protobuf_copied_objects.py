@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import KUBECTL_133, Capture
+from protobuf_capture_server import KUBECTL_133, Capture
 
 from kubeadmpy.machinery.protobuf import PROTOBUF_CONTENT_TYPE, decode_k8s_protobuf
 

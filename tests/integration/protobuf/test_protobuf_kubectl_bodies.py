@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import KUBECTL_132, KUBECTL_133, Capture
+from protobuf_capture_server import KUBECTL_132, KUBECTL_133, Capture
 
 from kubeadmpy.machinery.protobuf import PROTOBUF_CONTENT_TYPE, decode_k8s_protobuf
 

@@ -5,13 +5,16 @@ object for single-object GETs (autoscale reads its target, drain reads the node 
 records every request body with its content type, and answers writes with the object it was sent
 (decoded by the module under test when it is protobuf, so kubectl can print "<kind>/<name>
 created"). Objects that were evicted or deleted answer 404 afterwards, which ends `kubectl drain`.
-Tests start it on a free loopback port and always stop it (see conftest.py).
+Tests start it on a free loopback port and always stop it (the `capture` fixture in conftest.py)
+and run kubectl against it with `Capture.kubectl`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -202,3 +205,41 @@ def _stored_object(gv_path: str) -> dict[str, Any] | None:
 
 def _json(obj: dict[str, Any], status: int = 200) -> web.Response:
     return web.Response(status=status, text=json.dumps(obj), content_type="application/json")
+
+
+KUBECTL_133 = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.33")
+KUBECTL_132 = Path("/usr/bin/kubectl")
+
+
+@dataclass
+class KubectlResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Capture:
+    """A running capture server and a kubeconfig pointing at it."""
+
+    server: CaptureServer
+    kubeconfig: Path
+    cache_dir: Path
+    workdir: Path
+
+    async def kubectl(self, binary: Path, *args: str) -> KubectlResult:
+        process = await asyncio.create_subprocess_exec(
+            str(binary), "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir),
+            *args,
+            cwd=self.workdir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        return KubectlResult(process.returncode or 0, stdout.decode(), stderr.decode())
