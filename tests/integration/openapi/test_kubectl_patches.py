@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.integration.openapi.conftest import FakeDiscoveryServer
-from tests.integration.openapi.test_kubectl_reads_openapi import run_kubectl
+from openapi_kubectl_harness import FakeDiscoveryServer, run_kubectl
 
 VERSIONS = ("1.27", "1.33")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

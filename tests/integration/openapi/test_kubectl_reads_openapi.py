@@ -7,39 +7,14 @@ and `create -f` / `apply -f` must decide from them that the server validates fie
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openapi_kubectl_harness import FakeDiscoveryServer, run_kubectl
 
-from tests.integration.openapi.conftest import FakeDiscoveryServer
-
-KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 EXPLAIN_VERSIONS = ("1.27", "1.33")
 APPLY_VERSIONS = ("1.27", "1.28", "1.29", "1.33")
-
-
-def kubectl(version: str) -> Path:
-    binary = KUBECTL_DIR / f"kubectl.{version}"
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    return binary
-
-
-async def run_kubectl(version: str, kubeconfig: Path, cache: Path,
-                      *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(kubectl(version)), "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache),
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("version", EXPLAIN_VERSIONS, ids=lambda v: f"kubectl {v}")
