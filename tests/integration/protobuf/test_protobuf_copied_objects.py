@@ -236,6 +236,7 @@ async def test_a_rich_pod_copied_by_kubectl_debug_decodes_like_go_prints_it(
                                 "labels": {"app": "rich"}, "annotations": {"note": "everything"},
                                 "creationTimestamp": None}
     assert sent["spec"] == expected["spec"]
+    assert json.dumps(sent["spec"]) == json.dumps(expected["spec"])  # Go's key order too
     # The reference really is Go-normalised, and kept every field the test sets.
     assert dropped_fields(RICH_POD["spec"], expected["spec"]) == []
     assert expected["spec"]["containers"][0]["securityContext"]["runAsUser"] == 0
@@ -288,6 +289,7 @@ async def test_a_job_created_from_a_cron_job_decodes_like_go_prints_the_job_temp
     sent = decode_k8s_protobuf(posts[0].body)
 
     assert sent["spec"] == expected
+    assert json.dumps(sent["spec"]) == json.dumps(expected)
     assert sent["metadata"]["ownerReferences"] == [
         {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "cj-uid",
          "controller": True}]

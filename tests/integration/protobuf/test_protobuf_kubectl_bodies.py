@@ -117,6 +117,7 @@ async def test_kubectl_133_create_bodies_decode_to_the_json_kubectl_means(
 ) -> None:
     sent, meant = await sent_and_meant(capture, KUBECTL_133, args)
     assert sent == meant
+    assert json.dumps(sent) == json.dumps(meant)  # even the key order is Go's
 
 
 KUBECTL_132_SUBSET = [c for c in CREATE_COMMANDS if c[0].split()[0] in
