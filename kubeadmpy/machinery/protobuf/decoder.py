@@ -16,8 +16,8 @@ in the same form as one sent as JSON by an older kubectl. The rules that follow 
   (base64);
 * a field number the schema does not know is an error naming the message and the number.
 
-Keys come out in Go's order too (struct field order, sorted map keys), so ``json.dumps`` of the
-result is byte-identical to what kubectl 1.31 would have sent for the same object.
+Keys come out in Go's order too (struct field order, sorted map keys): serialised, the result
+lists its keys exactly as encoding/json prints the same object.
 """
 
 from __future__ import annotations
