@@ -376,7 +376,11 @@ def server_side_apply(live: dict[str, Any] | None, applied: Any, manager: str,
             _without_meta(applied_fields(live_body, node)))
     acting = (manager, APPLY, subresource)
     previous = entries.get(acting)
-    applied_set = _without_meta(applied_fields(config, node))
+    duplicates: list[Path] = []
+    applied_set = _without_meta(applied_fields(config, node, duplicates))
+    if duplicates:
+        raise bad_request(f"{path_string(duplicates[0][:-1])}: duplicate entries for key "
+                          f"{path_string(duplicates[0][-1:])}; each list item needs its own key")
     merged = _merge(live_body, config, node)
     if previous is not None:
         owned = set(applied_set)

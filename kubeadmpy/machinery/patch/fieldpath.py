@@ -72,20 +72,25 @@ def item_element(item: Any, semantics: str, keys: tuple[str, ...], index: int) -
     return f"i:{index}"
 
 
-def flatten(obj: Any, node: SchemaNode | None, *, containers: bool) -> dict[Path, Any]:
-    """Every path in `obj` → its value (leaves) or CONTAINER (list items; maps if asked)."""
+def flatten(obj: Any, node: SchemaNode | None, *, containers: bool,
+            duplicates: list[Path] | None = None) -> dict[Path, Any]:
+    """Every path in `obj` → its value (leaves) or CONTAINER (list items; maps if asked).
+
+    List items that share an identity (two containers named "a") go to `duplicates`.
+    """
     out: dict[Path, Any] = {}
-    _flatten(obj, node, (), out, containers)
+    _flatten(obj, node, (), out, containers, duplicates if duplicates is not None else [])
     return out
 
 
 def _flatten(value: Any, node: SchemaNode | None, path: Path, out: dict[Path, Any],
-             containers: bool) -> None:
+             containers: bool, duplicates: list[Path]) -> None:
     if isinstance(value, dict) and not _is_atomic_map(node):
         if containers and path:
             out[path] = CONTAINER
         for key, item in value.items():
-            _flatten(item, _child_node(node, key), (*path, "f:" + key), out, containers)
+            _flatten(item, _child_node(node, key), (*path, "f:" + key), out, containers,
+                     duplicates)
         return
     if isinstance(value, list):
         semantics, keys = list_semantics(node)
@@ -93,18 +98,21 @@ def _flatten(value: Any, node: SchemaNode | None, path: Path, out: dict[Path, An
             items_node = node.items if node is not None else None
             for index, item in enumerate(value):
                 element = (*path, item_element(item, semantics, keys, index))
+                if element in out:
+                    duplicates.append(element)
                 if semantics == "set":
                     out[element] = item
                     continue
                 out[element] = CONTAINER
-                _flatten(item, items_node, element, out, containers)
+                _flatten(item, items_node, element, out, containers, duplicates)
             return
     out[path] = value
 
 
-def applied_fields(obj: dict[str, Any], node: SchemaNode | None) -> set[Path]:
+def applied_fields(obj: dict[str, Any], node: SchemaNode | None,
+                   duplicates: list[Path] | None = None) -> set[Path]:
     """The fields an applied configuration sets: leaves and list items, not plain maps."""
-    return set(flatten(obj, node, containers=False))
+    return set(flatten(obj, node, containers=False, duplicates=duplicates))
 
 
 def _is_item(path: Path) -> bool:

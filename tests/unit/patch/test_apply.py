@@ -270,3 +270,12 @@ def test_handing_replicas_over_to_another_manager_keeps_the_value() -> None:
     assert merged["spec"]["replicas"] == 3
     assert fields_of(managed, "handover-to-hpa") == {"f:spec": {"f:replicas": {}}}
     assert "f:replicas" not in fields_of(managed, "kubectl")["f:spec"]
+
+
+def test_duplicate_list_keys_in_an_applied_configuration_are_refused() -> None:
+    twice = a_deployment(1, {"name": "web", "image": "other"})
+    with pytest.raises(APIStatusError) as raised:
+        server_side_apply(None, twice, "kubectl")
+    assert raised.value.code == 400
+    assert raised.value.message.startswith(
+        '.spec.template.spec.containers: duplicate entries for key [name="web"]')
