@@ -73,3 +73,20 @@ def envelope(api_version: str, kind: str, raw: bytes, content_type: str = "") ->
     if content_type:
         body += string(4, content_type)
     return MAGIC + body
+
+
+# Bodies captured from kubectl 1.33.1 (`create deployment web --image=nginx:1.25 --replicas=3
+# --port=8080` and `create configmap app --from-literal=a=1 --from-literal=b=2
+# --from-literal=c=3`), base64.
+KUBECTL_BODIES = {
+    "deployment": (
+        "azhzAAoVCgdhcHBzL3YxEgpEZXBsb3ltZW50Er4BCh8KA3dlYhIAGgAiACoAMgA4AEIAWgoKA2FwcBIDd2ViEowB"
+        "CAMSDAoKCgNhcHASA3dlYhpyChwKABIAGgAiACoAMgA4AEIAWgoKA2FwcBIDd2ViElISNAoFbmdpbngSCm5naW54"
+        "OjEuMjUqADILCgAQABiQPyIAKgBCAGoAcgCAAQCIAQCQAQCiAQAaADIAQgBKAFIAWABgAGgAggEAigEAmgEAwgEA"
+        "IgIKACgAOAAaDAgAEAAYACAAKAA4ABoAIgA="
+    ),
+    "configmap": (
+        "azhzAAoPCgJ2MRIJQ29uZmlnTWFwEi0KEwoDYXBwEgAaACIAKgAyADgAQgASBgoBYRIBMRIGCgFiEgEyEgYKAWMS"
+        "ATMaACIA"
+    ),
+}
