@@ -363,7 +363,7 @@ def _embedded_json(raw: bytes | None, path: str, depth: int) -> Any:
         return envelope.decode_envelope(raw, path, depth + 1)
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ProtobufDecodeError(f"embedded object is neither JSON nor protobuf: {exc}",
                                   path) from exc
 

@@ -120,7 +120,7 @@ def decode_envelope(body: bytes, path: str = "", depth: int = 0) -> dict[str, An
 def _json_object(unknown: Unknown, path: str) -> dict[str, Any]:
     try:
         obj = json.loads(unknown.raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ProtobufDecodeError(f"raw JSON inside the envelope is invalid: {exc}",
                                   path) from exc
     if not isinstance(obj, dict):

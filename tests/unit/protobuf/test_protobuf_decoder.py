@@ -345,3 +345,9 @@ def test_a_truncated_nested_message_is_reported_where_it_breaks() -> None:
     with pytest.raises(ProtobufDecodeError, match="declares 40 bytes") as info:
         decode("ConfigMap", body)
     assert info.value.field_path == "metadata"
+
+
+def test_absurdly_nested_embedded_json_is_rejected_not_crashing() -> None:
+    raw = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ProtobufDecodeError, match="neither JSON nor protobuf"):
+        decode(APPS + "ControllerRevision", nested(2, length_delimited(1, raw)))
