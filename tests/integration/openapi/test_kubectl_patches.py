@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openapi_kubectl_harness import FakeDiscoveryServer, run_kubectl
 
-VERSIONS = ("1.27", "1.33")
+VERSIONS = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 DEPLOYMENT_PATH = "/apis/apps/v1/namespaces/default/deployments/web"
 

@@ -1,4 +1,4 @@
-"""The real kubectl (1.27 and 1.33, and the versions between for apply) reads our OpenAPI.
+"""Every real kubectl from 1.27 to 1.33 reads our OpenAPI documents.
 
 `kubectl explain` must print the upstream field descriptions from our `/openapi/v3` documents,
 and `create -f` / `apply -f` must decide from them that the server validates fields itself
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from openapi_kubectl_harness import FakeDiscoveryServer, run_kubectl
 
-EXPLAIN_VERSIONS = ("1.27", "1.33")
-APPLY_VERSIONS = ("1.27", "1.28", "1.29", "1.33")
+EXPLAIN_VERSIONS = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33")
+APPLY_VERSIONS = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33")
 
 
 @pytest.mark.parametrize("version", EXPLAIN_VERSIONS, ids=lambda v: f"kubectl {v}")
