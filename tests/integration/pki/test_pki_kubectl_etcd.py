@@ -193,6 +193,7 @@ def test_etcd_refuses_a_client_certificate_from_another_ca(
 ) -> None:
     accepted = _etcdctl(tls_etcd, pki_dir, "etcd/healthcheck-client", "endpoint", "health")
     assert accepted.returncode == 0, accepted.stderr
-    refused = _etcdctl(tls_etcd, pki_dir, "apiserver-kubelet-client", "endpoint", "health")
+    refused = _etcdctl(tls_etcd, pki_dir, "apiserver-kubelet-client", "endpoint", "health",
+                       "--command-timeout", "1s")  # fmt: skip
     assert refused.returncode != 0
     assert "certificate signed by unknown authority" in (tmp_path / "etcd.log").read_text()
