@@ -65,10 +65,14 @@ def group_version_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
-def _oas3(schema: Any) -> Any:
-    """One JSON-schema fragment in OpenAPI 3 conventions."""
+def _oas3(schema: Any, ref_prefix: str = _REF, wrap_refs: bool = True) -> Any:
+    """One JSON-schema fragment in OpenAPI conventions: single types, refs under `ref_prefix`.
+
+    OpenAPI 3 ignores siblings of `$ref`, so a described ref is wrapped in `allOf` (as upstream's
+    v3 documents do); Swagger 2 documents keep the description next to the `$ref`.
+    """
     if isinstance(schema, list):
-        return [_oas3(item) for item in schema]
+        return [_oas3(item, ref_prefix, wrap_refs) for item in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -80,13 +84,13 @@ def _oas3(schema: Any) -> Any:
         elif key == "enum":
             continue  # only apiVersion/kind carry enums here; upstream documents have none
         elif key == "properties":
-            out[key] = {name: _oas3(prop) for name, prop in value.items()}
+            out[key] = {name: _oas3(prop, ref_prefix, wrap_refs) for name, prop in value.items()}
         elif key != "$ref":
-            out[key] = _oas3(value)
+            out[key] = _oas3(value, ref_prefix, wrap_refs)
     ref = schema.get("$ref")
     if ref is not None:
-        target = _REF + ref.rsplit("/", 1)[-1]
-        if out:
+        target = ref_prefix + ref.rsplit("/", 1)[-1]
+        if out and wrap_refs:
             out["allOf"] = [{"$ref": target}]
         else:
             out["$ref"] = target
@@ -119,11 +123,12 @@ def _closure(definitions: Definitions, roots: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
-def _component(definitions: Definitions, name: str) -> dict[str, Any]:
+def _component(definitions: Definitions, name: str, ref_prefix: str = _REF,
+               wrap_refs: bool = True) -> dict[str, Any]:
     if name in _SCALAR_UNIONS:
         raw = definitions.defs[name]
         return {"description": raw.get("description", ""), **_SCALAR_UNIONS[name]}
-    converted: dict[str, Any] = _oas3(definitions.defs[name])
+    converted: dict[str, Any] = _oas3(definitions.defs[name], ref_prefix, wrap_refs)
     return converted
 
 
@@ -191,12 +196,27 @@ class OpenAPIDocuments:
         return document
 
     def v2(self, accept: str = "") -> Document:
-        """`GET /openapi/v2`: an empty gnostic protobuf document (JSON if only JSON is asked)."""
+        """`GET /openapi/v2`: an empty gnostic protobuf document for kubectl; for clients that
+        ask only for JSON, a Swagger 2.0 document with the served kinds' definitions."""
         if accept and "protobuf" not in accept and "json" in accept:
-            body = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.33.0"},
-                    "paths": {}}
-            return Document(json.dumps(body).encode(), V2_JSON_CONTENT_TYPE)
+            document = self._documents.get("v2")
+            if document is None:
+                body = json.dumps(self._build_v2(), separators=(",", ":")).encode()
+                document = self._documents["v2"] = Document(body, V2_JSON_CONTENT_TYPE)
+            return document
         return Document(b"", V2_PROTOBUF_CONTENT_TYPE)
+
+    def _build_v2(self) -> dict[str, Any]:
+        roots = [_META + n for n in ("Status", "DeleteOptions", "Patch", "WatchEvent")]
+        for resource in self.resources:
+            names = self._kind_definitions(resource)
+            if names is not None:
+                roots.extend(names)
+        definitions = {name: _component(self.definitions, name, "#/definitions/", False)
+                       for name in _closure(self.definitions, roots)}
+        return {"swagger": "2.0",
+                "info": {"title": "Kubernetes", "version": f"v{self.definitions.version}.0"},
+                "paths": {}, "definitions": definitions}
 
     def _build_v3(self, gv_path: str) -> dict[str, Any]:
         served = [r for r in self.resources

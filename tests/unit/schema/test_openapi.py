@@ -111,4 +111,14 @@ def test_openapi_v2_is_an_empty_protobuf_document_for_kubectl(
     v2 = documents.v2("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
     assert v2.body == b""
     assert v2.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-    assert json.loads(documents.v2("application/json").body)["swagger"] == "2.0"
+
+
+
+def test_openapi_v2_as_json_carries_swagger_definitions(documents: OpenAPIDocuments) -> None:
+    v2 = json.loads(documents.v2("application/json").body)
+    assert v2["swagger"] == "2.0"
+    pod = v2["definitions"]["io.k8s.api.core.v1.Pod"]
+    assert pod["properties"]["spec"]["$ref"] == "#/definitions/io.k8s.api.core.v1.PodSpec"
+    text = json.dumps(v2)
+    refs = {part.split('"')[0] for part in text.split('"$ref": "#/definitions/')[1:]}
+    assert refs <= set(v2["definitions"])
