@@ -98,13 +98,17 @@ class ResourceHandlers:
         return negotiation.decode_body(raw, request.headers.get("Content-Type", ""), hint)
 
     async def _require_namespace(self, namespace: str) -> None:
+        """The namespace must exist and not be terminating (cache first, etcd when unsure)."""
         assert self.namespaces is not None
-        try:
-            ns = await self.storage.get(self.namespaces, "", namespace)
-        except status.APIStatusError as exc:
-            if exc.code == 404:
-                raise status.not_found("namespaces", "", namespace) from exc
-            raise
+        cache = self.caches[self.namespaces]
+        ns = cache.objects.get(self.namespaces.key("", namespace))
+        if ns is None:  # maybe created an instant ago: the cache may lag, etcd does not
+            try:
+                ns = await self.storage.get(self.namespaces, "", namespace)
+            except status.APIStatusError as exc:
+                if exc.code == 404:
+                    raise status.not_found("namespaces", "", namespace) from exc
+                raise
         if ns.get("metadata", {}).get("deletionTimestamp"):
             raise status.forbidden(f'unable to create new content in namespace {namespace} '
                                    "because it is being terminated")
