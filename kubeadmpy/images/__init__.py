@@ -1,0 +1,55 @@
+"""Local OCI images for nodes without a registry: pause, a busybox test image, the control plane.
+
+Public names: recipes (`pause_recipe`, `busybox_recipe`, `control_plane_recipe`), `images_for`
+(what `config images list` prints), the cache and import (`build_cached`, `import_archive`,
+`ensure_image`), and the OCI building blocks (`Entry`, `ImageRecipe`, `ImageConfig`,
+`write_archive`).
+"""
+
+from __future__ import annotations
+
+from kubeadmpy.images.catalog import (
+    CONTROL_PLANE_IMAGE,
+    LOCAL_REGISTRY,
+    ImageListEntry,
+    busybox_recipe,
+    busybox_reference,
+    images_for,
+    pause_recipe,
+    pause_reference,
+)
+from kubeadmpy.images.oci import BuiltArchive, Entry, ImageConfig, ImageRecipe, write_archive
+from kubeadmpy.images.store import (
+    IMAGE_CACHE_DIR,
+    CachedImage,
+    ImageImportError,
+    ImageResult,
+    build_cached,
+    containerd_image_digests,
+    ensure_image,
+    import_archive,
+)
+
+__all__ = [
+    "CONTROL_PLANE_IMAGE",
+    "IMAGE_CACHE_DIR",
+    "LOCAL_REGISTRY",
+    "BuiltArchive",
+    "CachedImage",
+    "Entry",
+    "ImageConfig",
+    "ImageImportError",
+    "ImageListEntry",
+    "ImageRecipe",
+    "ImageResult",
+    "build_cached",
+    "busybox_recipe",
+    "busybox_reference",
+    "containerd_image_digests",
+    "ensure_image",
+    "images_for",
+    "import_archive",
+    "pause_recipe",
+    "pause_reference",
+    "write_archive",
+]
