@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 from kubeadmpy import __version__, render
 from kubeadmpy.config import InitBundle, v1beta4
 from kubeadmpy.paths import HostPaths
 from kubeadmpy.pki import PKISettings
+from kubeadmpy.pki.from_config import settings_from_config
 from kubeadmpy.render import ComponentExtras, ControlPlaneValues, KubeletValues
 
 # The control-plane image the python flavor runs; built locally from the installed package.
@@ -21,25 +21,7 @@ PYTHON_IMAGE = f"kubeadmpy.local/control-plane:v{__version__}"
 
 
 def pki_settings(bundle: InitBundle) -> PKISettings:
-    init, cluster = bundle.init, bundle.cluster
-    local_etcd = cluster.etcd.local
-    assert cluster.certificate_validity_period is not None  # defaulted by the loader
-    assert cluster.ca_certificate_validity_period is not None
-    return PKISettings(
-        node_name=init.node_registration.name,
-        advertise_address=init.local_api_endpoint.advertise_address,
-        bind_port=init.local_api_endpoint.bind_port,
-        control_plane_endpoint=cluster.control_plane_endpoint,
-        service_subnet=cluster.networking.service_subnet,
-        dns_domain=cluster.networking.dns_domain,
-        cluster_name=cluster.cluster_name,
-        apiserver_cert_sans=tuple(cluster.api_server.cert_sans),
-        etcd_server_cert_sans=tuple(local_etcd.server_cert_sans) if local_etcd else (),
-        etcd_peer_cert_sans=tuple(local_etcd.peer_cert_sans) if local_etcd else (),
-        encryption_algorithm=cluster.encryption_algorithm,
-        cert_validity=cluster.certificate_validity_period,
-        ca_validity=cluster.ca_certificate_validity_period,
-    )
+    return settings_from_config(bundle)
 
 
 def _extras(component: v1beta4.ControlPlaneComponent) -> ComponentExtras:
@@ -116,7 +98,3 @@ def kubelet_values(bundle: InitBundle) -> KubeletValues:
         ),
         user_config=bundle.kubelet,
     )
-
-
-def host_dir(paths: HostPaths, logical: str) -> Path:
-    return paths.host(logical)
