@@ -128,3 +128,19 @@ async def test_server_side_apply_conflicts_and_forced_takeover(kubectl: Kubectl)
     live = await kubectl.get("configmap/settings")
     assert live["data"] == {"mode": "slow"}
     assert [e["manager"] for e in live["metadata"]["managedFields"]] == ["ops"]
+
+
+async def test_set_image_set_env_and_rollout_restart_patch_the_pod_template(
+        kubectl: Kubectl) -> None:
+    manifest = kubectl.manifest("d.json", deployment_manifest(
+        2, [("web", "nginx:1"), ("log", "busybox")]))
+    await kubectl.ok("create", "-f", manifest)
+    await kubectl.ok("set", "image", "deployment/web", "-n", "default", "web=nginx:3")
+    await kubectl.ok("set", "env", "deployment/web", "-n", "default", "-c", "web", "A=1", "B=2")
+    await kubectl.ok("set", "env", "deployment/web", "-n", "default", "-c", "web", "A-")
+    await kubectl.ok("rollout", "restart", "deployment/web", "-n", "default")
+    template = (await kubectl.get("deployment/web"))["spec"]["template"]
+    web, log = template["spec"]["containers"]
+    assert (web["name"], web["image"], log["image"]) == ("web", "nginx:3", "busybox")
+    assert web["env"] == [{"name": "B", "value": "2"}]
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
