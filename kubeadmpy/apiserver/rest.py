@@ -44,6 +44,16 @@ def _dry_run(query: Any) -> bool:
     return bool(values)
 
 
+def _verb(method: str, target: Target, query: Any) -> str:
+    if method == "GET":
+        if target.is_collection:
+            return "watch" if negotiation.parse_bool(query, "watch") else "list"
+        return "get"
+    if target.is_collection:
+        return {"POST": "create", "DELETE": "deletecollection"}.get(method, "")
+    return {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "")
+
+
 class ResourceHandlers:
     def __init__(self, registry: ResourceRegistry, storage: Storage,
                  caches: dict[ResourceSpec, WatchCache], env: Environment) -> None:
@@ -57,6 +67,9 @@ class ResourceHandlers:
 
     async def handle(self, request: web.Request, target: Target) -> web.StreamResponse:
         method = request.method
+        if not target.subresource and _verb(method, target, request.query) not in \
+                target.spec.verbs:
+            raise status.method_not_allowed()
         fmt = negotiation.negotiate(request.headers.get("Accept", ""))
         if target.subresource:
             return await self._subresource(request, target, fmt)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubeadmpy.apiserver import auth, discovery, negotiation, writes
+from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, writes
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdTLS
 from kubeadmpy.apiserver.ipalloc import ClusterIPAllocator, parse_service_range
 from kubeadmpy.apiserver.resources import build_registry
@@ -42,6 +42,8 @@ class APIServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.registry = build_registry()
+        for spec in reviews.REVIEW_SPECS:
+            self.registry.add(spec)
         self.etcd = EtcdClient(settings.etcd_servers, EtcdTLS(
             settings.etcd_cafile, settings.etcd_certfile, settings.etcd_keyfile))
         self.storage = Storage(self.etcd)
@@ -49,7 +51,7 @@ class APIServer:
                                             parse_service_range(settings.service_cluster_ip_range))
         self.caches: dict[ResourceSpec, WatchCache] = {
             spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
-            for spec in self.registry.all()}
+            for spec in self.registry.all() if "watch" in spec.verbs}
         self.openapi = OpenAPIDocuments(self.registry.all())
         self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
         self._tasks: asyncio.TaskGroup | None = None
@@ -153,7 +155,9 @@ class APIServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             user = auth.authenticate(request)
-            auth.check_access(user, request.method, request.path)
+            request["user"] = user
+            if reviews.review_spec(request.path) is None:  # everyone may ask about themselves
+                auth.check_access(user, request.method, request.path)
             return await handler(request)
         except status.APIStatusError as exc:
             return negotiation.error_response(exc)
@@ -178,6 +182,9 @@ class APIServer:
             document = self._discovery(path, request.headers.get("Accept", ""), request.host)
             if document is not None:
                 return document
+        review = reviews.review_spec(path)
+        if review is not None:
+            return await reviews.answer(request, review, request["user"])
         target = resolve(self.registry, path)
         if target is None:
             raise status.path_not_found()

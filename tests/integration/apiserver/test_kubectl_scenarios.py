@@ -300,3 +300,104 @@ def test_delete_waits_until_the_object_is_gone(cluster: Cluster, kubectl_version
     k(kubectl_version, "create", "-n", ns, "-f", "-", stdin=CONFIGMAP)
     k(kubectl_version, "delete", "cm", "settings", "-n", ns, "--timeout=30s")
     assert k(kubectl_version, "get", "cm", "-n", ns, "-o", "name").stdout.strip() == ""
+
+
+def test_auth_whoami_names_the_certificate_user(cluster: Cluster, kubectl_version: str) -> None:
+    out = cluster.kubectl(kubectl_version, "auth", "whoami").stdout
+    assert "kubernetes-admin" in out and "system:masters" in out
+
+
+def test_auth_can_i_answers_for_the_interim_policy(cluster: Cluster,
+                                                   kubectl_version: str) -> None:
+    assert cluster.kubectl(kubectl_version, "auth", "can-i", "create",
+                           "pods").stdout.strip() == "yes"
+    assert "*" in cluster.kubectl(kubectl_version, "auth", "can-i", "--list").stdout
+
+
+MIXED = """
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: a, image: busybox}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: d, image: busybox}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: t, image: busybox}]
+---
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: leader}
+spec: {holderIdentity: me, leaseDurationSeconds: 15}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
+"""
+
+
+def test_many_kinds_from_one_file_and_get_all(cluster: Cluster, kubectl_version: str,
+                                              ns: str) -> None:
+    k = cluster.kubectl
+    out = k(kubectl_version, "apply", "-n", ns, "-f", "-", stdin=MIXED).stdout
+    for created in ("service/web", "daemonset.apps/agent", "statefulset.apps/db",
+                    "cronjob.batch/tick", "lease.coordination.k8s.io/leader",
+                    "role.rbac.authorization.k8s.io/reader"):
+        assert f"{created} created" in out
+    everything = k(kubectl_version, "get", "all", "-n", ns).stdout
+    for shown in ("service/web", "daemonset.apps/agent", "statefulset.apps/db",
+                  "cronjob.batch/tick"):
+        assert shown in everything
+    cron = k(kubectl_version, "get", "cronjobs", "-n", ns).stdout.splitlines()
+    assert cron[0].split()[:3] == ["NAME", "SCHEDULE", "TIMEZONE"] or \
+        cron[0].split()[:2] == ["NAME", "SCHEDULE"]
+    assert k(kubectl_version, "get", "lease", "leader", "-n", ns, "-o",
+             "jsonpath={.spec.holderIdentity}").stdout == "me"
+    deleted = k(kubectl_version, "delete", "-n", ns, "-f", "-", stdin=MIXED).stdout
+    assert deleted.count("deleted") == 6
+
+
+def test_replace_and_delete_by_label(cluster: Cluster, kubectl_version: str, ns: str) -> None:
+    k = cluster.kubectl
+    k(kubectl_version, "create", "-n", ns, "-f", "-", stdin=CONFIGMAP)
+    k(kubectl_version, "replace", "-n", ns, "-f", "-",
+      stdin=CONFIGMAP.replace("color: blue", "color: green"))
+    assert k(kubectl_version, "get", "cm", "settings", "-n", ns, "-o",
+             "jsonpath={.data.color}").stdout == "green"
+    assert 'configmap "settings" deleted' in k(kubectl_version, "delete", "cm", "-l", "app=web",
+                                               "-n", ns).stdout
+
+
+def test_raw_health_and_cluster_info(cluster: Cluster, kubectl_version: str) -> None:
+    assert cluster.kubectl(kubectl_version, "get", "--raw", "/readyz").stdout == "ok"
+    assert "is running at" in cluster.kubectl(kubectl_version, "cluster-info").stdout
