@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import time
@@ -70,6 +71,14 @@ def find_leftovers(lab: str, root: Path) -> Leftovers:
     state_dir = root / lab
     found.state_dir = state_dir if state_dir.exists() else None
     return found
+
+
+def untagged_lab_links() -> list[str]:
+    """Links named like a lab's (kplab<k>, kplab<k>-<n>) that carry no lab alias."""
+    pattern = re.compile(rf"^{network.LINK_PREFIX}\d+(-\d+)?$")
+    names = [link.name for link in hostnet.list_lab_links()
+             if pattern.match(link.name) and network.lab_of_alias(link.alias) is None]
+    return sorted(names, key=lambda name: ("-" not in name, name))
 
 
 def machine_processes(netns: list[str], cgroup_dirs: list[Path]) -> set[int]:

@@ -306,6 +306,8 @@ def down_all(root: Path | None = None) -> list[str]:
         for name in sorted(cleanup.lab_names_on_host(base)):
             cleanup.remove(cleanup.find_leftovers(name, base))
             removed.append(name)
+        # Links a killed `up` made before it could tag them with the lab's alias.
+        hostnet.delete_links(cleanup.untagged_lab_links())
         _forget_mount_points_if_last()
     return removed
 

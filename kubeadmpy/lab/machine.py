@@ -95,12 +95,20 @@ def lab_cgroup_dirs(lab: str) -> list[Path]:
     return dirs
 
 
+def interpreter_dirs() -> list[str]:
+    """Where kubeadmpy and the interpreter that made the lab live (not always on PATH)."""
+    return list(dict.fromkeys([sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]))
+
+
+def machine_path() -> str:
+    """PATH of SSH sessions: kubeadmpy is found there, as on a provisioned VM."""
+    return os.pathsep.join(dict.fromkeys([*interpreter_dirs(), "/usr/local/sbin",
+                                          "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
+                                          "/bin"]))
+
+
 def sshd_config(machine: Machine, authorized_keys: Path) -> str:
     directory = Path(machine.directory)
-    # Sessions find kubeadmpy and the interpreter that made the lab, as on a provisioned VM.
-    path = os.pathsep.join(dict.fromkeys([
-        sysconfig.get_path("scripts"), str(Path(sys.executable).parent),
-        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]))
     return "\n".join([
         f"# sshd of lab machine {machine.name}: reachable only on its lab address",
         f"ListenAddress {machine.ip}:{machine.ssh_port}",
@@ -116,10 +124,11 @@ def sshd_config(machine: Machine, authorized_keys: Path) -> str:
         # The state root may sit below world-writable /tmp in tests; keys are root-owned anyway.
         "StrictModes no",
         "PrintMotd no",
+        "PrintLastLog no",
         "X11Forwarding no",
         "MaxStartups 100:30:200",
         "MaxSessions 100",
-        f"SetEnv PATH={path}",
+        f"SetEnv PATH={machine_path()}",
         "AcceptEnv LANG LC_*",
         "Subsystem sftp internal-sftp",
         "",
@@ -141,8 +150,14 @@ def prepare(files: MachineFiles) -> None:
     # No resolver outside the lab: lookups of unknown names fail at once inside the machine.
     write_file(directory / "files/etc/resolv.conf",
                "# kubeadmpy lab: sealed, no upstream resolvers\nnameserver 127.0.0.1\n")
+    for record in ("lastlog", "wtmp", "btmp"):  # sshd records logins there, as on any machine
+        (directory / "root/var/log" / record).touch()
+    # Login shells reset PATH in /etc/profile; put kubeadmpy's directory back in front.
+    front = ":".join(interpreter_dirs())
     write_file(directory / "files/root/.bashrc",
-               "# kubeadmpy lab machine: a plain shell; PATH comes from sshd's SetEnv\n")
+               "# kubeadmpy lab machine: a plain shell, as on a fresh VM\n"
+               f'case ":$PATH:" in *":{front}:"*) ;; *) PATH="{front}:$PATH" ;; esac\n'
+               "export PATH\n")
     identity = {"lab": files.lab, "machine": machine.name, "role": str(machine.role),
                 "ip": machine.ip, "cgroupParent": machine.cgroup_parent}
     write_file(directory / "root" / MACHINE_IDENTITY.relative_to("/"),

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -88,6 +89,15 @@ KILLED_UP = textwrap.dedent("""
 """)
 
 
+def remove_tree_while_anchors_write(path: Path) -> None:
+    """rm -rf, retried: anchors launched before the kill may still be writing their files."""
+    for _ in range(50):
+        if subprocess.run(["rm", "-rf", str(path)], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"could not remove {path}")
+
+
 @pytest.mark.parametrize("stage,machine_name", [
     ("planned", "cp1"),   # manifest written, host lock held, nothing created yet
     ("wired", "w3"),      # namespaces, links and seal exist, no machine started
@@ -106,7 +116,7 @@ def test_down_cleans_up_after_up_is_killed_midway(
             capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3])
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         if not manifest_survives:
-            subprocess.run(["rm", "-rf", str(lab_state_root / name)], check=True)
+            remove_tree_while_anchors_write(lab_state_root / name)
         if stage != "planned":
             assert name in cleanup.lab_names_on_host(lab_state_root)  # what `down --all` uses
     finally:
