@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, writes
-from kubeadmpy.apiserver.etcd import EtcdClient, EtcdTLS
+from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, EtcdTLS
 from kubeadmpy.apiserver.ipalloc import ClusterIPAllocator, parse_service_range
 from kubeadmpy.apiserver.resources import build_registry
 from kubeadmpy.apiserver.rest import ResourceHandlers
@@ -55,6 +55,7 @@ class APIServer:
         self.openapi = OpenAPIDocuments(self.registry.all())
         self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
         self._tasks: asyncio.TaskGroup | None = None
+        self._background: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.port = settings.secure_port
 
@@ -75,7 +76,11 @@ class APIServer:
         await self._tasks.__aenter__()
         try:
             for cache in self.caches.values():
-                self._tasks.create_task(cache.run(), name=f"watch-cache {cache.spec.plural}")
+                self._background.append(self._tasks.create_task(
+                    cache.run(), name=f"watch-cache {cache.spec.plural}"))
+            if self.settings.etcd_compaction_interval > 0:
+                self._background.append(self._tasks.create_task(
+                    self._compact_forever(), name="etcd-compactor"))
             async with asyncio.timeout(60):
                 await asyncio.gather(*(c.ready.wait() for c in self.caches.values()))
             await self._bootstrap()
@@ -98,12 +103,32 @@ class APIServer:
                 for watcher in list(cache.watchers):
                     watcher.close()
             tasks, self._tasks = self._tasks, None
-            for task in asyncio.all_tasks():
-                if task.get_name().startswith("watch-cache "):
-                    task.cancel()
+            for task in self._background:
+                task.cancel()
+            self._background.clear()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks.__aexit__(None, None, None)
         await self.etcd.close()
+
+    async def _compact_forever(self) -> None:
+        """Compact etcd history older than one interval, as upstream's apiserver does.
+
+        Compacting what was current one interval ago keeps at least an interval of history
+        for watches resuming through other apiservers; several apiservers doing it is harmless.
+        """
+        previous = 0
+        while True:
+            await asyncio.sleep(self.settings.etcd_compaction_interval)
+            try:
+                current = await self.etcd.current_revision()
+                if previous:
+                    await self.etcd.compact(previous)
+                    log.info("compacted etcd history up to revision %d", previous)
+                previous = current
+            except EtcdCompacted:
+                previous = 0
+            except EtcdError as exc:
+                log.warning("etcd compaction failed: %s", exc)
 
     async def _serve(self) -> None:
         s = self.settings

@@ -8,6 +8,7 @@ as "not yet enforced" rather than silently ignored or refused.
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import dataclass, field
 
 from kubeadmpy.errors import UserInputError
@@ -40,6 +41,7 @@ class Settings:
     client_ca_file: str = ""
     service_cluster_ip_range: str = "10.96.0.0/12"
     watch_cache_window: int = 10_000
+    etcd_compaction_interval: float = 300.0
     not_enforced: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="CA bundle for client certificates (CN = user, O = groups).")
     add("--service-cluster-ip-range", default="10.96.0.0/12",
         help="CIDR that Service cluster IPs are allocated from.")
+    add("--etcd-compaction-interval", default="5m",
+        help="How often old etcd revisions are compacted (Go duration, 0 disables).")
     add("--watch-cache-window", type=int, default=10_000,
         help="Events kept per resource for watches resuming from an older resourceVersion.")
     for name in NOT_YET_ENFORCED:
@@ -98,4 +102,23 @@ def parse_settings(argv: list[str]) -> Settings:
         advertise_address=args["advertise_address"], tls_cert_file=args["tls_cert_file"],
         tls_private_key_file=args["tls_private_key_file"], client_ca_file=args["client_ca_file"],
         service_cluster_ip_range=args["service_cluster_ip_range"],
-        watch_cache_window=args["watch_cache_window"], not_enforced=not_enforced)
+        watch_cache_window=args["watch_cache_window"],
+        etcd_compaction_interval=parse_duration_flag("--etcd-compaction-interval",
+                                                     args["etcd_compaction_interval"]),
+        not_enforced=not_enforced)
+
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def parse_duration_flag(flag: str, text: str) -> float:
+    """Seconds in a Go duration such as 5m, 1m30s, 500ms or 0."""
+    text = text.strip()
+    if text == "0":
+        return 0.0
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise UserInputError(flag, f"{text!r} is not a duration", "Use a value such as 5m0s, "
+                             "90s or 0")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)

@@ -123,3 +123,32 @@ async def test_watchers_miss_nothing_across_etcd_and_apiserver_restarts(
     assert watcher.errors == []
     assert watcher.seen == [("ADDED", name) for name in expected]
     assert watcher.reconnects >= 1  # it really had to resume
+
+
+async def test_compacted_history_gives_410_and_a_relist_recovers(
+        own_cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    from kubeadmpy.apiserver.etcd import EtcdClient, EtcdTLS
+
+    old = await create(http, "old")
+    old_rv = old["metadata"]["resourceVersion"]
+    c = own_cluster.certs
+    async with EtcdClient([own_cluster.etcd.url], EtcdTLS(
+            c.path("etcd/ca.crt"), c.path("apiserver-etcd-client.crt"),
+            c.path("apiserver-etcd-client.key"))) as etcd:
+        await asyncio.to_thread(own_cluster.apiserver.stop)
+        for index in range(5):  # history the restarted apiserver can no longer replay
+            await etcd.put(f"/registry/unrelated/{index}", b"{}")
+        await etcd.compact(await etcd.current_revision())
+    await asyncio.to_thread(own_cluster.apiserver.start)
+    connector = aiohttp.TCPConnector(ssl=own_cluster.ssl_context())
+    async with aiohttp.ClientSession(own_cluster.apiserver.url, connector=connector) as fresh:
+        async with fresh.get(f"{BASE}?resourceVersion={old_rv}&resourceVersionMatch=Exact"
+                             ) as response:
+            assert response.status == 410
+            assert (await response.json())["reason"] == "Expired"
+        async with fresh.get(f"{BASE}?watch=true&resourceVersion={old_rv}") as response:
+            events = [json.loads(line) async for line in response.content if line.strip()]
+        assert [(e["type"], e["object"]["code"]) for e in events] == [("ERROR", 410)]
+        async with fresh.get(BASE) as response:  # the relist an informer then does
+            names = [i["metadata"]["name"] for i in (await response.json())["items"]]
+        assert "old" in names
