@@ -20,8 +20,12 @@ from rich.table import Table
 from kubeadmpy import lab as labs
 from kubeadmpy.errors import KubeadmpyError, UserInputError
 
-app = typer.Typer(help="A lab of machines on this host: namespaces + sshd, reached over SSH.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help=f"A lab of machines on this host: namespaces + sshd, reached over SSH. Machines get "
+         f"addresses in {labs.LAB_RANGE} (one /24 per lab; this host has the first address of "
+         f"each), and nothing they send leaves the lab.",
+    no_args_is_help=True,
+)
 
 NameOption = Annotated[str, typer.Option("--name", "-n", help="Name of the lab.")]
 StateRootOption = Annotated[
