@@ -131,3 +131,12 @@ def test_machine_processes_survive_the_command_that_made_them(lab: labs.Lab) -> 
     for each in lab.machines:
         assert each.anchor_pid and machine.process_alive(each.anchor_pid)
         assert os.getpgid(each.anchor_pid) != os.getpgid(0)
+
+
+def test_a_machine_that_cannot_start_fails_up_with_its_log_and_leaves_nothing(
+        lab_state_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "SSHD", "/nonexistent/sshd")
+    name = unique_lab_name("broken")
+    with pytest.raises(labs.LabError, match=r"machine cp1: its anchor exited.*nonexistent/sshd"):
+        labs.up(labs.LabSpec(name=name, workers=1, state_root=lab_state_root, ready_timeout=20))
+    assert_nothing_left(name, lab_state_root)
