@@ -35,10 +35,10 @@ StateRootOption = Annotated[
 ]
 
 STAGE_TEXT = {
-    "planned": "[dim]planned",
-    "wired": "[cyan]network wired",
-    "starting": "[yellow]starting sshd",
-    "ready": "[green]ready",
+    labs.Stage.PLANNED: "[dim]planned",
+    labs.Stage.WIRED: "[cyan]network wired",
+    labs.Stage.STARTING: "[yellow]starting sshd",
+    labs.Stage.READY: "[green]ready",
 }
 
 
@@ -65,11 +65,11 @@ def up(
     with Progress(*columns, console=console) as progress:
         tasks: dict[str, TaskID] = {}
 
-        def report(machine: str, stage: str) -> None:
+        def report(machine: str, stage: labs.Stage) -> None:
             if machine not in tasks:
                 tasks[machine] = progress.add_task(STAGE_TEXT.get(stage, stage), total=1,
                                                    machine=machine)
-            done = 1 if stage == "ready" else 0
+            done = 1 if stage is labs.Stage.READY else 0
             progress.update(tasks[machine], description=STAGE_TEXT.get(stage, stage),
                             completed=done)
 

@@ -12,6 +12,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 
 from kubeadmpy.errors import UserInputError
@@ -25,8 +26,19 @@ from kubeadmpy.remote import HostKeyPolicy, SSHHost, SSHSettings
 DEFAULT_LAB_NAME = "default"
 SSH_PORT = 22
 
-ProgressCallback = Callable[[str, str], None]
-"""Called with (machine name, stage) as a machine moves through planned → wired → starting → ready."""
+
+
+class Stage(StrEnum):
+    """Where a machine is while `up` runs, in order."""
+
+    PLANNED = "planned"  # in the manifest, keys and files written
+    WIRED = "wired"  # namespace, veth and seal exist
+    STARTING = "starting"  # anchor launched
+    READY = "ready"  # sshd answers
+
+
+ProgressCallback = Callable[[str, Stage], None]
+"""Called with (machine name, stage) as each machine moves through the `Stage`s."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,10 @@ class Lab:
     @property
     def machines(self) -> tuple[Machine, ...]:
         return self.manifest.machines
+
+    def hosts(self, role: Role | None = None) -> list[SSHHost]:
+        """SSH hosts for every machine (of `role`, if given), in manifest order."""
+        return [self.host(m) for m in self.machines if role is None or m.role is role]
 
     @property
     def inventory_path(self) -> Path:
@@ -165,7 +181,7 @@ def up(spec: LabSpec, progress: ProgressCallback | None = None) -> Lab:
         manifest = _plan(spec, root, _free_index(root))
         manifest.save()
         for each in manifest.machines:
-            notify(each.name, "planned")
+            notify(each.name, Stage.PLANNED)
         try:
             hoststate.register_mount_points(machine.ensure_mount_points())
             hostnet.create_bridge_and_links(manifest.name, manifest.index, [
@@ -271,16 +287,16 @@ def _write_client_files(manifest: LabManifest) -> None:
 
 def _start_machines(manifest: LabManifest, spec: LabSpec, notify: ProgressCallback) -> LabManifest:
     for each in manifest.machines:
-        notify(each.name, "wired")
+        notify(each.name, Stage.WIRED)
     for each in manifest.machines:
         machine.start_anchor(manifest.name, each)
-        notify(each.name, "starting")
+        notify(each.name, Stage.STARTING)
     deadline = time.monotonic() + spec.ready_timeout
     for each in manifest.machines:
         pid = machine.wait_ready(each, deadline)
         manifest = manifest.with_machine(replace(each, anchor_pid=pid))
         manifest.save()
-        notify(each.name, "ready")
+        notify(each.name, Stage.READY)
     manifest = replace(manifest, phase=LabPhase.READY)
     manifest.save()
     write_file(Path(manifest.directory) / "inventory.yaml", render_inventory(manifest))

@@ -123,7 +123,7 @@ def test_a_live_host_is_reachable(host_and_scratch: tuple[Host, str]) -> None:
 
 def test_a_command_runs_on_all_machines_in_parallel_with_prefixed_output(
         lab: labs.Lab, capsys: pytest.CaptureFixture[str]) -> None:
-    hosts = [lab.host(m) for m in lab.machines]
+    hosts = lab.hosts()
     try:
         results = run_on_all(hosts, "hostname; echo done", check=True, stream=True)
     finally:
@@ -135,3 +135,8 @@ def test_a_command_runs_on_all_machines_in_parallel_with_prefixed_output(
     for machine in lab.machines:
         assert f"[{machine.name}] {machine.name}" in printed
         assert f"[{machine.name}] done" in printed
+
+
+def test_hosts_can_be_picked_by_role(lab: labs.Lab) -> None:
+    assert [h.name for h in lab.hosts(labs.Role.CONTROL_PLANE)] == ["cp1"]
+    assert [h.name for h in lab.hosts(labs.Role.WORKER)] == ["w1", "w2"]
