@@ -5,9 +5,11 @@ their `x-kubernetes-group-version-kind`), `apply`/`create -f` decide from the PA
 `fieldValidation` parameter that the server validates fields itself, and 1.27/1.28 insist on
 downloading `/openapi/v2` as gnostic protobuf first. The schemas come from the same bundled
 definitions as validation, converted to OpenAPI 3 conventions (`#/components/schemas/` refs,
-single types, `allOf` around described refs). `/openapi/v2` is served as an empty protobuf
-document, which decodes to an empty `openapi_v2.Document` and satisfies kubectl 1.27/1.28 (see
-/work/shared/reference/apiserver.md §1.4). Documents are built once per served resource list.
+single types, `allOf` around described refs). `/openapi/v2` carries the same definitions in
+Swagger 2.0 form, encoded as gnostic protobuf by `openapi_v2.py` (an empty body would also
+satisfy kubectl 1.27/1.28, see reference/apiserver.md §1.4, but then v2-only features such as
+`explain --output=plaintext-openapiv2` find nothing). Documents are built once per served
+resource list.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
+from kubeadmpy.machinery.schema import openapi_v2
 from kubeadmpy.machinery.schema.definitions import DEFAULT_VERSION, GVK, Definitions, load
 
 V3_CONTENT_TYPE = "application/json"
@@ -196,15 +199,21 @@ class OpenAPIDocuments:
         return document
 
     def v2(self, accept: str = "") -> Document:
-        """`GET /openapi/v2`: an empty gnostic protobuf document for kubectl; for clients that
-        ask only for JSON, a Swagger 2.0 document with the served kinds' definitions."""
-        if accept and "protobuf" not in accept and "json" in accept:
-            document = self._documents.get("v2")
-            if document is None:
-                body = json.dumps(self._build_v2(), separators=(",", ":")).encode()
-                document = self._documents["v2"] = Document(body, V2_JSON_CONTENT_TYPE)
-            return document
-        return Document(b"", V2_PROTOBUF_CONTENT_TYPE)
+        """`GET /openapi/v2`: the Swagger 2.0 document with the served kinds' definitions, as
+        gnostic protobuf (what kubectl asks for) or as JSON for clients that ask only JSON."""
+        as_json = bool(accept) and "protobuf" not in accept and "json" in accept
+        key = "v2.json" if as_json else "v2.pb"
+        document = self._documents.get(key)
+        if document is None:
+            swagger = self._build_v2()
+            if as_json:
+                body = json.dumps(swagger, separators=(",", ":")).encode()
+                document = Document(body, V2_JSON_CONTENT_TYPE)
+            else:
+                document = Document(openapi_v2.encode_document(swagger),
+                                    V2_PROTOBUF_CONTENT_TYPE)
+            self._documents[key] = document
+        return document
 
     def _build_v2(self) -> dict[str, Any]:
         roots = [_META + n for n in ("Status", "DeleteOptions", "Patch", "WatchEvent")]

@@ -65,3 +65,17 @@ async def test_writes_from_files_ask_for_server_side_strict_validation(
     method, path, query = writes[0]
     assert (method, path) == ("POST", "/api/v1/namespaces/default/configmaps")
     assert "fieldValidation=Strict" in query.split("&")
+
+
+@pytest.mark.parametrize("version", EXPLAIN_VERSIONS, ids=lambda v: f"kubectl {v}")
+async def test_explain_from_the_protobuf_openapi_v2_document(
+        version: str, discovery_server: FakeDiscoveryServer,
+        kubeconfig_for: Callable[[str], Path], tmp_path: Path) -> None:
+    code, out, err = await run_kubectl(
+        version, kubeconfig_for(discovery_server.url), tmp_path / "cache",
+        "explain", "pods.spec.containers.ports", "--api-version=v1",
+        "--output=plaintext-openapiv2")
+    assert code == 0, err
+    assert "RESOURCE: ports <[]Object>" in out
+    assert "containerPort\t<integer> -required-" in out
+    assert "Number of port to expose on the pod's IP address." in out

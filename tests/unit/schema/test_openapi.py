@@ -106,12 +106,13 @@ def test_unknown_group_versions_have_no_document(documents: OpenAPIDocuments) ->
     assert documents.v3_group_version("apis/batch/v1") is None
 
 
-def test_openapi_v2_is_an_empty_protobuf_document_for_kubectl(
+def test_openapi_v2_for_kubectl_is_protobuf_with_a_parsable_content_type(
         documents: OpenAPIDocuments) -> None:
     v2 = documents.v2("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
-    assert v2.body == b""
+    assert v2.body.startswith(b"\x0a\x032.0"), "field 1: swagger version"
+    assert b"io.k8s.api.core.v1.Pod" in v2.body
+    # ".v1.0", not "@v1.0": Go's mime parser rejects "@" in the reply's media type.
     assert v2.content_type == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
-
 
 
 def test_openapi_v2_as_json_carries_swagger_definitions(documents: OpenAPIDocuments) -> None:
