@@ -101,13 +101,6 @@ class SchemaNode:
     def required(self) -> tuple[str, ...]:
         return tuple(self.raw.get("required") or ())
 
-    @property
-    def preserves_unknown_fields(self) -> bool:
-        """True when any key is allowed here (free-form objects, maps, RawExtension)."""
-        if self.raw.get("x-kubernetes-preserve-unknown-fields") or "additionalProperties" in self.raw:
-            return True
-        return "properties" not in self.raw
-
     def field(self, name: str) -> SchemaNode | None:
         """Schema of property `name`, or None when the object does not declare it."""
         if name in self._children:
@@ -173,9 +166,6 @@ class Definitions:
 
     def definition_name(self, gvk: GVK) -> str | None:
         return self._by_gvk.get(gvk)
-
-    def gvks(self) -> list[GVK]:
-        return list(self._by_gvk)
 
     def named(self, name: str) -> SchemaNode:
         node = self._nodes.get(name)
