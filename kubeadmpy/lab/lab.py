@@ -8,6 +8,7 @@ before anything is created, so a crash at any point leaves a lab that `down` can
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Callable
@@ -311,6 +312,7 @@ def down(name: str, root: Path | None = None) -> cleanup.Leftovers:
         found = cleanup.find_leftovers(name, base)
         cleanup.remove(found)
         _forget_mount_points_if_last()
+        _remove_if_empty(base)
     return found
 
 
@@ -325,7 +327,13 @@ def down_all(root: Path | None = None) -> list[str]:
         # Links a killed `up` made before it could tag them with the lab's alias.
         hostnet.delete_links(cleanup.untagged_lab_links())
         _forget_mount_points_if_last()
+        _remove_if_empty(base)
     return removed
+
+
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 def _forget_mount_points_if_last() -> None:
