@@ -10,7 +10,7 @@ APT_PACKAGES=(
   containernetworking-plugins        # bridge, host-local, loopback, portmap (in /usr/lib/cni)
   openssh-server openssh-client      # lab machines are reached over SSH
   busybox-static                     # rootfs for the pause and test images
-  iproute2 iptables nftables util-linux openssl procps kmod
+  iproute2 iptables nftables util-linux openssl procps
 )
 
 missing=()
