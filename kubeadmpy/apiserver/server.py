@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -26,12 +27,14 @@ from kubeadmpy.apiserver.routing import resolve
 from kubeadmpy.apiserver.settings import Settings
 from kubeadmpy.apiserver.storage import Storage
 from kubeadmpy.apiserver.watchcache import WatchCache
+from kubeadmpy.errors import KubeadmpyError, UserInputError
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import ResourceSpec
 from kubeadmpy.machinery.schema import OpenAPIDocuments
 
 log = logging.getLogger("kubeadmpy.apiserver")
 
+ETCD_START_TIMEOUT_SECONDS = 60
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,6 +75,7 @@ class APIServer:
     async def __aenter__(self) -> APIServer:
         for name, value in sorted(self.settings.not_enforced.items()):
             log.info("flag --%s=%s accepted but not yet enforced", name, value)
+        self._ssl = self._load_tls()  # bad files fail before anything else starts
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()
         try:
@@ -81,8 +85,14 @@ class APIServer:
             if self.settings.etcd_compaction_interval > 0:
                 self._background.append(self._tasks.create_task(
                     self._compact_forever(), name="etcd-compactor"))
-            async with asyncio.timeout(60):
-                await asyncio.gather(*(c.ready.wait() for c in self.caches.values()))
+            try:
+                async with asyncio.timeout(ETCD_START_TIMEOUT_SECONDS):
+                    await asyncio.gather(*(c.ready.wait() for c in self.caches.values()))
+            except TimeoutError as exc:
+                raise KubeadmpyError(
+                    f"etcd at {', '.join(self.settings.etcd_servers)} did not answer within "
+                    f"{ETCD_START_TIMEOUT_SECONDS} s: check --etcd-servers, --etcd-cafile, "
+                    "--etcd-certfile and --etcd-keyfile, and that etcd runs") from exc
             await self._bootstrap()
             await self._serve()
         except BaseException:
@@ -130,10 +140,21 @@ class APIServer:
             except EtcdError as exc:
                 log.warning("etcd compaction failed: %s", exc)
 
+    def _load_tls(self) -> ssl.SSLContext:
+        s = self.settings
+        try:
+            return auth.server_ssl_context(s.tls_cert_file, s.tls_private_key_file,
+                                           s.client_ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise UserInputError("--tls-cert-file/--tls-private-key-file/--client-ca-file",
+                                 f"cannot load {s.tls_cert_file}, {s.tls_private_key_file} or "
+                                 f"{s.client_ca_file}: {exc}",
+                                 "Point the flags at readable PEM files (kubeadmpy init phase "
+                                 "certs all writes them)") from exc
+
     async def _serve(self) -> None:
         s = self.settings
-        context = auth.server_ssl_context(s.tls_cert_file, s.tls_private_key_file,
-                                          s.client_ca_file)
+        context = self._ssl
         app = web.Application(middlewares=[self._middleware],
                               client_max_size=negotiation.MAX_BODY_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
