@@ -67,6 +67,13 @@ for dir in $KPL_PRIVATE_DIRS; do mount --bind "$KPL_DIR/root$dir" "$dir"; done
 for file in $KPL_PRIVATE_FILES; do
   if [ -e "$file" ]; then mount --bind "$KPL_DIR/files$file" "$file"; fi
 done
+# Hide the other machines' state (their /etc/kubernetes, keys...); keep this machine's own.
+mkdir /run/kubeadmpy-lab-self
+mount --bind "$KPL_DIR" /run/kubeadmpy-lab-self
+mount -t tmpfs -o mode=0755 tmpfs "$KPL_DIR/.."
+mkdir "$KPL_DIR"
+mount --move /run/kubeadmpy-lab-self "$KPL_DIR"
+rmdir /run/kubeadmpy-lab-self
 exec "$KPL_SSHD" -D -e -f "$KPL_DIR/sshd_config"
 """
 

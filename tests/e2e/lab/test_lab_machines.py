@@ -84,3 +84,20 @@ def test_status_reports_every_machine_ready(lab: labs.Lab) -> None:
     states = labs.load(lab.name, Path(lab.directory).parent).status()
     assert [(s.machine.name, s.running, s.reachable) for s in states] == [
         (m.name, True, True) for m in lab.machines]
+
+
+def test_a_machine_cannot_see_the_state_of_the_other_machines(lab: labs.Lab) -> None:
+    machines_dir = Path(lab.directory) / "machines"
+    for machine in lab.machines:
+        with lab.host(machine) as host:
+            visible = host.run(["ls", str(machines_dir)], check=True).stdout.split()
+        assert visible == [machine.name]
+    assert sorted(p.name for p in machines_dir.iterdir()) == sorted(m.name for m in lab.machines)
+
+
+def test_machines_reach_each_other_over_ssh_with_the_lab_key(lab: labs.Lab) -> None:
+    with lab.host("cp1") as host:
+        hop = host.run(["ssh", "-o", "BatchMode=yes", "-i", lab.manifest.private_key,
+                        "-o", f"UserKnownHostsFile={lab.manifest.known_hosts}", "w2", "hostname"],
+                       timeout=30)
+    assert (hop.exit_code, hop.stdout) == (0, "w2\n"), hop.stderr
