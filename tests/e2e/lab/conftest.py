@@ -26,11 +26,18 @@ def lab_state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lab(lab_state_root: Path) -> Iterator[labs.Lab]:
-    """A running 3-machine lab: cp1 (control plane), w1 and w2 (workers)."""
+def lab_shape() -> tuple[int, int]:
+    """(control planes, workers) of the shared `lab`; override it in a conftest for another."""
+    return 1, 2
+
+
+@pytest.fixture(scope="session")
+def lab(lab_state_root: Path, lab_shape: tuple[int, int]) -> Iterator[labs.Lab]:
+    """A running lab shared by the session: cp1 (control plane), w1 and w2 (workers)."""
     name = unique_lab_name("e2e")
+    control_planes, workers = lab_shape
     try:
-        yield labs.up(labs.LabSpec(name=name, control_planes=1, workers=2,
+        yield labs.up(labs.LabSpec(name=name, control_planes=control_planes, workers=workers,
                                    state_root=lab_state_root))
     finally:
         labs.down(name, lab_state_root)
