@@ -290,7 +290,7 @@ def _start_machines(manifest: LabManifest, spec: LabSpec, notify: ProgressCallba
     for each in manifest.machines:
         notify(each.name, Stage.WIRED)
     for each in manifest.machines:
-        machine.start_anchor(manifest.name, each)
+        machine.start_anchor(each)
         notify(each.name, Stage.STARTING)
     deadline = time.monotonic() + spec.ready_timeout
     for each in manifest.machines:

@@ -186,7 +186,7 @@ def ensure_mount_points() -> list[str]:
     return made
 
 
-def start_anchor(lab: str, machine: Machine) -> None:
+def start_anchor(machine: Machine) -> None:
     """Start the machine's anchor detached; it writes its pid file and becomes sshd."""
     directory = Path(machine.directory)
     write_file(directory / "anchor.sh", ANCHOR_SCRIPT, mode=0o755)
