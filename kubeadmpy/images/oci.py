@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
+import sys
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,15 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from kubeadmpy.images.bytecode import compiled_pyc
+
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 # containerd names an imported image after this annotation of the index entry.
 CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 FIXED_MTIME = 0  # every tar entry and the gzip header; digests depend on nothing but content
 _CHUNK = 1 << 20
+_PYC_TAG = f"{sys.implementation.cache_tag}-{importlib.util.MAGIC_NUMBER.hex()}"
 
 EntryKind = Literal["file", "dir", "symlink"]
 
@@ -44,6 +50,7 @@ class Entry:
     data: bytes | None = None  # file content given inline ...
     source: Path | None = None  # ... or read from this host file when the layer is written
     target: str = ""  # symlink target
+    compile_as: str = ""  # set: the content is the byte code of `source`, compiled as this path
 
     @staticmethod
     def directory(path: str, mode: int = 0o755) -> Entry:
@@ -85,6 +92,9 @@ class ImageRecipe:
     config: ImageConfig = field(default_factory=ImageConfig)
     architecture: str = "amd64"
     os: str = "linux"
+    # Plain tar layers cost no CPU to write and are only imported locally: the big
+    # control-plane image uses them; small images stay gzip like any registry image.
+    compressed: bool = True
 
 
 def normalized(entries: Iterable[Entry]) -> list[Entry]:
@@ -94,7 +104,8 @@ def normalized(entries: Iterable[Entry]) -> list[Entry]:
         path = entry.path.strip("/")
         if not path or ".." in path.split("/"):
             raise ValueError(f"image entry path {entry.path!r} must be relative and stay inside")
-        by_path[path] = Entry(path, entry.kind, entry.mode, entry.data, entry.source, entry.target)
+        by_path[path] = Entry(path, entry.kind, entry.mode, entry.data, entry.source,
+                              entry.target, entry.compile_as)
     for path in list(by_path):
         parent = path.rpartition("/")[0]
         while parent and parent not in by_path:
@@ -121,14 +132,28 @@ def _tar_info(entry: Entry, size: int) -> tarfile.TarInfo:
     return info
 
 
+def entry_bytes(entry: Entry) -> bytes | None:
+    """The content of a file entry given inline or computed (None: source does not compile)."""
+    if entry.compile_as:
+        assert entry.source is not None
+        try:
+            return compiled_pyc(entry.source.read_bytes(), entry.compile_as)
+        except (SyntaxError, ValueError):
+            return None  # e.g. a test fixture in Python 2 syntax: ship the source alone
+    assert entry.data is not None
+    return entry.data
+
+
 def write_layer_tar(entries: Sequence[Entry], out: IO[bytes]) -> None:
     """The uncompressed layer tar of `entries` (already `normalized`) into `out`."""
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for entry in entries:
             if entry.kind != "file":
                 tar.addfile(_tar_info(entry, 0))
-            elif entry.data is not None:
-                tar.addfile(_tar_info(entry, len(entry.data)), io.BytesIO(entry.data))
+            elif entry.data is not None or entry.compile_as:
+                data = entry_bytes(entry)
+                if data is not None:
+                    tar.addfile(_tar_info(entry, len(data)), io.BytesIO(data))
             else:
                 assert entry.source is not None, f"{entry.path}: a file needs data or source"
                 with entry.source.open("rb") as handle:
@@ -189,17 +214,22 @@ def _json_blob(document: object, media_type: str) -> Blob:
     return Blob(f"sha256:{hashlib.sha256(data).hexdigest()}", len(data), media_type, data=data)
 
 
-def _gzip_layer(entries: Sequence[Entry], workdir: Path, compresslevel: int) -> tuple[Blob, str]:
-    """Write one gzip layer into `workdir`; returns the blob and the layer's diff id."""
+def _write_layer(entries: Sequence[Entry], workdir: Path, compresslevel: int | None
+                 ) -> tuple[Blob, str]:
+    """Write one layer into `workdir` (gzip unless `compresslevel` is None); blob and diff id."""
     handle, name = tempfile.mkstemp(prefix="layer.", dir=workdir)
     with open(handle, "wb") as raw:
-        compressed = _HashingWriter(raw)
-        with gzip.GzipFile(filename="", mode="wb", fileobj=compressed,
+        written = _HashingWriter(raw)
+        if compresslevel is None:
+            write_layer_tar(entries, written)  # type: ignore[arg-type]
+            return Blob(written.digest, written.size, MEDIA_LAYER_TAR, path=Path(name)), \
+                written.digest
+        with gzip.GzipFile(filename="", mode="wb", fileobj=written,
                            mtime=FIXED_MTIME, compresslevel=compresslevel) as gz:
             uncompressed = _HashingWriter(gz)  # type: ignore[arg-type]
             write_layer_tar(entries, uncompressed)  # type: ignore[arg-type]
-    blob = Blob(compressed.digest, compressed.size, MEDIA_LAYER_GZIP, path=Path(name))
-    return blob, uncompressed.digest
+    return Blob(written.digest, written.size, MEDIA_LAYER_GZIP, path=Path(name)), \
+        uncompressed.digest
 
 
 def config_document(recipe: ImageRecipe, diff_ids: Sequence[str]) -> dict[str, object]:
@@ -247,12 +277,42 @@ def _tar_bytes(tar: tarfile.TarFile, path: str, data: bytes) -> None:
     tar.addfile(_tar_info(Entry(path, "file", 0o644), len(data)), io.BytesIO(data))
 
 
-def write_archive(recipe: ImageRecipe, archive: Path, compresslevel: int = 6) -> BuiltArchive:
-    """Build `recipe` into an OCI layout tar at `archive` (replaced atomically)."""
+def _cached_layer(entries: Sequence[Entry], scratch: Path, level: int | None,
+                  layer_cache: Path | None, key: str | None) -> tuple[Blob, str]:
+    """A layer from `layer_cache` when its key is there, else written (and then cached)."""
+    if layer_cache is None or key is None:
+        return _write_layer(entries, scratch, level)
+    blob_path, record_path = layer_cache / f"{key}.layer", layer_cache / f"{key}.json"
+    try:
+        record = json.loads(record_path.read_text())
+        if blob_path.stat().st_size == record["size"]:
+            return Blob(record["digest"], record["size"], record["media_type"],
+                        path=blob_path), record["diff_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    blob, diff_id = _write_layer(entries, scratch, level)
+    layer_cache.mkdir(parents=True, exist_ok=True)
+    assert blob.path is not None
+    blob.path.replace(blob_path)
+    record_path.write_text(json.dumps({"digest": blob.digest, "size": blob.size,
+                                       "media_type": blob.media_type, "diff_id": diff_id}))
+    return Blob(blob.digest, blob.size, blob.media_type, path=blob_path), diff_id
+
+
+def write_archive(recipe: ImageRecipe, archive: Path, compresslevel: int = 6,
+                  layer_cache: Path | None = None,
+                  layer_keys: Sequence[str] | None = None) -> BuiltArchive:
+    """Build `recipe` into an OCI layout tar at `archive` (replaced atomically).
+
+    With `layer_cache` and the `layer_keys` of `layer_content_keys`, layers whose content is
+    unchanged are reused from the cache instead of written again.
+    """
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".build.", dir=archive.parent) as scratch:
-        layers = [_gzip_layer(normalized(layer), Path(scratch), compresslevel)
-                  for layer in recipe.layers]
+        level = compresslevel if recipe.compressed else None
+        keys = list(layer_keys) if layer_keys is not None else [None] * len(recipe.layers)
+        layers = [_cached_layer(normalized(layer), Path(scratch), level, layer_cache, key)
+                  for layer, key in zip(recipe.layers, keys, strict=True)]
         diff_ids = tuple(diff_id for _, diff_id in layers)
         config = _json_blob(config_document(recipe, diff_ids), MEDIA_CONFIG)
         manifest = _json_blob({
@@ -286,15 +346,76 @@ def write_archive(recipe: ImageRecipe, archive: Path, compresslevel: int = 6) ->
     return BuiltArchive(recipe.reference, manifest.digest, config.digest, diff_ids, size)
 
 
-def recipe_content_key(recipe: ImageRecipe) -> str:
-    """A digest of everything the image would contain: equal keys mean equal images."""
-    summary = {
-        "reference": recipe.reference,
-        "platform": [recipe.os, recipe.architecture],
-        "config": config_document(recipe, [layer_diff_id(normalized(layer))
-                                           for layer in recipe.layers]),
-    }
-    return hashlib.sha256(_json_bytes(summary)).hexdigest()
+def layer_content_keys(recipe: ImageRecipe, hashes: FileHashes | None = None) -> list[str]:
+    """One digest per layer of what it would contain (paths, modes, targets, contents).
+
+    Computed from the entries, not from written tars, so a cache hit costs hashing source
+    files only; `hashes` remembers file digests by (size, mtime, inode) between runs.
+    """
+    hashes = hashes or FileHashes()
+    keys = []
+    for layer in recipe.layers:
+        key = hashlib.sha256(f"compressed={recipe.compressed}\n".encode())
+        for entry in normalized(layer):
+            if entry.kind != "file":
+                content = ""
+            elif entry.source is not None:
+                content = hashes.digest(entry.source)
+                if entry.compile_as:
+                    content = f"pyc {_PYC_TAG} {entry.compile_as} {content}"
+            else:
+                assert entry.data is not None
+                content = hashlib.sha256(entry.data).hexdigest()
+            key.update(f"{entry.path}\0{entry.kind}\0{entry.mode:o}\0{entry.target}\0"
+                       f"{content}\n".encode())
+        keys.append(key.hexdigest())
+    return keys
+
+
+def recipe_content_key(recipe: ImageRecipe, layer_keys: Sequence[str]) -> str:
+    """A digest of the whole image: equal keys mean equal images."""
+    return hashlib.sha256(_json_bytes({
+        "reference": recipe.reference, "os": recipe.os, "arch": recipe.architecture,
+        "config": config_document(recipe, []), "layers": list(layer_keys),
+    })).hexdigest()
+
+
+class FileHashes:
+    """sha256 of host files, remembered by (size, mtime_ns, inode) like git's index."""
+
+    def __init__(self, memo_file: Path | None = None) -> None:
+        self.memo_file = memo_file
+        self._memo: dict[str, list[object]] = {}
+        self._dirty = False
+        if memo_file is not None:
+            try:
+                loaded = json.loads(memo_file.read_text())
+                self._memo = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self._memo = {}
+
+    def digest(self, path: Path) -> str:
+        stat = path.stat()
+        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        known = self._memo.get(str(path))
+        if known is not None and known[:3] == stamp:
+            return str(known[3])
+        sha = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                sha.update(chunk)
+        self._memo[str(path)] = [*stamp, sha.hexdigest()]
+        self._dirty = True
+        return sha.hexdigest()
+
+    def save(self) -> None:
+        if self.memo_file is None or not self._dirty:
+            return
+        self.memo_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.memo_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._memo, separators=(",", ":")))
+        tmp.replace(self.memo_file)
+        self._dirty = False
 
 
 def iter_archive_names(archive: Path) -> Iterator[str]:

@@ -19,13 +19,22 @@ from pathlib import Path, PurePosixPath
 
 from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.files import write_file
-from kubeadmpy.images.oci import BuiltArchive, ImageRecipe, recipe_content_key, write_archive
+from kubeadmpy.images.oci import (
+    BuiltArchive,
+    FileHashes,
+    ImageRecipe,
+    layer_content_keys,
+    recipe_content_key,
+    write_archive,
+)
 from kubeadmpy.paths import HostPaths
 
 IMAGE_CACHE_DIR = PurePosixPath("/var/lib/kubeadmpy/images")
 CRI_NAMESPACE = "k8s.io"
 DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock"
 CTR_TIMEOUT_SECONDS = 300
+LAYER_CACHE = "layers"  # one file per layer content key, shared by the images' rebuilds
+FILE_HASHES = "file-hashes.json"  # digests of source files by (size, mtime, inode)
 
 
 class ImageImportError(KubeadmpyError):
@@ -60,7 +69,10 @@ def _cache_stem(reference: str, content_key: str) -> str:
 
 def build_cached(recipe: ImageRecipe, cache_dir: Path) -> CachedImage:
     """The archive of `recipe`, built only when no archive with the same content is cached."""
-    key = recipe_content_key(recipe)
+    hashes = FileHashes(cache_dir / FILE_HASHES)
+    layer_keys = layer_content_keys(recipe, hashes)
+    hashes.save()
+    key = recipe_content_key(recipe, layer_keys)
     stem = _cache_stem(recipe.reference, key)
     archive, record = cache_dir / f"{stem}.tar", cache_dir / f"{stem}.json"
     if archive.is_file() and record.is_file():
@@ -71,12 +83,15 @@ def build_cached(recipe: ImageRecipe, cache_dir: Path) -> CachedImage:
                                    known["config_digest"], int(known["size"]), cache_hit=True)
         except (ValueError, KeyError, TypeError):
             pass  # a damaged record: rebuild below
-    built: BuiltArchive = write_archive(recipe, archive)
+    built: BuiltArchive = write_archive(recipe, archive, layer_cache=cache_dir / LAYER_CACHE,
+                                        layer_keys=layer_keys)
     image = CachedImage(recipe.reference, key, archive, built.manifest_digest,
                         built.config_digest, built.size, cache_hit=False)
     fields = {k: v for k, v in asdict(image).items() if k not in ("archive", "cache_hit")}
+    fields["layer_keys"] = layer_keys
     write_file(record, json.dumps(fields, indent=2, sort_keys=True) + "\n")
     _remove_stale(cache_dir, recipe.reference, keep=stem)
+    _prune_layers(cache_dir)
     return image
 
 
@@ -85,6 +100,19 @@ def _remove_stale(cache_dir: Path, reference: str, keep: str) -> None:
     prefix = _cache_stem(reference, "")
     for path in cache_dir.glob(f"{prefix}*"):
         if path.stem != keep and path.suffix in (".tar", ".json"):
+            path.unlink(missing_ok=True)
+
+
+def _prune_layers(cache_dir: Path) -> None:
+    """Drop cached layers no cached image uses any more."""
+    used: set[str] = set()
+    for record in cache_dir.glob("*.json"):
+        try:
+            used.update(json.loads(record.read_text()).get("layer_keys", []))
+        except (OSError, ValueError, AttributeError):
+            continue
+    for path in (cache_dir / LAYER_CACHE).glob("*"):
+        if path.name.split(".")[0] not in used:
             path.unlink(missing_ok=True)
 
 
