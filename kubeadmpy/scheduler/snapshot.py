@@ -1,0 +1,176 @@
+"""The scheduler's picture of the cluster: nodes with the pods on them, kept up to date in place.
+
+Informer events (and the scheduler's own assumptions) update it incrementally: adding a pod to a
+node adds its requests, ports and affinity terms to that node's sums, so no filter ever walks a
+node's pod list to find out what is free. Everything runs on one event loop and the scheduling
+algorithm never awaits, so a scheduling cycle sees one consistent state without copying it.
+
+An *assumed* pod is one the scheduler has chosen a node for but whose binding has not been
+confirmed by the watch yet: it counts on its node from the moment it is chosen, so the next pod
+cannot take the same room; `forget` removes it again if the binding fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kubeadmpy.scheduler.model import NodeView, PodInfo, Resources, node_view, pod_info
+
+
+@dataclass(eq=False, slots=True)
+class NodeInfo:
+    node: NodeView
+    pods: dict[str, PodInfo] = field(default_factory=dict)
+    requested: Resources = field(default_factory=Resources)
+    non_zero_cpu: int = 0
+    non_zero_memory: int = 0
+    used_ports: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    pods_with_affinity: dict[str, PodInfo] = field(default_factory=dict)
+    pods_with_required_anti_affinity: dict[str, PodInfo] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    def add_pod(self, pod: PodInfo) -> None:
+        self.pods[pod.key] = pod
+        self._account(pod, 1)
+
+    def remove_pod(self, key: str) -> PodInfo | None:
+        pod = self.pods.pop(key, None)
+        if pod is not None:
+            self._account(pod, -1)
+        return pod
+
+    def _account(self, pod: PodInfo, sign: int) -> None:
+        self.requested.add(pod.requests, sign)
+        self.non_zero_cpu += sign * pod.non_zero_cpu
+        self.non_zero_memory += sign * pod.non_zero_memory
+        for port in pod.host_ports:
+            ips = self.used_ports.setdefault((port.protocol, port.port), set())
+            if sign > 0:
+                ips.add(port.host_ip)
+            else:
+                ips.discard(port.host_ip)
+                if not ips:
+                    del self.used_ports[(port.protocol, port.port)]
+        for index, wanted in ((self.pods_with_affinity, pod.has_affinity),
+                              (self.pods_with_required_anti_affinity,
+                               bool(pod.required_anti_affinity))):
+            if wanted and sign > 0:
+                index[pod.key] = pod
+            elif wanted:
+                index.pop(pod.key, None)
+
+
+def _counts_on_node(pod: PodInfo) -> bool:
+    """Finished pods free their node's resources (upstream's cache drops them too)."""
+    return bool(pod.node_name) and not pod.finished
+
+
+class ClusterSnapshot:
+    """Nodes, their pods, and the objects filters consult (namespaces, claims, volumes, classes)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeInfo] = {}
+        self.node_order: list[str] = []  # stable order for the rotating partial search
+        self._node_index: dict[str, int] = {}
+        self._pod_node: dict[str, str] = {}  # pod key -> node name it counts on
+        self._orphans: dict[str, dict[str, PodInfo]] = {}  # pods on nodes we have not seen yet
+        self.assumed: set[str] = set()
+        self.namespace_labels: dict[str, dict[str, str]] = {}
+        self.claims: dict[str, dict[str, Any]] = {}  # "ns/name" -> PersistentVolumeClaim
+        self.volumes: dict[str, dict[str, Any]] = {}  # name -> PersistentVolume
+        self.storage_classes: dict[str, dict[str, Any]] = {}
+        self.image_nodes: dict[str, int] = {}  # image -> number of nodes that have it
+
+    # --- nodes -----------------------------------------------------------------------------
+    def set_node(self, raw: dict[str, Any]) -> NodeInfo:
+        view = node_view(raw)
+        info = self.nodes.get(view.name)
+        if info is None:
+            info = NodeInfo(view)
+            self.nodes[view.name] = info
+            self._node_index[view.name] = len(self.node_order)
+            self.node_order.append(view.name)
+            for pod in self._orphans.pop(view.name, {}).values():
+                info.add_pod(pod)
+        else:
+            self._count_images(info.node, -1)
+            info.node = view
+        self._count_images(view, 1)
+        return info
+
+    def delete_node(self, name: str) -> None:
+        info = self.nodes.pop(name, None)
+        if info is None:
+            return
+        self._count_images(info.node, -1)
+        index = self._node_index.pop(name)
+        last = self.node_order.pop()
+        if last != name:  # swap-remove keeps every index valid in O(1)
+            self.node_order[index] = last
+            self._node_index[last] = index
+        if info.pods:  # their deletions may still arrive; keep them so they can be removed
+            self._orphans[name] = info.pods
+
+    def _count_images(self, view: NodeView, sign: int) -> None:
+        for image in view.images:
+            self.image_nodes[image] = self.image_nodes.get(image, 0) + sign
+            if self.image_nodes[image] <= 0:
+                del self.image_nodes[image]
+
+    # --- pods ------------------------------------------------------------------------------
+    def set_pod(self, raw: dict[str, Any]) -> PodInfo:
+        """An added or updated pod from the watch; confirms an assumed pod."""
+        pod = pod_info(raw)
+        self.remove_pod(pod.key)
+        if _counts_on_node(pod):
+            self._place(pod, pod.node_name)
+        return pod
+
+    def remove_pod(self, key: str) -> PodInfo | None:
+        self.assumed.discard(key)
+        node_name = self._pod_node.pop(key, None)
+        if node_name is None:
+            return None
+        info = self.nodes.get(node_name)
+        if info is not None:
+            return info.remove_pod(key)
+        return self._orphans.get(node_name, {}).pop(key, None)
+
+    def _place(self, pod: PodInfo, node_name: str) -> None:
+        self._pod_node[pod.key] = node_name
+        info = self.nodes.get(node_name)
+        if info is None:
+            self._orphans.setdefault(node_name, {})[pod.key] = pod
+        else:
+            info.add_pod(pod)
+
+    def assume(self, pod: PodInfo, node_name: str) -> PodInfo:
+        """Count `pod` on `node_name` before the binding is confirmed."""
+        raw = dict(pod.raw)
+        raw["spec"] = {**(pod.raw.get("spec") or {}), "nodeName": node_name}
+        placed = replace(pod, raw=raw, node_name=node_name)
+        self.remove_pod(pod.key)
+        self._place(placed, node_name)
+        self.assumed.add(pod.key)
+        return placed
+
+    def forget(self, key: str) -> None:
+        """Undo `assume` after a failed binding (a no-op if the watch already confirmed it)."""
+        if key in self.assumed:
+            self.remove_pod(key)
+
+    def pod_node(self, key: str) -> str | None:
+        return self._pod_node.get(key)
+
+    def all_pods(self) -> Iterator[tuple[NodeInfo, PodInfo]]:
+        for info in self.nodes.values():
+            for pod in info.pods.values():
+                yield info, pod
+
+    def node_infos(self) -> list[NodeInfo]:
+        return [self.nodes[name] for name in self.node_order]

@@ -1,0 +1,148 @@
+"""Pod topology spread: the DoNotSchedule filter and the ScheduleAnyway score.
+
+Skew is counted per topology domain: the pods matching a constraint's selector (in the pod's
+namespace, not terminating) on the eligible nodes of each domain. A node is eligible when it has
+every constraint's topology key and passes the constraint's node policies (nodeAffinityPolicy
+Honor by default: the pod's nodeSelector/required affinity; nodeTaintsPolicy Ignore by default).
+Placing the pod in a domain must keep `count + self - global minimum <= maxSkew`; with fewer
+domains than `minDomains` the global minimum counts as zero. Upstream's cluster-level default
+constraints (applied to pods owned by Services/ReplicaSets) are not applied here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from kubeadmpy.scheduler import framework as fw
+from kubeadmpy.scheduler.filters import matches_node_selection
+from kubeadmpy.scheduler.framework import SKIP, FilterPlugin, ScorePlugin, Status
+from kubeadmpy.scheduler.model import PodInfo, SpreadConstraint, tolerated
+from kubeadmpy.scheduler.snapshot import ClusterSnapshot, NodeInfo
+
+CONSTRAINTS_MISMATCH = "node(s) didn't match pod topology spread constraints"
+MISSING_LABEL = CONSTRAINTS_MISMATCH + " (missing required label)"
+
+
+def _eligible(pod: PodInfo, constraint: SpreadConstraint, node: NodeInfo) -> bool:
+    if constraint.honor_node_affinity and not matches_node_selection(pod, node):
+        return False
+    if constraint.honor_node_taints:
+        for taint in node.node.taints:
+            if taint.effect in ("NoSchedule", "NoExecute") and not tolerated(taint, pod.tolerations):
+                return False
+    return True
+
+
+def _has_keys(node: NodeInfo, constraints: tuple[SpreadConstraint, ...]) -> bool:
+    labels = node.node.labels
+    return all(c.topology_key in labels for c in constraints)
+
+
+def _matching(pod: PodInfo, constraint: SpreadConstraint, node: NodeInfo) -> int:
+    return sum(1 for other in node.pods.values()
+               if other.namespace == pod.namespace and not other.terminating
+               and constraint.selector.matches(other.labels))
+
+
+@dataclass(slots=True)
+class _FilterState:
+    constraints: tuple[SpreadConstraint, ...]
+    counts: list[Counter[str]]  # per constraint: domain value -> matching pods
+    self_match: list[int]
+    minimums: list[int]  # global minimum per constraint (0 below minDomains)
+
+
+class PodTopologySpread(FilterPlugin):
+    name: ClassVar[str] = "PodTopologySpread"
+    events: ClassVar[frozenset[str]] = frozenset({
+        fw.NODE_ADD, fw.NODE_UPDATE, fw.ASSIGNED_POD_ADD, fw.ASSIGNED_POD_UPDATE,
+        fw.ASSIGNED_POD_DELETE})
+
+    def pre_filter(self, pod: PodInfo, snapshot: ClusterSnapshot) -> Any:
+        constraints = tuple(c for c in pod.spread_constraints if c.hard)
+        if not constraints:
+            return SKIP
+        counts: list[Counter[str]] = [Counter() for _ in constraints]
+        for info in snapshot.nodes.values():
+            if not _has_keys(info, constraints):
+                continue
+            for index, constraint in enumerate(constraints):
+                if _eligible(pod, constraint, info):
+                    value = info.node.labels[constraint.topology_key]
+                    counts[index][value] += _matching(pod, constraint, info)
+        self_match = [int(c.selector.matches(pod.labels)) for c in constraints]
+        minimums = [min(domains.values(), default=0) if len(domains) >= c.min_domains else 0
+                    for c, domains in zip(constraints, counts, strict=True)]
+        return _FilterState(constraints, counts, self_match, minimums)
+
+    def filter(self, state: _FilterState, pod: PodInfo, node: NodeInfo) -> Status | None:
+        labels = node.node.labels
+        for index, constraint in enumerate(state.constraints):
+            value = labels.get(constraint.topology_key)
+            if value is None:
+                return Status.unresolvable(self.name, MISSING_LABEL)
+            skew = state.counts[index].get(value, 0) + state.self_match[index] - state.minimums[index]
+            if skew > constraint.max_skew:
+                return Status.unschedulable(self.name, CONSTRAINTS_MISMATCH)
+        return None
+
+
+@dataclass(slots=True)
+class _ScoreState:
+    constraints: tuple[SpreadConstraint, ...]
+    counts: list[Counter[str]]
+    weights: list[float]
+    ignored: set[str]
+
+
+class PodTopologySpreadScore(ScorePlugin):
+    """Fewer matching pods in the node's domains scores higher; each constraint weighted by
+    log(number of domains + 2) so constraints over many domains do not drown the others."""
+
+    name: ClassVar[str] = "PodTopologySpread"
+    weight: ClassVar[int] = 2
+
+    def pre_score(self, pod: PodInfo, snapshot: ClusterSnapshot, nodes: list[NodeInfo]) -> Any:
+        constraints = tuple(c for c in pod.spread_constraints if not c.hard)
+        if not constraints:
+            return SKIP
+        ignored = {n.name for n in nodes if not _has_keys(n, constraints)}
+        counts: list[Counter[str]] = [Counter() for _ in constraints]
+        for info in nodes:
+            if info.name not in ignored:
+                for index, constraint in enumerate(constraints):
+                    counts[index][info.node.labels[constraint.topology_key]] += 0
+        weights = [math.log(len(c) + 2) for c in counts]
+        for info in snapshot.nodes.values():
+            if not _has_keys(info, constraints):
+                continue
+            for index, constraint in enumerate(constraints):
+                value = info.node.labels[constraint.topology_key]
+                if value in counts[index] and _eligible(pod, constraint, info):
+                    counts[index][value] += _matching(pod, constraint, info)
+        return _ScoreState(constraints, counts, weights, ignored)
+
+    def score(self, state: _ScoreState, pod: PodInfo, node: NodeInfo) -> int:
+        if node.name in state.ignored:
+            return 0
+        total = 0.0
+        for index, constraint in enumerate(state.constraints):
+            count = state.counts[index][node.node.labels[constraint.topology_key]]
+            total += count * state.weights[index] + (constraint.max_skew - 1)
+        return math.floor(total + 0.5)  # Go's math.Round: halves away from zero
+
+    def normalize(self, state: _ScoreState, nodes: list[NodeInfo], scores: list[int]) -> None:
+        kept = [s for n, s in zip(nodes, scores, strict=True) if n.name not in state.ignored]
+        if not kept:
+            return
+        low, high = min(kept), max(kept)
+        for index, node in enumerate(nodes):
+            if node.name in state.ignored:
+                scores[index] = 0
+            elif high == 0:
+                scores[index] = fw.MAX_NODE_SCORE
+            else:
+                scores[index] = fw.MAX_NODE_SCORE * (high + low - scores[index]) // high
