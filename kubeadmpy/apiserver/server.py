@@ -35,6 +35,7 @@ from kubeadmpy.machinery.schema import OpenAPIDocuments
 log = logging.getLogger("kubeadmpy.apiserver")
 
 ETCD_START_TIMEOUT_SECONDS = 60
+SHUTDOWN_GRACE_SECONDS = 5.0
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -105,13 +106,14 @@ class APIServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        # End client watches first so their handlers finish and the site can close at once.
+        for cache in self.caches.values():
+            for watcher in list(cache.watchers):
+                watcher.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         if self._tasks is not None:
-            for cache in self.caches.values():
-                for watcher in list(cache.watchers):
-                    watcher.close()
             tasks, self._tasks = self._tasks, None
             for task in self._background:
                 task.cancel()
@@ -158,7 +160,8 @@ class APIServer:
         app = web.Application(middlewares=[self._middleware],
                               client_max_size=negotiation.MAX_BODY_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.bind_address, s.secure_port, ssl_context=context,
                            backlog=1024)
