@@ -31,9 +31,12 @@ DEFAULT_BURST = 100
 class TokenSource:
     """A bearer token: fixed, or read from a file again whenever the file changes."""
 
-    def __init__(self, token: str = "", path: Path | None = None) -> None:
+    def __init__(self, token: str = "", path: Path | None = None, *, field: str = "tokenFile",
+                 source: str = "") -> None:
         self._token = token
         self._path = path
+        self._field = field
+        self._source = source
         self._stamp: tuple[int, int] | None = None
 
     def token(self) -> str:
@@ -47,8 +50,9 @@ class TokenSource:
                 self._stamp = stamp
         except OSError as exc:
             if not self._token:  # keep the last good token through a rotation's rename window
-                raise ConfigError("tokenFile", f"cannot read {self._path}: {exc.strerror}",
-                                  "Check that the token file exists and is readable") from exc
+                raise ConfigError(self._field, f"cannot read {self._path}: {exc.strerror}",
+                                  "Check that the token file exists and is readable",
+                                  source=self._source) from exc
         return self._token
 
 
@@ -191,7 +195,8 @@ def parse_kubeconfig(text: str, source: str, *, context: str | None = None,
         tokens = TokenSource(str(user["token"]))
     elif user.get("tokenFile"):
         path = Path(str(user["tokenFile"]))
-        tokens = TokenSource(path=path if path.is_absolute() else base / path)
+        tokens = TokenSource(path=path if path.is_absolute() else base / path,
+                             field=f"{where_user}.tokenFile", source=source)
         tokens.token()  # fail now, naming the field, rather than on the first request
     return ClientConfig(
         server=server.rstrip("/"),
@@ -223,7 +228,7 @@ def load_incluster_config(account_dir: Path = SERVICE_ACCOUNT_DIR,
                           "to use in-cluster credentials",
                           "Run inside a pod, or pass --kubeconfig")
     token_file = account_dir / "token"
-    tokens = TokenSource(path=token_file)
+    tokens = TokenSource(path=token_file, field="token", source=str(account_dir))
     tokens.token()
     try:
         ca = (account_dir / "ca.crt").read_bytes()
