@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kubeadmpy.cli import images_cmd
 from kubeadmpy.cli.options import ConfigOption
 from kubeadmpy.config import loader, printing
 from kubeadmpy.errors import UserInputError
@@ -15,6 +16,7 @@ from kubeadmpy.files import write_file
 app = typer.Typer(help="Print and validate kubeadm configuration files.", no_args_is_help=True)
 print_app = typer.Typer(help="Print default configuration documents.", no_args_is_help=True)
 app.add_typer(print_app, name="print")
+app.add_typer(images_cmd.app, name="images")
 
 ComponentConfigsOption = Annotated[
     str,
