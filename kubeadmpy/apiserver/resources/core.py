@@ -209,6 +209,9 @@ class NodeStrategy(Strategy):
     has_status = True
     field_labels = ("spec.unschedulable",)
 
+    def prepare_for_create(self, obj: JSONObject) -> None:
+        """Kubelets register their node with its status: keep it (upstream does too)."""
+
     def selectable_fields(self, obj: JSONObject) -> dict[str, str]:
         return {"spec.unschedulable": str(bool(dig(obj, "spec", "unschedulable"))).lower()}
 

@@ -401,3 +401,50 @@ def test_replace_and_delete_by_label(cluster: Cluster, kubectl_version: str, ns:
 def test_raw_health_and_cluster_info(cluster: Cluster, kubectl_version: str) -> None:
     assert cluster.kubectl(kubectl_version, "get", "--raw", "/readyz").stdout == "ok"
     assert "is running at" in cluster.kubectl(kubectl_version, "cluster-info").stdout
+
+
+NODE = """
+apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels: {{node-role.kubernetes.io/worker: ""}}
+status:
+  conditions: [{{type: Ready, status: "True"}}]
+"""
+
+
+def test_cordon_and_drain_evict_pods_through_the_eviction_subresource(
+        cluster: Cluster, kubectl_version: str, ns: str) -> None:
+    k = cluster.kubectl
+    node = f"node-{ns}"
+    k(kubectl_version, "create", "-f", "-", stdin=NODE.format(name=node))
+    for name in ("a", "b"):
+        k(kubectl_version, "run", name, "--image=busybox", "-n", ns,
+          f"--overrides={{\"spec\":{{\"nodeName\":\"{node}\"}}}}")
+    assert "cordoned" in k(kubectl_version, "cordon", node).stdout
+    nodes = k(kubectl_version, "get", "node", node).stdout
+    assert "Ready,SchedulingDisabled" in nodes and "worker" in nodes
+    out = k(kubectl_version, "drain", node, "--grace-period=0", "--timeout=30s", "--force",
+            "--ignore-daemonsets").stdout
+    assert "evicting pod" in out.lower() or "evicted" in out
+    assert k(kubectl_version, "get", "pods", "-n", ns, "-o", "name").stdout.strip() == ""
+    assert "uncordoned" in k(kubectl_version, "uncordon", node).stdout
+
+
+@pytest.mark.xfail(strict=True, reason="pod logs are proxied to the kubelet, which this "
+                                       "apiserver cannot reach yet (kubelet proxy missing)")
+def test_logs_of_a_scheduled_pod(cluster: Cluster, kubectl_version: str, ns: str) -> None:
+    k = cluster.kubectl
+    k(kubectl_version, "run", "l", "--image=busybox", "-n", ns,
+      '--overrides={"spec":{"nodeName":"node-1"}}')
+    k(kubectl_version, "logs", "l", "-n", ns)
+
+
+@pytest.mark.xfail(strict=True, reason="TokenRequest (serviceaccounts/token) needs the service "
+                                       "account token signer, not built yet")
+def test_create_token_for_a_service_account(cluster: Cluster, kubectl_version: str,
+                                            ns: str) -> None:
+    k = cluster.kubectl
+    k(kubectl_version, "create", "serviceaccount", "bot", "-n", ns)
+    assert k(kubectl_version, "create", "token", "bot", "-n", ns).stdout.count(".") == 2
