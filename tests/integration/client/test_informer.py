@@ -19,7 +19,6 @@ from kubeadmpy.client import (
     pods_by_node_name,
 )
 
-
 DEFAULT_NAMESPACE = InformerOptions(namespace="default")
 
 
