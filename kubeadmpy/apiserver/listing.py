@@ -19,7 +19,7 @@ from aiohttp import web
 
 from kubeadmpy.apiserver import negotiation, tables
 from kubeadmpy.apiserver.etcd import EtcdError
-from kubeadmpy.apiserver.storage import Storage, translate
+from kubeadmpy.apiserver.storage import Storage, encode_continue, translate
 from kubeadmpy.apiserver.watchcache import CacheEvent, TooOld, WatchCache, WatchFilter
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
@@ -99,7 +99,7 @@ async def list_objects(storage: Storage, cache: WatchCache, options: ListOptions
     spec, rv = cache.spec, options.resource_version
     await cache.ready.wait()
     if rv == "0" and not options.continue_token:
-        return cache.items(options.filter), {"resourceVersion": str(cache.revision)}
+        return _page_from_cache(cache, options)
     if rv and not options.continue_token and options.match != "Exact" and not (
             options.limit and not options.match):
         wanted = int(rv)
@@ -128,6 +128,24 @@ async def list_objects(storage: Storage, cache: WatchCache, options: ListOptions
     if token:
         meta["continue"] = token
         if options.filter.labels.empty and options.filter.fields.empty and remaining:
+            meta["remainingItemCount"] = remaining
+    return items, meta
+
+
+def _page_from_cache(cache: WatchCache, options: ListOptions
+                     ) -> tuple[list[JSONObject], JSONObject]:
+    """A list from memory; with `limit`, the first page here and the rest from etcd at the
+    cache's revision (the token carries it), so every page shows the same moment."""
+    items = cache.items(options.filter)
+    meta: JSONObject = {"resourceVersion": str(cache.revision)}
+    if options.limit and len(items) > options.limit:
+        remaining = len(items) - options.limit
+        items = items[:options.limit]
+        last = items[-1]["metadata"]
+        prefix = cache.spec.key_prefix(options.filter.namespace)
+        key = cache.spec.key(last.get("namespace", ""), last["name"])
+        meta["continue"] = encode_continue(cache.revision, key[len(prefix):])
+        if options.filter.labels.empty and options.filter.fields.empty:
             meta["remainingItemCount"] = remaining
     return items, meta
 

@@ -314,3 +314,22 @@ async def test_namespace_deletion_marks_it_terminating(http: aiohttp.ClientSessi
     assert code == 200
     code, _, _ = await call(http, "GET", f"/api/v1/namespaces/{name}")
     assert code == 404
+
+
+@pytest.mark.parametrize("first_page_rv", ["", "0"], ids=["pages from etcd",
+                                                          "first page from the watch cache"])
+async def test_pagination_returns_every_item_once(http: aiohttp.ClientSession, ns: str,
+                                                  first_page_rv: str) -> None:
+    base = f"/api/v1/namespaces/{ns}/configmaps"
+    for index in range(7):
+        await call(http, "POST", base, cm(f"c{index}"))
+    query = f"?limit=3&resourceVersion={first_page_rv}" if first_page_rv else "?limit=3"
+    _, page, _ = await call(http, "GET", base + query)
+    assert page["metadata"]["remainingItemCount"] == 4
+    names = [i["metadata"]["name"] for i in page["items"]]
+    await call(http, "POST", base, cm("late"))  # later pages still show the first moment
+    while page["metadata"].get("continue"):
+        _, page, _ = await call(http, "GET", f"{base}?limit=3&continue="
+                                             f"{page['metadata']['continue']}")
+        names += [i["metadata"]["name"] for i in page["items"]]
+    assert names == [f"c{i}" for i in range(7)]
