@@ -448,3 +448,43 @@ def test_create_token_for_a_service_account(cluster: Cluster, kubectl_version: s
     k = cluster.kubectl
     k(kubectl_version, "create", "serviceaccount", "bot", "-n", ns)
     assert k(kubectl_version, "create", "token", "bot", "-n", ns).stdout.count(".") == 2
+
+
+def test_edit_rollout_restart_and_describe_a_deployment(cluster: Cluster, kubectl_version: str,
+                                                        ns: str) -> None:
+    k = cluster.kubectl
+    k(kubectl_version, "apply", "-n", ns, "-f", "-", stdin=DEPLOYMENT)
+    editor = cluster.workdir / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/nginx:1.25/nginx:1.27/' \"$1\"\n")
+    editor.chmod(0o755)
+    edited = subprocess.run(
+        [KUBECTL_VERSIONS[kubectl_version], f"--kubeconfig={cluster.kubeconfig}",
+         f"--cache-dir={cluster.workdir}/edit-cache", "edit", "deploy/web", "-n", ns],
+        capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cluster.workdir), "EDITOR": str(editor)})
+    assert edited.returncode == 0, edited.stderr
+    assert "edited" in edited.stdout
+    assert "restarted" in k(kubectl_version, "rollout", "restart", "deploy/web", "-n", ns).stdout
+    obj = json.loads(k(kubectl_version, "get", "deploy", "web", "-n", ns, "-o", "json").stdout)
+    template = obj["spec"]["template"]
+    assert template["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+    described = k(kubectl_version, "describe", "deploy", "web", "-n", ns).stdout
+    assert "nginx:1.27" in described and "RollingUpdate" in described
+
+
+def test_events_are_listed_and_shown_by_describe(cluster: Cluster, kubectl_version: str,
+                                                 ns: str) -> None:
+    k = cluster.kubectl
+    k(kubectl_version, "run", "e", "--image=busybox", "-n", ns)
+    uid = k(kubectl_version, "get", "pod", "e", "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e.1"},
+             "involvedObject": {"kind": "Pod", "namespace": ns, "name": "e", "uid": uid},
+             "reason": "Scheduled", "message": "assigned to node-1", "type": "Normal",
+             "source": {"component": "default-scheduler"}, "count": 1,
+             "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"}
+    k(kubectl_version, "create", "-n", ns, "-f", "-", stdin=json.dumps(event))
+    table = k(kubectl_version, "get", "events", "-n", ns).stdout.splitlines()
+    assert table[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"]
+    assert "Scheduled" in table[1] and "pod/e" in table[1]
+    assert "assigned to node-1" in k(kubectl_version, "describe", "pod", "e", "-n", ns).stdout
