@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from kubeadmpy import lab as labs
@@ -60,18 +61,21 @@ def up(
     spec = labs.LabSpec(name=name, control_planes=control_planes, workers=workers,
                         state_root=state_root, ready_timeout=timeout).validate()
     console = Console(stderr=True)
+    # Machines come up in well under a second: show elapsed time in hundredths.
     columns = (SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.fields[machine]:<8}"),
-               TextColumn("{task.description}"), TimeElapsedColumn())
+               TextColumn("{task.description:<28}"), TextColumn("{task.fields[elapsed]}"))
+    started = time.monotonic()
     with Progress(*columns, console=console) as progress:
         tasks: dict[str, TaskID] = {}
 
         def report(machine: str, stage: labs.Stage) -> None:
+            elapsed = f"{time.monotonic() - started:6.2f}s"
             if machine not in tasks:
-                tasks[machine] = progress.add_task(STAGE_TEXT.get(stage, stage), total=1,
-                                                   machine=machine)
+                tasks[machine] = progress.add_task(STAGE_TEXT[stage], total=1, machine=machine,
+                                                   elapsed=elapsed)
             done = 1 if stage is labs.Stage.READY else 0
-            progress.update(tasks[machine], description=STAGE_TEXT.get(stage, stage),
-                            completed=done)
+            progress.update(tasks[machine], description=STAGE_TEXT[stage], completed=done,
+                            elapsed=elapsed)
 
         lab = labs.up(spec, progress=report)
     if not lab.created:
