@@ -1,4 +1,5 @@
-"""ClusterIP allocation from --service-cluster-ip-range, safe across apiservers.
+"""ClusterIP and NodePort allocation (--service-cluster-ip-range, --service-node-port-range),
+safe across apiservers.
 
 Each allocated address is a key in etcd created with a create-if-absent transaction, so two
 apiservers (or two concurrent requests) can never hand out the same address. The first address
@@ -17,6 +18,7 @@ from kubeadmpy.machinery import status
 from kubeadmpy.machinery.status import Cause
 
 ALLOCATION_PREFIX = "/registry/kubeadmpy/clusterips/"
+NODE_PORT_PREFIX = "/registry/kubeadmpy/nodeports/"
 
 
 def parse_service_range(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -81,5 +83,58 @@ class ClusterIPAllocator:
     async def release(self, ip: str) -> None:
         try:
             await self.etcd.delete_key(ALLOCATION_PREFIX + ip)
+        except EtcdError as exc:
+            raise translate(exc) from exc
+
+
+def parse_port_range(text: str) -> tuple[int, int]:
+    """`30000-32767` (upstream's format) as an inclusive range."""
+    try:
+        low_text, high_text = text.split("-", 1)
+        low, high = int(low_text), int(high_text)
+    except ValueError as exc:
+        raise UserInputError("--service-node-port-range", f"{text!r} is not a range",
+                             "Use the form 30000-32767") from exc
+    if not 0 < low <= high < 65536:
+        raise UserInputError("--service-node-port-range", f"{text!r} is out of bounds",
+                             "Use ports between 1 and 65535, low-high")
+    return low, high
+
+
+class NodePortAllocator:
+    def __init__(self, etcd: EtcdClient, ports: tuple[int, int]) -> None:
+        self.etcd = etcd
+        self.low, self.high = ports
+
+    async def _claim(self, port: int) -> bool:
+        try:
+            result = await self.etcd.create(f"{NODE_PORT_PREFIX}{port}", b"{}")
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        return result.succeeded
+
+    async def allocate(self, wanted: int | None, field: str) -> int:
+        if wanted:
+            if not self.low <= wanted <= self.high:
+                raise status.invalid("Service", "", "", [Cause(
+                    "FieldValueInvalid", f"Invalid value: {wanted}: provided port is not in the "
+                    f"valid range. The range of valid ports is {self.low}-{self.high}", field)])
+            if not await self._claim(wanted):
+                raise status.invalid("Service", "", "", [Cause(
+                    "FieldValueInvalid", f"Invalid value: {wanted}: provided port is already "
+                    "allocated", field)])
+            return wanted
+        size = self.high - self.low + 1
+        start = random.randrange(size)
+        for step in range(size):
+            candidate = self.low + (start + step) % size
+            if await self._claim(candidate):
+                return candidate
+        raise status.APIStatusError(500, "InternalError", "Internal error occurred: "
+                                    f"node port range {self.low}-{self.high} is full")
+
+    async def release(self, port: int) -> None:
+        try:
+            await self.etcd.delete_key(f"{NODE_PORT_PREFIX}{port}")
         except EtcdError as exc:
             raise translate(exc) from exc

@@ -34,6 +34,10 @@ class Environment(Protocol):
 
     async def release_cluster_ip(self, ip: str) -> None: ...
 
+    async def allocate_node_port(self, wanted: int | None, field: str) -> int: ...
+
+    async def release_node_port(self, port: int) -> None: ...
+
 
 def _dry_run(query: Any) -> bool:
     values = query.getall("dryRun", [])

@@ -20,7 +20,12 @@ from aiohttp import web
 
 from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, writes
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, EtcdTLS
-from kubeadmpy.apiserver.ipalloc import ClusterIPAllocator, parse_service_range
+from kubeadmpy.apiserver.ipalloc import (
+    ClusterIPAllocator,
+    NodePortAllocator,
+    parse_port_range,
+    parse_service_range,
+)
 from kubeadmpy.apiserver.resources import build_registry
 from kubeadmpy.apiserver.rest import ResourceHandlers
 from kubeadmpy.apiserver.routing import resolve
@@ -53,6 +58,8 @@ class APIServer:
         self.storage = Storage(self.etcd)
         self.allocator = ClusterIPAllocator(self.etcd,
                                             parse_service_range(settings.service_cluster_ip_range))
+        self.node_ports = NodePortAllocator(self.etcd,
+                                            parse_port_range(settings.service_node_port_range))
         self.caches: dict[ResourceSpec, WatchCache] = {
             spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
             for spec in self.registry.all() if "watch" in spec.verbs}
@@ -70,6 +77,12 @@ class APIServer:
 
     async def release_cluster_ip(self, ip: str) -> None:
         await self.allocator.release(ip)
+
+    async def allocate_node_port(self, wanted: int | None, field: str) -> int:
+        return await self.node_ports.allocate(wanted, field)
+
+    async def release_node_port(self, port: int) -> None:
+        await self.node_ports.release(port)
 
     # Lifecycle -------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ NOT_YET_ENFORCED = (
     "requestheader-extra-headers-prefix", "requestheader-group-headers",
     "requestheader-username-headers", "service-account-issuer", "service-account-key-file",
     "service-account-signing-key-file", "authorization-config", "audit-log-path",
-    "audit-policy-file", "encryption-provider-config", "service-node-port-range",
+    "audit-policy-file", "encryption-provider-config",
     "feature-gates", "runtime-config", "anonymous-auth", "profiling", "v",
 )
 
@@ -40,6 +40,7 @@ class Settings:
     tls_private_key_file: str = ""
     client_ca_file: str = ""
     service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: str = "30000-32767"
     watch_cache_window: int = 10_000
     etcd_compaction_interval: float = 300.0
     not_enforced: dict[str, str] = field(default_factory=dict)
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="CA bundle for client certificates (CN = user, O = groups).")
     add("--service-cluster-ip-range", default="10.96.0.0/12",
         help="CIDR that Service cluster IPs are allocated from.")
+    add("--service-node-port-range", default="30000-32767",
+        help="Ports that NodePort Services are allocated from.")
     add("--etcd-compaction-interval", default="5m",
         help="How often old etcd revisions are compacted (Go duration, 0 disables).")
     add("--watch-cache-window", type=int, default=10_000,
@@ -102,6 +105,7 @@ def parse_settings(argv: list[str]) -> Settings:
         advertise_address=args["advertise_address"], tls_cert_file=args["tls_cert_file"],
         tls_private_key_file=args["tls_private_key_file"], client_ca_file=args["client_ca_file"],
         service_cluster_ip_range=args["service_cluster_ip_range"],
+        service_node_port_range=args["service_node_port_range"],
         watch_cache_window=args["watch_cache_window"],
         etcd_compaction_interval=parse_duration_flag("--etcd-compaction-interval",
                                                      args["etcd_compaction_interval"]),

@@ -328,15 +328,32 @@ class ServiceStrategy(Strategy):
 
     async def before_create(self, obj: JSONObject, env: Any) -> None:
         spec = obj["spec"]
-        if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
+        if spec.get("type") == "ExternalName":
             return
-        spec["clusterIP"] = await env.allocate_cluster_ip(spec.get("clusterIP") or None)
-        spec["clusterIPs"] = [spec["clusterIP"]]
+        claimed_ports: list[int] = []
+        try:
+            if spec.get("type") in ("NodePort", "LoadBalancer"):
+                for index, port in enumerate(spec.get("ports") or []):
+                    claimed_ports.append(await env.allocate_node_port(
+                        port.get("nodePort") or None, f"spec.ports[{index}].nodePort"))
+                    port["nodePort"] = claimed_ports[-1]
+            if spec.get("clusterIP") != "None":
+                spec["clusterIP"] = await env.allocate_cluster_ip(spec.get("clusterIP") or None)
+                spec["clusterIPs"] = [spec["clusterIP"]]
+        except BaseException:
+            # Give back only what this request claimed, never a port someone else holds.
+            for claimed in claimed_ports:
+                await env.release_node_port(claimed)
+            raise
 
     async def after_delete(self, obj: JSONObject, env: Any) -> None:
+        """Release what `before_create` took (also when a create failed half-way)."""
         ip = dig(obj, "spec", "clusterIP")
         if ip and ip != "None":
             await env.release_cluster_ip(ip)
+        for port in dig(obj, "spec", "ports", default=[]) or []:
+            if isinstance(port, dict) and port.get("nodePort"):
+                await env.release_node_port(int(port["nodePort"]))
 
 
 def _service_ports(svc: JSONObject) -> str:

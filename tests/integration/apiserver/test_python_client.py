@@ -190,3 +190,25 @@ def test_services_get_distinct_cluster_ips(api: client.ApiClient, namespace: str
             "metadata": {"name": "dup"},
             "spec": {"clusterIP": next(iter(ips)), "ports": [{"port": 80}]}})
     assert taken.value.status == 422 and "already allocated" in taken.value.body
+
+
+def test_node_port_services_get_ports_from_the_range_and_give_them_back(
+        api: client.ApiClient, namespace: str) -> None:
+    core = client.CoreV1Api(api)
+    svc = core.create_namespaced_service(namespace, {
+        "metadata": {"name": "np"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
+    assert svc.spec.ports[0].node_port == 30080
+    with pytest.raises(ApiException) as taken:
+        core.create_namespaced_service(namespace, {
+            "metadata": {"name": "np2"},
+            "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
+    assert taken.value.status == 422 and "already allocated" in taken.value.body
+    auto = core.create_namespaced_service(namespace, {
+        "metadata": {"name": "np3"}, "spec": {"type": "NodePort", "ports": [{"port": 81}]}})
+    assert 30000 <= auto.spec.ports[0].node_port <= 32767
+    core.delete_namespaced_service("np", namespace)
+    again = core.create_namespaced_service(namespace, {
+        "metadata": {"name": "np4"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
+    assert again.spec.ports[0].node_port == 30080
