@@ -207,10 +207,17 @@ class PodInfo:
                     or self.preferred_affinity or self.preferred_anti_affinity)
 
 
+def _effective_requests(container: Mapping[str, Any]) -> dict[str, Any]:
+    """Requests, with a limit standing in for a missing request: upstream's API server stores
+    pods defaulted that way, so a pod read from any server is accounted the same."""
+    resources = container.get("resources") or {}
+    return {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+
+
 def _pod_requests(spec: Mapping[str, Any]) -> tuple[Resources, int, int]:
     total, non_zero_cpu, non_zero_memory = Resources(), 0, 0
     for container in spec.get("containers") or ():
-        requests = (container.get("resources") or {}).get("requests") or {}
+        requests = _effective_requests(container)
         parsed = Resources.from_map(requests)
         total.add(parsed)
         non_zero_cpu += parsed.milli_cpu if "cpu" in requests else DEFAULT_MILLI_CPU_REQUEST
@@ -219,7 +226,7 @@ def _pod_requests(spec: Mapping[str, Any]) -> tuple[Resources, int, int]:
     sidecar_cpu = sidecar_memory = 0
     init_cpu = init_memory = 0
     for container in spec.get("initContainers") or ():
-        requests = (container.get("resources") or {}).get("requests") or {}
+        requests = _effective_requests(container)
         parsed = Resources.from_map(requests)
         cpu = parsed.milli_cpu if "cpu" in requests else DEFAULT_MILLI_CPU_REQUEST
         memory = parsed.memory if "memory" in requests else DEFAULT_MEMORY_REQUEST

@@ -147,7 +147,7 @@ class SchedulingQueue:
     def backoff_seconds(self, queued: QueuedPod) -> float:
         if queued.attempts <= 0:
             return 0.0
-        return min(self.initial_backoff * 2 ** (queued.attempts - 1), self.max_backoff)
+        return min(self.initial_backoff * float(2 ** (queued.attempts - 1)), self.max_backoff)
 
     def backoff_expiry(self, queued: QueuedPod) -> float:
         return queued.timestamp + self.backoff_seconds(queued)

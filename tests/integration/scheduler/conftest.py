@@ -1,0 +1,49 @@
+"""Fixtures for the scheduler against real etcd + kubeadmpy-apiserver (the apiserver suite's
+harness), with nodes registered by the test as API objects: simulated nodes, no kubelet."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
+
+from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster
+
+from kubeadmpy.client import Client, load_kubeconfig
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("scheduler-pki"))
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, certs: Certs) -> Iterator[Cluster]:
+    """A private etcd + apiserver per test: nodes are cluster-wide, so tests must not share."""
+    running = start_cluster(tmp_path, certs)
+    try:
+        yield running
+    finally:
+        stop_cluster(running)
+        shutil.rmtree(tmp_path / "etcd-data", ignore_errors=True)
+
+
+@pytest.fixture
+async def admin(cluster: Cluster) -> AsyncIterator[Client]:
+    async with Client(load_kubeconfig(cluster.kubeconfig).with_overrides(qps=0)) as client:
+        yield client
+
+
+@pytest.fixture
+def scheduler_kubeconfig(cluster: Cluster) -> Path:
+    """The kubeconfig the scheduler runs with.
+
+    kubeadm gives it user system:kube-scheduler; our apiserver does not enforce RBAC yet (it
+    admits only system:masters until then), so for now it is the admin's kubeconfig.
+    """
+    return cluster.kubeconfig

@@ -1,0 +1,184 @@
+"""kubeadmpy-scheduler against real etcd + apiserver, with simulated nodes registered by the test.
+
+Judged by what a user sees: spec.nodeName of their pods, the Events `kubectl describe pod`
+prints, the Lease that names the leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import ssl
+import sys
+import urllib.request
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from apiserver_harness import Cluster, Process, free_port
+from scheduler_harness import (
+    create_pods,
+    pending_pod,
+    pods_by_node,
+    register_simulated_nodes,
+    simulated_node,
+    simulated_nodes,
+    wait_for,
+)
+
+from kubeadmpy.client import Client
+from kubeadmpy.client.component import ComponentSettings, RunningComponent
+from kubeadmpy.scheduler.main import Settings, run
+from kubeadmpy.scheduler.scheduler import Scheduler, SchedulerSettings
+
+CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+
+
+@contextlib.asynccontextmanager
+async def in_process_scheduler(kubeconfig: Path) -> AsyncIterator[list[Scheduler]]:
+    settings = Settings(str(kubeconfig), ComponentSettings(
+        "kube-scheduler", bind_address="127.0.0.1", secure_port=0),
+        SchedulerSettings(seed=7))
+    schedulers: list[Scheduler] = []
+    task = asyncio.create_task(run(settings, RunningComponent(), schedulers))
+    try:
+        yield schedulers
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def events_for(client: Client, namespace: str, pod: str) -> list[dict[str, object]]:
+    listed = await client.list("events", namespace,
+                               field_selector=f"involvedObject.name={pod}")
+    return listed.items
+
+
+async def test_pending_pods_are_bound_to_nodes_with_room(
+        admin: Client, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(3, cpu="1", memory="4Gi"))
+    await create_pods(admin, "default", [pending_pod(f"web-{i}", cpu="300m") for i in range(9)])
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def all_bound() -> bool:
+            return all((await pods_by_node(admin, "default")).values())
+        await wait_for(all_bound, "every pod bound")
+    placement = Counter((await pods_by_node(admin, "default")).values())
+    assert placement == {"node-0": 3, "node-1": 3, "node-2": 3}
+    scheduled = await events_for(admin, "default", "web-0")
+    assert [(e["reason"], e["type"]) for e in scheduled] == [("Scheduled", "Normal")]
+    node = (await pods_by_node(admin, "default"))["web-0"]
+    assert scheduled[0]["message"] == f"Successfully assigned default/web-0 to {node}"
+
+
+async def test_an_unschedulable_pod_is_told_why_and_lands_once_a_node_fits(
+        admin: Client, cluster: Cluster, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, [
+        simulated_node("cp", labels={"disk": "ssd"}, taints=[CP_TAINT]),
+        simulated_node("w1"), simulated_node("w2")])
+    await create_pods(admin, "default", [pending_pod("db", nodeSelector={"disk": "ssd"})])
+    expected = ("0/3 nodes are available: 1 node(s) had untolerated taint "
+                "{node-role.kubernetes.io/control-plane: }, 2 node(s) didn't match Pod's node "
+                "affinity/selector. preemption: 0/3 nodes are available: "
+                "3 Preemption is not helpful for scheduling.")
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def told() -> bool:
+            return any(e["reason"] == "FailedScheduling"
+                       for e in await events_for(admin, "default", "db"))
+        await wait_for(told, "a FailedScheduling event")
+        failed = [e for e in await events_for(admin, "default", "db")
+                  if e["reason"] == "FailedScheduling"]
+        assert [(e["type"], e["message"]) for e in failed] == [("Warning", expected)]
+        pod = await admin.get("pods", "db", "default")
+        assert {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}.items() <= \
+            next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled").items()
+        described = cluster.kubectl("1.33", "describe", "pod", "db").stdout
+        assert "FailedScheduling" in described and "default-scheduler" in described
+
+        await register_simulated_nodes(admin, [simulated_node("w3", labels={"disk": "ssd"})])
+
+        async def placed() -> bool:
+            return (await pods_by_node(admin, "default"))["db"] == "w3"
+        await wait_for(placed, "the pod bound to the new node", seconds=30)
+
+
+def scheduler_process(cluster: Cluster, kubeconfig: Path, port: int) -> Process:
+    return Process([
+        sys.executable, "-m", "kubeadmpy.scheduler.main", f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1", f"--secure-port={port}", "--leader-elect=true",
+        "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
+        "--leader-elect-retry-period=1s"], cluster.workdir / f"scheduler-{port}.log")
+
+
+def healthz(port: int, path: str = "/healthz") -> str:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the scheduler serves a self-signed certificate
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context,
+                                timeout=2) as response:
+        return str(response.read().decode())
+
+
+@pytest.fixture
+def two_schedulers(cluster: Cluster, scheduler_kubeconfig: Path
+                   ) -> Iterator[dict[int, Process]]:
+    processes = {}
+    try:
+        for _ in range(2):
+            port = free_port()
+            processes[port] = scheduler_process(cluster, scheduler_kubeconfig, port)
+            processes[port].start()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+@pytest.mark.timeout(240)
+async def test_two_schedulers_one_leads_the_other_takes_over_and_no_pod_is_bound_twice(
+        admin: Client, two_schedulers: dict[int, Process]) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(4))
+
+    async def lease_holder() -> str:
+        try:
+            lease = await admin.get("leases", "kube-scheduler", "kube-system")
+        except Exception:
+            return ""
+        return str((lease.get("spec") or {}).get("holderIdentity") or "")
+
+    async def led() -> bool:
+        return bool(await lease_holder())
+    await wait_for(led, "a leader")
+    for port in two_schedulers:
+        await wait_for(lambda p=port: asyncio.to_thread(lambda: healthz(p) == "ok"),
+                       "healthz answers", seconds=30)
+        assert healthz(port, "/livez") == "ok"
+    first_leader = await lease_holder()
+
+    await create_pods(admin, "default", [pending_pod(f"a-{i}") for i in range(20)])
+
+    async def all_bound() -> bool:
+        return all((await pods_by_node(admin, "default")).values())
+    await wait_for(all_bound, "every pod bound by the leader")
+
+    leader_port = next(port for port, process in two_schedulers.items()
+                       if process.log.exists() and "caches synced" in process.log.read_text())
+    others = [p for p in two_schedulers if p != leader_port]
+    assert len(others) == 1 and "caches synced" not in two_schedulers[others[0]].log.read_text()
+    process = two_schedulers[leader_port]
+    assert process.proc is not None
+    os.killpg(process.proc.pid, signal.SIGKILL)
+    process.proc.wait(10)
+
+    await create_pods(admin, "default", [pending_pod(f"b-{i}") for i in range(10)])
+    await wait_for(all_bound, "pods bound after the leader died", seconds=60)
+    assert await lease_holder() != first_leader
+
+    events = (await admin.list("events", "default")).items
+    scheduled = Counter(e["involvedObject"]["name"] for e in events if e["reason"] == "Scheduled")
+    assert set(scheduled.values()) == {1} and len(scheduled) == 30
+    assert not [e for e in events if "Binding rejected" in str(e.get("message"))]
