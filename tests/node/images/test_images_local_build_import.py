@@ -73,8 +73,11 @@ async def test_the_control_plane_image_runs_kubeadmpy_and_etcd(
         "sh", "-c",
         "kubeadmpy version -o short && kubeadmpy-apiserver --help >/dev/null && echo api-ok"
         " && python3 -c 'import kubeadmpy.apiserver.main, grpc, cryptography; print(\"imports-ok\")'"
+        " && python3 -c 'from kubeadmpy.machinery.schema import definitions as d; d.load();"
+        " print(\"schemas-ok\")'"
         " && etcd --version | head -1"])
     assert code == 0, output
     lines = output.splitlines()
-    assert lines[0].startswith("v") and "api-ok" in lines and "imports-ok" in lines
+    assert lines[0].startswith("v")
+    assert {"api-ok", "imports-ok", "schemas-ok"} <= set(lines)
     assert lines[-1].startswith("etcd Version: 3.")
