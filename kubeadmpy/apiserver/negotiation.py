@@ -51,6 +51,16 @@ def parse_int(query: Any, name: str) -> int | None:
             from exc
 
 
+def dry_run(query: Any) -> bool:
+    """`?dryRun=All` (the only value upstream accepts) → True; anything else is a 400."""
+    values = query.getall("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise status.bad_request(f'dryRun: unsupported value "{value}", only "All" is '
+                                     "supported")
+    return bool(values)
+
+
 def media_type(header: str) -> str:
     return header.split(";", 1)[0].strip().lower()
 

@@ -7,7 +7,6 @@ eviction, namespace finalize, CSR approval). Kind-specific behaviour lives in st
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -21,11 +20,10 @@ from kubeadmpy.apiserver.listing import (
 )
 from kubeadmpy.apiserver.routing import Target
 from kubeadmpy.apiserver.storage import Storage
+from kubeadmpy.apiserver.subresources import SubresourceHandlers
 from kubeadmpy.apiserver.watchcache import WatchCache
 from kubeadmpy.machinery import status
-from kubeadmpy.machinery.objects import format_rfc3339
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
-from kubeadmpy.machinery.selectors import format_label_selector
 from kubeadmpy.machinery.status import StatusDetails
 
 
@@ -37,15 +35,6 @@ class Environment(Protocol):
     async def allocate_node_port(self, wanted: int | None, field: str) -> int: ...
 
     async def release_node_port(self, port: int) -> None: ...
-
-
-def _dry_run(query: Any) -> bool:
-    values = query.getall("dryRun", [])
-    for value in values:
-        if value != "All":
-            raise status.bad_request(f'dryRun: unsupported value "{value}", only "All" is '
-                                     "supported")
-    return bool(values)
 
 
 def _verb(method: str, target: Target, query: Any) -> str:
@@ -66,6 +55,7 @@ class ResourceHandlers:
         self.caches = caches
         self.env = env
         self.namespaces = registry.lookup("", "v1", "namespaces")
+        self.subresources = SubresourceHandlers(self)
 
     # --- dispatch -----------------------------------------------------------------------------
 
@@ -76,7 +66,7 @@ class ResourceHandlers:
             raise status.method_not_allowed()
         fmt = negotiation.negotiate(request.headers.get("Accept", ""))
         if target.subresource:
-            return await self._subresource(request, target, fmt)
+            return await self.subresources.handle(request, target, fmt)
         if target.is_collection:
             if method == "GET":
                 return await self.list_or_watch(request, target, fmt)
@@ -154,7 +144,7 @@ class ResourceHandlers:
         """Create `body`; `manager` records field ownership ("" when apply already did)."""
         spec = target.spec
         mode = fields.field_validation(request.query)
-        dry_run = _dry_run(request.query)
+        dry_run = negotiation.dry_run(request.query)
         obj = writes.check_kind(spec, body)
         warnings = fields.check_schema(spec, obj, mode)
         if spec.namespaced:
@@ -208,7 +198,7 @@ class ResourceHandlers:
         spec = target.spec
         mode = fields.field_validation(request.query)
         manager = fields.field_manager(request.query, request.headers.get("User-Agent", ""))
-        dry_run = _dry_run(request.query)
+        dry_run = negotiation.dry_run(request.query)
         warnings: list[str] = []
 
         async def mutate(current: JSONObject) -> JSONObject | None:
@@ -291,118 +281,3 @@ class ResourceHandlers:
                 name=target.name, group=spec.group, kind=spec.plural,
                 uid=obj["metadata"].get("uid", ""))), 200, fmt)
         return self._object_response(spec, obj, fmt, request)
-
-    # --- subresources -------------------------------------------------------------------------
-
-    async def _subresource(self, request: web.Request, target: Target,
-                           fmt: negotiation.ResponseFormat) -> web.StreamResponse:
-        sub, method = target.subresource, request.method
-        if sub in ("status", "approval", "finalize"):
-            if method == "GET" and sub == "status":
-                obj = await self.storage.get(target.spec, target.namespace, target.name)
-                return self._object_response(target.spec, obj, fmt, request)
-            kind = "status" if sub in ("status", "approval") else "finalize"
-            if method == "PUT":
-                return await self.update(request, target, fmt, subresource=kind)
-            if method == "PATCH":
-                return await self.patch(request, target, fmt, subresource=kind)
-            raise status.method_not_allowed()
-        if sub == "scale":
-            return await self._scale(request, target, fmt)
-        if sub == "binding" and method == "POST":
-            return await self._bind(request, target)
-        if sub == "eviction" and method == "POST":
-            return await self._evict(request, target)
-        if sub == "log" and method == "GET":
-            pod = await self.storage.get(target.spec, target.namespace, target.name)
-            if not pod.get("spec", {}).get("nodeName"):
-                return web.Response(body=b"", content_type="text/plain")
-            raise status.service_unavailable("pod logs are served by the kubelet; proxying to "
-                                             "the kubelet is not implemented yet")
-        raise status.service_unavailable(
-            f"the {sub} subresource of {target.spec.plural} is not implemented yet")
-
-    def _scale_of(self, spec: ResourceSpec, obj: JSONObject) -> JSONObject:
-        meta = obj["metadata"]
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                                  "creationTimestamp") if k in meta},
-                "spec": {"replicas": int(obj.get("spec", {}).get("replicas", 0))},
-                "status": {"replicas": int(obj.get("status", {}).get("replicas", 0)),
-                           "selector": format_label_selector(obj.get("spec", {}).get(
-                               "selector"))}}
-
-    async def _scale(self, request: web.Request, target: Target,
-                     fmt: negotiation.ResponseFormat) -> web.Response:
-        spec, method = target.spec, request.method
-        if method == "GET":
-            obj = await self.storage.get(spec, target.namespace, target.name)
-            return negotiation.respond(self._scale_of(spec, obj), 200, fmt)
-        if method not in ("PUT", "PATCH"):
-            raise status.method_not_allowed()
-        content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
-        raw = await negotiation.read_body(request)
-        body = negotiation.decode_body(
-            raw, negotiation.JSON if method == "PATCH" else content_type,
-            negotiation.GVKHint("autoscaling", "v1", "Scale"))
-        dry_run = _dry_run(request.query)
-
-        async def mutate(current: JSONObject) -> JSONObject | None:
-            scale = self._scale_of(spec, current)
-            if method == "PATCH":
-                scale = patching.apply_patch(content_type, scale, body)
-            elif not isinstance(body, dict):
-                raise status.bad_request("the body of the request must be a Scale object")
-            else:
-                scale = body
-            wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
-            if method == "PUT" and wanted_rv and wanted_rv != current["metadata"][
-                    "resourceVersion"]:
-                raise status.conflict(spec.plural, spec.group, target.name, status.STALE_OBJECT)
-            replicas = (scale.get("spec") or {}).get("replicas")
-            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-                raise status.invalid("Scale", "autoscaling", target.name, [status.Cause(
-                    "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than "
-                    "or equal to 0", "spec.replicas")])
-            desired = writes.deep(current)
-            desired["spec"]["replicas"] = replicas
-            desired["metadata"].pop("resourceVersion", None)
-            return writes.prepare_update(spec, desired, current)
-
-        new, _ = await self.storage.update(spec, target.namespace, target.name, mutate,
-                                           dry_run=dry_run)
-        return negotiation.respond(self._scale_of(spec, new), 200, fmt)
-
-    async def _bind(self, request: web.Request, target: Target) -> web.Response:
-        body = await self._body(request, target.spec, "Binding")
-        node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
-        if not node:
-            raise status.invalid("Binding", "", target.name, [status.Cause(
-                "FieldValueRequired", "Required value", "target.name")])
-
-        async def mutate(pod: JSONObject) -> JSONObject | None:
-            if pod["metadata"].get("deletionTimestamp"):
-                raise status.conflict("pods/binding", "", target.name,
-                                      "pod is being deleted, cannot be assigned to a host")
-            if pod.get("spec", {}).get("nodeName"):
-                raise status.conflict("pods/binding", "", target.name,
-                                      f"pod {target.name} is already assigned to node "
-                                      f'"{pod["spec"]["nodeName"]}"')
-            pod["spec"]["nodeName"] = node
-            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-            conditions.append({"type": "PodScheduled", "status": "True",
-                               "lastProbeTime": None,
-                               "lastTransitionTime": format_rfc3339(time.time())})
-            return pod
-
-        await self.storage.update(target.spec, target.namespace, target.name, mutate,
-                                  dry_run=_dry_run(request.query))
-        return negotiation.respond(status.success_status(), 201)
-
-    async def _evict(self, request: web.Request, target: Target) -> web.Response:
-        body = await self._body(request, target.spec, "Eviction")
-        options = writes.parse_delete_options(
-            body.get("deleteOptions") if isinstance(body, dict) else None, request.query)
-        await writes.delete_object(self.storage, target.spec, target.namespace, target.name,
-                                   options, self.env)
-        return negotiation.respond(status.success_status(), 201)

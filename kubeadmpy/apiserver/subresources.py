@@ -1,0 +1,140 @@
+"""Subresources: status, approval and finalize (through the shared write path), scale
+(autoscaling/v1 Scale over the parent's spec.replicas), pod binding and eviction, and the
+kubelet-backed ones (log, exec, …) that answer 503 until the kubelet proxy exists."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from kubeadmpy.apiserver import negotiation, patching, writes
+from kubeadmpy.apiserver.routing import Target
+from kubeadmpy.machinery import status
+from kubeadmpy.machinery.objects import format_rfc3339
+from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
+from kubeadmpy.machinery.selectors import format_label_selector
+
+if TYPE_CHECKING:
+    from kubeadmpy.apiserver.rest import ResourceHandlers
+
+
+class SubresourceHandlers:
+    def __init__(self, rest: ResourceHandlers) -> None:
+        self.rest = rest
+
+    # --- subresources -------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request, target: Target,
+                           fmt: negotiation.ResponseFormat) -> web.StreamResponse:
+        sub, method = target.subresource, request.method
+        if sub in ("status", "approval", "finalize"):
+            if method == "GET" and sub == "status":
+                obj = await self.rest.storage.get(target.spec, target.namespace, target.name)
+                return self.rest._object_response(target.spec, obj, fmt, request)
+            kind = "status" if sub in ("status", "approval") else "finalize"
+            if method == "PUT":
+                return await self.rest.update(request, target, fmt, subresource=kind)
+            if method == "PATCH":
+                return await self.rest.patch(request, target, fmt, subresource=kind)
+            raise status.method_not_allowed()
+        if sub == "scale":
+            return await self._scale(request, target, fmt)
+        if sub == "binding" and method == "POST":
+            return await self._bind(request, target)
+        if sub == "eviction" and method == "POST":
+            return await self._evict(request, target)
+        if sub == "log" and method == "GET":
+            pod = await self.rest.storage.get(target.spec, target.namespace, target.name)
+            if not pod.get("spec", {}).get("nodeName"):
+                return web.Response(body=b"", content_type="text/plain")
+            raise status.service_unavailable("pod logs are served by the kubelet; proxying to "
+                                             "the kubelet is not implemented yet")
+        raise status.service_unavailable(
+            f"the {sub} subresource of {target.spec.plural} is not implemented yet")
+
+    def _scale_of(self, spec: ResourceSpec, obj: JSONObject) -> JSONObject:
+        meta = obj["metadata"]
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                  "creationTimestamp") if k in meta},
+                "spec": {"replicas": int(obj.get("spec", {}).get("replicas", 0))},
+                "status": {"replicas": int(obj.get("status", {}).get("replicas", 0)),
+                           "selector": format_label_selector(obj.get("spec", {}).get(
+                               "selector"))}}
+
+    async def _scale(self, request: web.Request, target: Target,
+                     fmt: negotiation.ResponseFormat) -> web.Response:
+        spec, method = target.spec, request.method
+        if method == "GET":
+            obj = await self.rest.storage.get(spec, target.namespace, target.name)
+            return negotiation.respond(self._scale_of(spec, obj), 200, fmt)
+        if method not in ("PUT", "PATCH"):
+            raise status.method_not_allowed()
+        content_type = negotiation.media_type(request.headers.get("Content-Type", ""))
+        raw = await negotiation.read_body(request)
+        body = negotiation.decode_body(
+            raw, negotiation.JSON if method == "PATCH" else content_type,
+            negotiation.GVKHint("autoscaling", "v1", "Scale"))
+        dry_run = negotiation.dry_run(request.query)
+
+        async def mutate(current: JSONObject) -> JSONObject | None:
+            scale = self._scale_of(spec, current)
+            if method == "PATCH":
+                scale = patching.apply_patch(content_type, scale, body)
+            elif not isinstance(body, dict):
+                raise status.bad_request("the body of the request must be a Scale object")
+            else:
+                scale = body
+            wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+            if method == "PUT" and wanted_rv and wanted_rv != current["metadata"][
+                    "resourceVersion"]:
+                raise status.conflict(spec.plural, spec.group, target.name, status.STALE_OBJECT)
+            replicas = (scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise status.invalid("Scale", "autoscaling", target.name, [status.Cause(
+                    "FieldValueInvalid", f"Invalid value: {replicas!r}: must be greater than "
+                    "or equal to 0", "spec.replicas")])
+            desired = writes.deep(current)
+            desired["spec"]["replicas"] = replicas
+            desired["metadata"].pop("resourceVersion", None)
+            return writes.prepare_update(spec, desired, current)
+
+        new, _ = await self.rest.storage.update(spec, target.namespace, target.name, mutate,
+                                           dry_run=dry_run)
+        return negotiation.respond(self._scale_of(spec, new), 200, fmt)
+
+    async def _bind(self, request: web.Request, target: Target) -> web.Response:
+        body = await self.rest._body(request, target.spec, "Binding")
+        node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
+        if not node:
+            raise status.invalid("Binding", "", target.name, [status.Cause(
+                "FieldValueRequired", "Required value", "target.name")])
+
+        async def mutate(pod: JSONObject) -> JSONObject | None:
+            if pod["metadata"].get("deletionTimestamp"):
+                raise status.conflict("pods/binding", "", target.name,
+                                      "pod is being deleted, cannot be assigned to a host")
+            if pod.get("spec", {}).get("nodeName"):
+                raise status.conflict("pods/binding", "", target.name,
+                                      f"pod {target.name} is already assigned to node "
+                                      f'"{pod["spec"]["nodeName"]}"')
+            pod["spec"]["nodeName"] = node
+            conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+            conditions.append({"type": "PodScheduled", "status": "True",
+                               "lastProbeTime": None,
+                               "lastTransitionTime": format_rfc3339(time.time())})
+            return pod
+
+        await self.rest.storage.update(target.spec, target.namespace, target.name, mutate,
+                                  dry_run=negotiation.dry_run(request.query))
+        return negotiation.respond(status.success_status(), 201)
+
+    async def _evict(self, request: web.Request, target: Target) -> web.Response:
+        body = await self.rest._body(request, target.spec, "Eviction")
+        options = writes.parse_delete_options(
+            body.get("deleteOptions") if isinstance(body, dict) else None, request.query)
+        await writes.delete_object(self.rest.storage, target.spec, target.namespace, target.name,
+                                   options, self.rest.env)
+        return negotiation.respond(status.success_status(), 201)
