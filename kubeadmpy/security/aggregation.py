@@ -21,12 +21,24 @@ def selectors_of(cluster_role: Mapping[str, Any]) -> list[LabelSelector] | None:
     rule = cluster_role.get("aggregationRule")
     if not isinstance(rule, Mapping):
         return None
-    raw = rule.get("clusterRoleSelectors") or []
-    return [label_selector_from_object(s) for s in raw if isinstance(s, Mapping)]
+    raw = rule.get("clusterRoleSelectors")
+    selectors = []
+    for selector in raw if isinstance(raw, list) else []:
+        try:
+            selectors.append(label_selector_from_object(selector))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue  # a malformed selector selects nothing (validation should have refused it)
+    return selectors
+
+
+def rules_of(cluster_role: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rules = cluster_role.get("rules")
+    return [dict(r) for r in rules if isinstance(r, Mapping)] if isinstance(rules, list) else []
 
 
 def labels_of(obj: Mapping[str, Any]) -> Mapping[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, Mapping) else None
     return labels if isinstance(labels, Mapping) else {}
 
 
@@ -35,7 +47,7 @@ def aggregate(cluster_roles: Mapping[str, Mapping[str, Any]]) -> dict[str, list[
     aggregators = {name: sel for name, role in cluster_roles.items()
                    if (sel := selectors_of(role)) is not None}
     effective: dict[str, list[dict[str, Any]]] = {
-        name: [dict(r) for r in cluster_roles[name].get("rules") or []] for name in aggregators}
+        name: rules_of(cluster_roles[name]) for name in aggregators}
     for _ in range(MAX_ROUNDS):
         changed = False
         for name, selectors in aggregators.items():
@@ -56,7 +68,7 @@ def _gather(name: str, selectors: list[LabelSelector],
         for source in sorted(cluster_roles):
             if source == name or not selector.matches(labels_of(cluster_roles[source])):
                 continue
-            source_rules = effective.get(source, cluster_roles[source].get("rules") or [])
+            source_rules = effective.get(source) or rules_of(cluster_roles[source])
             for rule in source_rules:
                 if rule not in rules:
                     rules.append(dict(rule))

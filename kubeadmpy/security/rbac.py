@@ -53,7 +53,9 @@ class Binding:
 
 
 def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping):
+        return "", ""
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
@@ -123,9 +125,11 @@ class RBACAuthorizer:
             self._cluster_roles[name] = rules_from_api(obj.get("rules"))
         elif kind in (ROLE_BINDING, CLUSTER_ROLE_BINDING):
             self._unindex(kind, namespace, name)
-            ref = obj.get("roleRef") or {}
+            ref = obj.get("roleRef")
+            ref = ref if isinstance(ref, Mapping) else {}
+            subjects = obj.get("subjects")
             entries = []
-            for subject in obj.get("subjects") or []:
+            for subject in subjects if isinstance(subjects, list) else []:
                 if not isinstance(subject, Mapping):
                     continue
                 key = subject_key(subject, namespace)
