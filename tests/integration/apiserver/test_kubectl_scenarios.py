@@ -488,3 +488,19 @@ def test_events_are_listed_and_shown_by_describe(cluster: Cluster, kubectl_versi
     assert table[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"]
     assert "Scheduled" in table[1] and "pod/e" in table[1]
     assert "assigned to node-1" in k(kubectl_version, "describe", "pod", "e", "-n", ns).stdout
+
+
+def test_server_dry_run_and_diff_change_nothing(cluster: Cluster, kubectl_version: str,
+                                                ns: str) -> None:
+    k = cluster.kubectl
+    out = k(kubectl_version, "create", "-n", ns, "-f", "-", "--dry-run=server",
+            stdin=CONFIGMAP).stdout
+    assert "created (server dry run)" in out
+    assert k(kubectl_version, "get", "cm", "-n", ns, "-o", "name").stdout.strip() == ""
+    k(kubectl_version, "apply", "-n", ns, "-f", "-", stdin=CONFIGMAP)
+    changed = CONFIGMAP.replace("color: blue", "color: purple")
+    diff = k(kubectl_version, "diff", "-n", ns, "-f", "-", stdin=changed, check=False)
+    assert diff.returncode == 1, diff.stderr  # 1 = differences found
+    assert "+  color: purple" in diff.stdout and "-  color: blue" in diff.stdout
+    assert k(kubectl_version, "get", "cm", "settings", "-n", ns, "-o",
+             "jsonpath={.data.color}").stdout == "blue"
