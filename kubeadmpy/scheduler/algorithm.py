@@ -208,12 +208,6 @@ class Algorithm:
         return totals
 
     def _select(self, feasible: list[NodeInfo], totals: list[int]) -> str:
-        best, chosen, ties = -1, 0, 0
-        for index, total in enumerate(totals):
-            if total > best:
-                best, chosen, ties = total, index, 1
-            elif total == best:
-                ties += 1
-                if self.rng.randrange(ties) == 0:  # reservoir sampling: uniform among ties
-                    chosen = index
-        return feasible[chosen].name
+        best = max(totals)
+        tied = [index for index, total in enumerate(totals) if total == best]
+        return feasible[tied[self.rng.randrange(len(tied))] if len(tied) > 1 else tied[0]].name

@@ -49,7 +49,7 @@ class InterPodAffinity(FilterPlugin):
     def pre_filter(self, pod: PodInfo, snapshot: ClusterSnapshot) -> Any:
         ns_labels = snapshot.namespace_labels
         existing_anti: Counter[Pair] = Counter()
-        for info in snapshot.nodes.values():
+        for info in snapshot.affinity_nodes(required_anti_only=True):
             for other in info.pods_with_required_anti_affinity.values():
                 for term in other.required_anti_affinity:
                     pair = _pair(term, info)
@@ -113,7 +113,9 @@ class InterPodAffinityScore(ScorePlugin):
             if value is not None and amount:
                 scores.setdefault(term.topology_key, Counter())[value] += amount
 
-        for info in snapshot.nodes.values():
+        nodes_to_visit = (snapshot.nodes.values() if wants_all
+                          else snapshot.affinity_nodes(required_anti_only=False))
+        for info in nodes_to_visit:
             others = info.pods.values() if wants_all else info.pods_with_affinity.values()
             for other in others:
                 for term in pod.preferred_affinity:

@@ -85,6 +85,10 @@ class ClusterSnapshot:
         self.volumes: dict[str, dict[str, Any]] = {}  # name -> PersistentVolume
         self.storage_classes: dict[str, dict[str, Any]] = {}
         self.image_nodes: dict[str, int] = {}  # image -> number of nodes that have it
+        # Nodes running pods with (anti-)affinity terms: inter-pod affinity visits only these
+        # instead of every node when the incoming pod has no terms of its own.
+        self.nodes_with_affinity: set[str] = set()
+        self.nodes_with_required_anti_affinity: set[str] = set()
 
     # --- nodes -----------------------------------------------------------------------------
     def set_node(self, raw: dict[str, Any]) -> NodeInfo:
@@ -97,6 +101,7 @@ class ClusterSnapshot:
             self.node_order.append(view.name)
             for pod in self._orphans.pop(view.name, {}).values():
                 info.add_pod(pod)
+            self._index_affinity(info)
         else:
             self._count_images(info.node, -1)
             info.node = view
@@ -108,6 +113,8 @@ class ClusterSnapshot:
         if info is None:
             return
         self._count_images(info.node, -1)
+        self.nodes_with_affinity.discard(name)
+        self.nodes_with_required_anti_affinity.discard(name)
         index = self._node_index.pop(name)
         last = self.node_order.pop()
         if last != name:  # swap-remove keeps every index valid in O(1)
@@ -115,6 +122,11 @@ class ClusterSnapshot:
             self._node_index[last] = index
         if info.pods:  # their deletions may still arrive; keep them so they can be removed
             self._orphans[name] = info.pods
+
+    def affinity_nodes(self, required_anti_only: bool) -> list[NodeInfo]:
+        names = (self.nodes_with_required_anti_affinity if required_anti_only
+                 else self.nodes_with_affinity)
+        return [self.nodes[name] for name in names if name in self.nodes]
 
     def _count_images(self, view: NodeView, sign: int) -> None:
         for image in view.images:
@@ -138,7 +150,9 @@ class ClusterSnapshot:
             return None
         info = self.nodes.get(node_name)
         if info is not None:
-            return info.remove_pod(key)
+            removed = info.remove_pod(key)
+            self._index_affinity(info)
+            return removed
         return self._orphans.get(node_name, {}).pop(key, None)
 
     def _place(self, pod: PodInfo, node_name: str) -> None:
@@ -148,6 +162,16 @@ class ClusterSnapshot:
             self._orphans.setdefault(node_name, {})[pod.key] = pod
         else:
             info.add_pod(pod)
+            self._index_affinity(info)
+
+    def _index_affinity(self, info: NodeInfo) -> None:
+        for index, present in ((self.nodes_with_affinity, info.pods_with_affinity),
+                               (self.nodes_with_required_anti_affinity,
+                                info.pods_with_required_anti_affinity)):
+            if present:
+                index.add(info.name)
+            else:
+                index.discard(info.name)
 
     def assume(self, pod: PodInfo, node_name: str) -> PodInfo:
         """Count `pod` on `node_name` before the binding is confirmed."""
