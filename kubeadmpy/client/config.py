@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
+import platform
 import ssl
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +71,9 @@ class ClientConfig:
     client_key_pem: bytes = b""
     token_source: TokenSource | None = None
     namespace: str = "default"
-    user_agent: str = "kubeadmpy-client/0.1.0"
+    # Upstream's shape, `<binary>/<version> (<os>/<arch>) <project>`: the server takes the part
+    # before "/" as the default field manager. Components set their own binary name.
+    user_agent: str = f"kubeadmpy-client/0.1.0 ({sys.platform}/{platform.machine()}) kubeadmpy"
     qps: float = DEFAULT_QPS
     burst: int = DEFAULT_BURST
     request_timeout: float = 60.0

@@ -251,7 +251,7 @@ class Client:
                      field_validation: str = "") -> JSONObject:
         """PUT; carries body's metadata.resourceVersion, so a stale copy raises `Conflict`."""
         info = await self.resolve(ref)
-        name = str((body.get("metadata") or {}).get("name") or "")
+        name = _required_name(body, "update")
         path = info.object_path(name, self._namespace(info, namespace, body), subresource)
         result: JSONObject = await self.request("PUT", path, body=body, query=_write_query(
             dry_run, field_manager, field_validation))
@@ -282,7 +282,7 @@ class Client:
                     field_manager: str, force: bool = False, subresource: str = "",
                     dry_run: bool = False) -> JSONObject:
         """Server-side apply of the full intent `body` (creates the object if missing)."""
-        name = str((body.get("metadata") or {}).get("name") or "")
+        name = _required_name(body, "apply")
         return await self.patch(ref, name, body, self._namespace(
             await self.resolve(ref), namespace, body), patch_type=PatchType.APPLY,
             subresource=subresource, field_manager=field_manager, force=force, dry_run=dry_run)
@@ -360,6 +360,14 @@ def delete_options(propagation_policy: str = "", grace_period_seconds: int | Non
     if dry_run:
         options["dryRun"] = ["All"]
     return options
+
+
+def _required_name(body: Mapping[str, Any], verb: str) -> str:
+    name = str((body.get("metadata") or {}).get("name") or "")
+    if not name:
+        raise errors.BadRequest(400, "", f"{verb} needs metadata.name in the body (got "
+                                f"{dict(body.get('metadata') or {})!r})")
+    return name
 
 
 def _query(query: Mapping[str, Any] | None) -> dict[str, str]:

@@ -229,3 +229,8 @@ async def test_a_client_without_credentials_is_refused(cluster: Cluster) -> None
     async with Client(config) as anonymous:
         with pytest.raises((errors.Unauthorized, errors.Forbidden)):
             await anonymous.list("secrets", "kube-system")
+
+
+async def test_update_without_a_name_is_refused_before_sending(client: Client) -> None:
+    with pytest.raises(errors.BadRequest, match=r"metadata\.name"):
+        await client.update("configmaps", {"metadata": {}, "data": {}}, "default")
