@@ -1,8 +1,9 @@
 """The CRI v1 client of kubeadmpy (used by the kubelet and the containerd set-up).
 
 Public names: `CRIClient`, `wait_for_runtime`, `ExecResult`, the error classes, the generated
-``runtime.v1`` messages as `api`, helpers for CRI log files (`parse_log_line`), and
+``runtime.v1`` messages as `api`, CRI log files (`parse_log_line`, `read_log`), and
 `ensure_containerd` for the init workflow's containerd phase.
+The throw-away runtime for tests and benchmarks is `kubeadmpy.cri.scratch.ScratchContainerd`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from kubeadmpy.cri.client import (
     grpc_target,
     wait_for_runtime,
 )
+from kubeadmpy.cri.containerd_setup import (
+    ContainerdStartError,
+    ContainerdStatus,
+    containerd_values,
+    ensure_containerd,
+    ensure_containerd_async,
+    stop_containerd,
+)
 from kubeadmpy.cri.errors import (
     CRIAlreadyExists,
     CRIDeadlineExceeded,
@@ -26,6 +35,7 @@ from kubeadmpy.cri.errors import (
     CRIUnavailable,
     CRIUnimplemented,
 )
+from kubeadmpy.cri.logs import LogFormatError, LogLine, parse_log_line, read_log
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -38,8 +48,18 @@ __all__ = [
     "CRINotFound",
     "CRIUnavailable",
     "CRIUnimplemented",
+    "ContainerdStartError",
+    "ContainerdStatus",
     "ExecResult",
+    "LogFormatError",
+    "LogLine",
     "api",
+    "containerd_values",
+    "ensure_containerd",
+    "ensure_containerd_async",
     "grpc_target",
+    "parse_log_line",
+    "read_log",
+    "stop_containerd",
     "wait_for_runtime",
 ]

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kubeadmpy.cri import CRIClient, CRINotFound, CRIUnavailable, api, wait_for_runtime
+from kubeadmpy.cri import (
+    CRIClient,
+    CRINotFound,
+    CRIUnavailable,
+    api,
+    read_log,
+    wait_for_runtime,
+)
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.images import busybox_reference, pause_reference
 
@@ -104,6 +111,24 @@ async def test_a_busybox_pod_gets_an_address_and_writes_cri_formatted_logs(
     assert all(parsed), log
     assert sorted((m.group(2), m.group(3), m.group(4)) for m in parsed if m) == [
         ("stderr", "F", "oops"), ("stdout", "F", "hello"), ("stdout", "F", "world")]
+
+
+async def test_a_line_longer_than_the_runtime_limit_is_split_and_read_back_whole(
+        runtime: ScratchContainerd) -> None:
+    long_line = "x" * 40000  # containerd's max_container_log_line_size is 16 KiB
+    async with CRIClient(runtime.endpoint) as client:
+        sandbox, container, config = await run_pod(
+            client, runtime, "longline", ["sh", "-c", f"echo {long_line}; echo tail"])
+        try:
+            await wait_exited(client, container)
+        finally:
+            await remove_pod(client, sandbox, container)
+    text = (Path(config.log_directory) / "longline" / "0.log").read_text()
+    assert " stdout P " in text
+    lines = read_log(text)
+    assert [(line.stream, line.text) for line in lines] == [("stdout", long_line),
+                                                            ("stdout", "tail")]
+    assert lines[0].time <= lines[1].time
 
 
 async def test_exec_sync_returns_output_and_exit_code(runtime: ScratchContainerd) -> None:
