@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.images import CONTROL_PLANE_IMAGE, containerd_image_digests
@@ -29,3 +30,34 @@ def test_pull_imports_the_local_images_and_a_second_pull_reuses_them(
     assert all("cached, already present" in line for line in second), second
     held = containerd_image_digests(bare_runtime.socket)
     assert {CONTROL_PLANE_IMAGE, "kubeadmpy.local/pause:3.10"} <= set(held)
+
+
+def test_an_unreachable_registry_fails_the_upstream_pull_with_the_image_named(
+        bare_runtime: ScratchContainerd, tmp_path: Path) -> None:
+    config = tmp_path / "kubeadm.yaml"
+    # Port 1 on loopback refuses at once: nothing leaves the machine.
+    config.write_text(UPSTREAM_ON_LOOPBACK.format(cri_socket=bare_runtime.endpoint))
+    done = subprocess.run(
+        [sys.executable, "-m", "kubeadmpy.cli.main", "config", "images", "pull",
+         "--config", str(config)],
+        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "failed to pull image 127.0.0.1:1/k8s/kube-apiserver:v1.33.0" in done.stderr
+
+
+UPSTREAM_ON_LOOPBACK = """\
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+nodeRegistration:
+  criSocket: {cri_socket}
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.33.0
+imageRepository: 127.0.0.1:1/k8s
+---
+apiVersion: kubeadmpy.io/v1alpha1
+kind: KubeadmpyConfiguration
+controlPlaneFlavor: upstream
+"""
