@@ -43,6 +43,7 @@ MIN_FEASIBLE_NODES_PERCENTAGE = 5
 DEFAULT_PERCENTAGE_BASE = 50
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
+NO_NODES = "no nodes available to schedule pods"
 
 
 def default_filters() -> list[FilterPlugin]:
@@ -92,6 +93,8 @@ class FitError(Exception):
     @property
     def message(self) -> str:
         """"0/3 nodes are available: <reasons>. preemption: ..." (upstream's shape)."""
+        if self.all_nodes == 0:
+            return NO_NODES
         text = f"0/{self.all_nodes} nodes are available:"
         if self.diagnosis.pre_filter is not None:
             text += f" {', '.join(self.diagnosis.pre_filter.reasons)}."

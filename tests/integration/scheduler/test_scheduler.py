@@ -182,3 +182,48 @@ async def test_two_schedulers_one_leads_the_other_takes_over_and_no_pod_is_bound
     scheduled = Counter(e["involvedObject"]["name"] for e in events if e["reason"] == "Scheduled")
     assert set(scheduled.values()) == {1} and len(scheduled) == 30
     assert not [e for e in events if "Binding rejected" in str(e.get("message"))]
+
+
+async def test_a_spread_constraint_puts_replicas_evenly_across_zones(
+        admin: Client, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(6, zones=3))
+    spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+               "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    pods = [pending_pod(f"web-{i}", topologySpreadConstraints=spread) for i in range(9)]
+    for pod in pods:
+        pod["metadata"]["labels"] = {"app": "web"}
+    await create_pods(admin, "default", pods)
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def all_bound() -> bool:
+            return all((await pods_by_node(admin, "default")).values())
+        await wait_for(all_bound, "every replica bound")
+    zone_of = {f"node-{i}": f"zone-{i % 3}" for i in range(6)}
+    placement = Counter(zone_of[n] for n in (await pods_by_node(admin, "default")).values())
+    assert placement == {"zone-0": 3, "zone-1": 3, "zone-2": 3}
+
+
+async def test_a_pod_follows_its_bound_volume_to_the_volume_node(
+        admin: Client, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(3))
+    await admin.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "local-1"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "storageClassName": "local", "local": {"path": "/mnt/disk"},
+                 "claimRef": {"namespace": "default", "name": "data"},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                     {"key": "kubernetes.io/hostname", "operator": "In",
+                      "values": ["node-2"]}]}]}}}})
+    await admin.create("persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local",
+                 "volumeName": "local-1", "resources": {"requests": {"storage": "1Gi"}}}},
+        "default")
+    volume = {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}
+    await create_pods(admin, "default", [pending_pod(f"db-{i}", volumes=[volume])
+                                         for i in range(3)])
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def all_bound() -> bool:
+            return all((await pods_by_node(admin, "default")).values())
+        await wait_for(all_bound, "the pods bound")
+    assert set((await pods_by_node(admin, "default")).values()) == {"node-2"}

@@ -64,7 +64,7 @@ def test_a_pod_that_may_not_preempt_says_so() -> None:
 
 
 def test_no_nodes_at_all() -> None:
-    assert fit_error_message(pod()) == "0/0 nodes are available: ."
+    assert fit_error_message(pod()) == "no nodes available to schedule pods"
 
 
 def test_fit_error_lists_the_plugins_that_rejected_the_pod() -> None:

@@ -137,3 +137,20 @@ def test_host_ports_and_affinity_indexes_are_maintained() -> None:
     assert list(info.pods_with_required_anti_affinity) == ["default/a"]
     snapshot.remove_pod("default/a")
     assert not info.used_ports and not info.pods_with_required_anti_affinity
+
+
+def test_a_limit_stands_in_for_a_missing_request_as_the_api_server_defaults_it() -> None:
+    spec = {"containers": [{"name": "a", "image": "x", "resources": {
+        "limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"memory": "256Mi"}}}]}
+    info = pod_info({"metadata": {"name": "p"}, "spec": spec})
+    assert (info.requests.milli_cpu, info.requests.memory) == (500, 256 * MI)
+
+
+def test_nodes_running_affinity_pods_are_indexed_and_unindexed() -> None:
+    snapshot = cluster(simulated_node("n1"), simulated_node("n2"))
+    spec = {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "kubernetes.io/hostname"}]}}}
+    snapshot.set_pod(pod_dict("a", node="n2", spec=spec))
+    assert snapshot.nodes_with_required_anti_affinity == {"n2"} == snapshot.nodes_with_affinity
+    snapshot.remove_pod("default/a")
+    assert not snapshot.nodes_with_required_anti_affinity and not snapshot.nodes_with_affinity
