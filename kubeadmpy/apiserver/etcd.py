@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from kubeadmpy.errors import KubeadmpyError
 
@@ -134,7 +134,7 @@ class EtcdClient:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl else False, limit=256)
             self._session = aiohttp.ClientSession(
-                connector=connector, json_serialize=json.dumps,
+                connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeout))
         return self._session
 
@@ -148,9 +148,9 @@ class EtcdClient:
             endpoint = self._endpoints[(self._current + attempt) % len(self._endpoints)]
             try:
                 async with self._http().post(
-                        f"{endpoint}{path}", data=json.dumps(body),
+                        f"{endpoint}{path}", data=orjson.dumps(body),
                         timeout=aiohttp.ClientTimeout(total=self._timeout)) as response:
-                    payload: dict[str, Any] = await response.json(content_type=None)
+                    payload: dict[str, Any] = orjson.loads(await response.read())
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 last = exc
                 continue
@@ -239,13 +239,13 @@ class EtcdClient:
                                    "progress_notify": True}}
         endpoint = self._endpoints[self._current]
         try:
-            async with self._http().post(f"{endpoint}/v3/watch", data=json.dumps(body),
+            async with self._http().post(f"{endpoint}/v3/watch", data=orjson.dumps(body),
                                          timeout=aiohttp.ClientTimeout(
                                              total=None, sock_connect=self._timeout)) as response:
                 async for line in response.content:
                     if not line.strip():
                         continue
-                    payload = json.loads(line)
+                    payload = orjson.loads(line)
                     if "error" in payload:
                         raise EtcdError(f"etcd watch: {payload['error']}")
                     result = payload.get("result", {})

@@ -7,10 +7,10 @@ the JSON object a JSON client would have sent; replies are always JSON (or YAML/
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import yaml
 from aiohttp import web
 
@@ -97,7 +97,7 @@ def decode_body(raw: bytes, content_type: str, hint: GVKHint | None = None) -> A
             raise status.bad_request(f"unable to decode the protobuf body: {exc}") from exc
     if kind in (JSON, "*/*", "") or kind.endswith("+json"):
         try:
-            return json.loads(raw or b"null")
+            return orjson.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
             raise status.bad_request(
                 f"the body of the request could not be decoded as JSON: {exc}") from exc
@@ -145,7 +145,7 @@ def negotiate(accept: str) -> ResponseFormat:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return orjson.dumps(obj)
 
 
 def respond(obj: Any, code: int = 200, fmt: ResponseFormat | None = None,

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from kubeadmpy.apiserver.etcd import (
     EtcdClient,
     EtcdCompacted,
@@ -33,11 +35,11 @@ def encode(obj: JSONObject) -> bytes:
     meta = obj.get("metadata", {})
     if "resourceVersion" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return orjson.dumps(obj)
 
 
 def decode(kv: KeyValue, revision: int | None = None) -> JSONObject:
-    obj: JSONObject = json.loads(kv.value)
+    obj: JSONObject = orjson.loads(kv.value)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision or kv.mod_revision)
     return obj
 

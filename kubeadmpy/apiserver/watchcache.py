@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import orjson
 
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, KeyValue, prefix_end
 from kubeadmpy.apiserver.storage import decode
@@ -44,7 +45,7 @@ class CacheEvent:
 
     def object_json(self) -> bytes:
         if self._json is None:
-            self._json = json.dumps(self.obj, separators=(",", ":")).encode()
+            self._json = orjson.dumps(self.obj)
         return self._json
 
 
