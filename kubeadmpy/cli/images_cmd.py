@@ -19,7 +19,7 @@ import yaml
 from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
 from kubeadmpy.config import InitBundle, loader
 from kubeadmpy.config.flags import InitFlags
-from kubeadmpy.cri import CRIClient, CRIError
+from kubeadmpy.cri import CRIClient, CRIError, wait_for_runtime
 from kubeadmpy.errors import UserInputError
 from kubeadmpy.images import catalog, ensure_image, pause_recipe
 from kubeadmpy.images.controlplane import control_plane_recipe
@@ -35,6 +35,7 @@ ImageRepositoryOption = Annotated[
                              help="Choose a container registry to pull control plane images "
                                   "from (upstream flavor).")]
 OUTPUT_FORMATS = ("text", "json", "yaml")
+RUNTIME_CHECK_SECONDS = 3.0
 
 
 def _bundle(config: Path | None, kubernetes_version: str | None,
@@ -88,6 +89,16 @@ async def _pull_from_registry(endpoint: str, references: list[str]) -> None:
             typer.echo(f"[config/images] Pulled {reference}")
 
 
+def _check_runtime(endpoint: str) -> None:
+    """Fail fast, before any build, when no runtime answers on the socket."""
+    try:
+        asyncio.run(wait_for_runtime(endpoint, RUNTIME_CHECK_SECONDS))
+    except CRIError as exc:
+        raise UserInputError("--cri-socket", f"no container runtime answers on {endpoint}",
+                             "Start containerd first, or point --cri-socket (or "
+                             "nodeRegistration.criSocket) at its socket") from exc
+
+
 @app.command("pull")
 def pull(
     config: ConfigOption = None,
@@ -101,6 +112,7 @@ def pull(
     bundle = _bundle(config, kubernetes_version, image_repository, cri_socket)
     endpoint = bundle.init.node_registration.cri_socket or "unix:///run/containerd/containerd.sock"
     images = _images(bundle)
+    _check_runtime(endpoint)
     if not any(image.local for image in images):
         asyncio.run(_pull_from_registry(endpoint, [image.reference for image in images]))
         return

@@ -64,3 +64,12 @@ def test_bad_input_is_a_clear_error(args: tuple[str, ...], field: str) -> None:
     code, output = run(*args)
     assert code != 0
     assert field in output
+
+
+def test_pull_without_a_runtime_names_the_socket_and_builds_nothing(tmp_path: Path) -> None:
+    socket = tmp_path / "nothing.sock"
+    code, output = run("pull", "--cri-socket", f"unix://{socket}",
+                       "--root-dir", str(tmp_path / "root"))
+    assert code == 1
+    assert f"--cri-socket: no container runtime answers on unix://{socket}" in output
+    assert not (tmp_path / "root").exists()
