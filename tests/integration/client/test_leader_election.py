@@ -11,7 +11,7 @@ from typing import Any
 from apiserver_harness import Cluster
 from client_harness import client_for, eventually
 
-from kubeadmpy.client import Client, LeaderElectionConfig, LeaderElector
+from kubeadmpy.client import Client, FakeClock, LeaderElectionConfig, LeaderElector
 
 LEASE, RENEW, RETRY = 2.0, 1.5, 0.25
 
@@ -115,3 +115,31 @@ async def test_a_leader_that_cannot_renew_steps_down(own_cluster: Cluster) -> No
 async def _final_spec(cluster: Cluster, lease_name: str) -> dict[str, Any]:
     async with client_for(cluster) as client:
         return await spec(client, lease_name)
+
+
+async def test_expiry_is_judged_on_the_candidates_own_clock(cluster: Cluster) -> None:
+    """With an injected clock, takeover happens exactly when that clock passes the lease
+    duration since the last change the candidate observed — not before, whatever real time
+    has passed."""
+    clock = FakeClock()
+    async with client_for(cluster) as client, asyncio.TaskGroup() as group:
+        config = LeaderElectionConfig("fake-clock", "default", "one", LEASE, RENEW, RETRY,
+                                      release_on_cancel=False)
+        one = LeaderElector(client, config, clock=clock)
+        two = LeaderElector(client, LeaderElectionConfig(
+            "fake-clock", "default", "two", LEASE, RENEW, RETRY), clock=clock)
+        task_one = group.create_task(one.run(Candidates().lead("one")))
+        await eventually(lambda: one.is_leader, "the first candidate leads")
+        task_one.cancel()  # gone without releasing, like a killed process
+        with contextlib.suppress(asyncio.CancelledError):
+            await task_one
+        task_two = group.create_task(two.run(Candidates().lead("two")))
+        await eventually(lambda: two.leader == "one" and clock.waiters == 1,
+                         "the second saw the lease held and sleeps a retry period")
+        clock.advance(LEASE - RETRY)  # several retry periods, still inside the lease
+        await eventually(lambda: clock.waiters == 1, "retried and went back to sleep")
+        await asyncio.sleep(0.2)
+        assert not two.is_leader, "the lease has not expired on the candidate's clock"
+        clock.advance(RETRY * 2)
+        await eventually(lambda: two.is_leader, "the second takes over once expired")
+        task_two.cancel()
