@@ -68,6 +68,11 @@ async def test_an_informer_indexes_pods_by_node_and_replays_the_cache_to_late_ha
         late = Recorder()
         pods.add_handler(late.handler())
         assert late.events == [("add", "p")]
+        # An informer registered while the factory runs is started by it too.
+        await client.create("configmaps", {"metadata": {"name": "cm"}}, namespace)
+        configmaps = factory.informer("configmaps", namespace=namespace)
+        await asyncio.wait_for(configmaps.wait_synced(), 30)
+        assert cached_names(configmaps) == ["cm"]
 
 
 async def test_an_informer_resumes_across_an_apiserver_restart_without_losing_events(
