@@ -26,6 +26,7 @@ from kubeadmpy.security.identity import (
 )
 from kubeadmpy.security.rbac_rules import Rule, rules_from_api
 
+DECISION_CACHE_SIZE = 20_000  # decisions kept until the next RBAC change (or until full)
 ROLE, CLUSTER_ROLE = "Role", "ClusterRole"
 ROLE_BINDING, CLUSTER_ROLE_BINDING = "RoleBinding", "ClusterRoleBinding"
 SubjectKey = tuple[str, str]  # ("User"|"Group", name) or ("ServiceAccount", "ns/name")
@@ -87,16 +88,21 @@ class RBACAuthorizer:
         self._cluster_roles: dict[str, tuple[Rule, ...]] = {}
         self._bindings: dict[tuple[str, str, str], list[tuple[SubjectKey, Binding]]] = {}
         self._index: dict[tuple[str, SubjectKey], list[Binding]] = defaultdict(list)
+        # clients repeat the same requests (watch re-lists, controllers' GETs); any change to
+        # the store clears it, so a cached decision is never older than the objects it used
+        self._decisions: dict[Attributes, Verdict] = {}
 
     # ---- feeding the store -------------------------------------------------------------
     def load(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Add many objects at once (aggregation is computed once at the end)."""
+        self._decisions.clear()
         for obj in objects:
             self._put(obj)
         self._reaggregate()
 
     def apply(self, obj: Mapping[str, Any]) -> None:
         """Add or replace one Role, ClusterRole, RoleBinding or ClusterRoleBinding."""
+        self._decisions.clear()
         previous = None
         if obj.get("kind") == CLUSTER_ROLE:
             previous = self._cluster_role_objects.get(_meta(obj)[1])
@@ -105,6 +111,7 @@ class RBACAuthorizer:
             self._reaggregate()
 
     def delete(self, kind: str, namespace: str, name: str) -> None:
+        self._decisions.clear()
         if kind == ROLE:
             self._roles.pop((namespace, name), None)
         elif kind == CLUSTER_ROLE:
@@ -193,6 +200,18 @@ class RBACAuthorizer:
         return f'{resource}.rbac.authorization.k8s.io "{binding.role_name}" not found'
 
     def authorize(self, attrs: Attributes) -> Verdict:
+        cached = self._decisions.get(attrs)
+        if cached is None:
+            if len(self._decisions) >= DECISION_CACHE_SIZE:
+                self._decisions.clear()
+            cached = self._decisions[attrs] = self.evaluate(attrs)
+        return cached
+
+    def clear_decision_cache(self) -> None:
+        self._decisions.clear()
+
+    def evaluate(self, attrs: Attributes) -> Verdict:
+        """The decision without the cache (what `authorize` computes on a miss)."""
         errors: list[str] = []
         for binding in self._applicable(attrs.user, attrs.namespace):
             rules = self.role_rules(binding.role_kind, binding.namespace, binding.role_name)
