@@ -124,9 +124,8 @@ async def run_component(settings: ComponentSettings, client: Client,
         site = web.TCPSite(runner, settings.bind_address, settings.secure_port,
                            ssl_context=_serving_context(settings))
         await site.start()
-        server = site._server  # aiohttp exposes the bound socket only here
-        sockets = getattr(server, "sockets", None) or []
-        state.port = int(sockets[0].getsockname()[1]) if sockets else settings.secure_port
+        addresses = runner.addresses  # the bound (host, port): port 0 picks a free one
+        state.port = int(addresses[0][1]) if addresses else settings.secure_port
         state.serving.set()
         log.info("%s: serving health on https://%s:%d", settings.name, settings.bind_address,
                  state.port)

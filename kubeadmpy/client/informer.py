@@ -80,13 +80,17 @@ class Informer:
     async def run(self) -> None:
         """List and watch until cancelled."""
         info = await self._resolve()
-        need_list, list_rv, failures = True, "0", 0
+        need_list, list_rv, failures, idle = True, "0", 0, 0
         while True:
             try:
                 if need_list:
                     await self._list(info, list_rv)
                     need_list = False
-                await self._watch(info)
+                if await self._watch(info):
+                    idle = 0
+                else:  # a stream that ends with nothing in it must not become a busy loop
+                    await sleep_backoff(self.clock, idle)
+                    idle += 1
                 failures = 0
             except errors.Gone as exc:
                 log.info("informer %s: %s; listing again", info.qualified, exc.message)
@@ -117,15 +121,18 @@ class Informer:
         self.resource_version = result.resource_version
         self._synced.set()
 
-    async def _watch(self, info: ResourceInfo) -> None:
+    async def _watch(self, info: ResourceInfo) -> int:
+        """Apply one watch stream's events; how many events (bookmarks included) it had."""
         opts = self.options
         self.watches += 1
+        count = 0
         async with self.client.watch(
                 info, opts.namespace, resource_version=self.resource_version,
                 label_selector=opts.label_selector, field_selector=opts.field_selector,
                 allow_bookmarks=True, timeout_seconds=random.randint(*opts.watch_timeout)
         ) as events:
             async for event in events:
+                count += 1
                 if event.type == BOOKMARK:
                     pass
                 elif event.type in (ADDED, MODIFIED):
@@ -134,6 +141,7 @@ class Informer:
                     self._delete(object_key(event.object), event.object)
                 if event.resource_version:
                     self.resource_version = event.resource_version
+        return count
 
     # --- cache changes + notifications ---------------------------------------------------------
 
