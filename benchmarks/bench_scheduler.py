@@ -5,12 +5,12 @@ Prints:
     nodes, for plain pods and for pods with a topology spread constraint and pod anti-affinity;
     as pods/s, and as ratios: 5,000 vs 500 nodes, and against a reference measured in the same
     run (a bare first-fit loop over the same nodes: the floor of any Python scheduler);
-  * end to end: 1,000 pending pods on 500 simulated nodes (Node objects, no kubelet) in a real
+  * end to end: 1,000 pending pods on 500 (and 5,000) simulated nodes (Node objects, no kubelet) in a real
     etcd + kubeadmpy-apiserver, kubeadmpy-scheduler as its own process; pods bound per second,
     against the rate the same apiserver accepted the pods' creation (the reference);
   * where the scheduler process spends its time (cProfile of that run, top functions).
 
-Usage: python benchmarks/bench_scheduler.py [--pods 1000] [--e2e-nodes 500] [--skip-e2e]
+Usage: python benchmarks/bench_scheduler.py [--pods 1000] [--e2e-nodes 500 5000] [--skip-e2e]
 Everything runs on loopback with a throw-away etcd and PKI in a temp dir.
 """
 
@@ -102,6 +102,55 @@ def algorithm_section(pods: int) -> None:
         print(f"  {kind:24s} 5,000 vs 500 nodes: {figures[5000] / figures[500]:.2f}x the time")
 
 
+BUCKETS = (("scheduling algorithm (kubeadmpy/scheduler)", "kubeadmpy/scheduler/"),
+           ("API client (kubeadmpy/client)", "kubeadmpy/client/"),
+           ("HTTP (aiohttp, yarl, multidict)", "aiohttp"),
+           ("TLS", "ssl"),
+           ("JSON", "json"),
+           ("event loop (asyncio, selectors)", "asyncio"))
+
+
+def profile_summary(profile: Path, top: int) -> None:
+    stats = pstats.Stats(str(profile), stream=io.StringIO())
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values()) or 1.0
+    shares = dict.fromkeys([name for name, _ in BUCKETS] + ["other"], 0.0)
+    for (filename, _, function), entry in raw.items():
+        where = f"{filename}:{function}"
+        bucket = next((name for name, needle in BUCKETS if needle in where), "other")
+        if bucket == "other" and "selector" in where:
+            bucket = "event loop (asyncio, selectors)"
+        shares[bucket] += entry[2]
+    print(f"  where the scheduler process spent its CPU (cProfile, {total:.2f} s own time):")
+    for name, seconds in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"    {seconds / total:6.1%}  {name}")
+    print(f"  top {top} functions by own time:")
+    ranked = sorted(raw.items(), key=lambda item: -item[1][2])[:top]
+    for (filename, line, function), entry in ranked:
+        short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        print(f"    {entry[2]:6.3f} s  {entry[1]:8d} calls  {short}:{line}({function})")
+
+
+async def measure(client: Any, namespace: str, pods: int, process: Any) -> tuple[float, float]:
+    """Start the scheduler process; (seconds from start to first binding, seconds from the first
+    binding to the last)."""
+    started = time.perf_counter()
+    process.start()
+    first_bound = None
+    while True:
+        listed = await client.list("pods", namespace)
+        bound = sum(1 for p in listed.items if (p.get("spec") or {}).get("nodeName"))
+        if bound and first_bound is None:
+            first_bound = time.perf_counter()
+        if bound == pods:
+            break
+        if time.perf_counter() - started > 300:
+            raise TimeoutError(f"only {bound}/{pods} bound after 300 s")
+        await asyncio.sleep(0.1)
+    assert first_bound is not None
+    return first_bound - started, time.perf_counter() - first_bound
+
+
 async def e2e_section(pods: int, node_count: int, qps: int, profile_top: int) -> None:
     from apiserver_harness import Process, free_port, make_certs, start_cluster, stop_cluster
     from scheduler_harness import create_pods, pending_pod, register_simulated_nodes
@@ -112,68 +161,57 @@ async def e2e_section(pods: int, node_count: int, qps: int, profile_top: int) ->
           f"etcd + apiserver + scheduler process (--kube-api-qps={qps}) ==")
     with tempfile.TemporaryDirectory(prefix="bench-scheduler-") as tmp:
         root = Path(tmp)
-        certs = make_certs(root / "pki")
-        cluster = start_cluster(root, certs)
-        scheduler: Process | None = None
+        cluster = start_cluster(root, make_certs(root / "pki"))
+        processes: list[Process] = []
+
+        def scheduler(*prefix: str) -> Process:
+            process = Process([
+                sys.executable, *prefix, "-m", "kubeadmpy.scheduler.main",
+                f"--kubeconfig={cluster.kubeconfig}", "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}", "--leader-elect=false",
+                f"--kube-api-qps={qps}", f"--kube-api-burst={qps * 2}"],
+                root / f"scheduler-{len(processes)}.log")
+            processes.append(process)
+            return process
+
         try:
             config = load_kubeconfig(cluster.kubeconfig).with_overrides(qps=0)
             async with Client(config) as client:
-                await client.create("namespaces", {"metadata": {"name": "bench"}})
                 await register_simulated_nodes(client, simulated_nodes(
-                    node_count, zones=3, cpu="32", memory="128Gi"))
+                    node_count, zones=3, cpu="64", memory="256Gi"))
+                for namespace in ("bench", "profiled"):
+                    await client.create("namespaces", {"metadata": {"name": namespace}})
                 start = time.perf_counter()
                 await create_pods(client, "bench", [pending_pod(f"p-{i}") for i in range(pods)])
                 created = time.perf_counter() - start
                 print(f"  reference: the apiserver accepted {pods} pod creations at "
                       f"{pods / created:.0f} pods/s (32 in flight)")
+                startup, seconds = await measure(client, "bench", pods, scheduler())
+                processes[-1].stop()
+                rate = pods / seconds
+                print(f"  scheduler: {pods} pods bound in {seconds:.2f} s after the first binding "
+                      f"= {rate:.0f} pods/s ({rate / (pods / created):.2f}x the creation rate); "
+                      f"start-up incl. cache sync {startup:.2f} s")
+                # Again under cProfile (which slows it), with the first pods still on the nodes.
+                await create_pods(client, "profiled",
+                                  [pending_pod(f"p-{i}") for i in range(pods)])
                 profile = root / "scheduler.prof"
-                scheduler = Process([
-                    sys.executable, "-m", "cProfile", "-o", str(profile),
-                    "-m", "kubeadmpy.scheduler.main", f"--kubeconfig={cluster.kubeconfig}",
-                    "--bind-address=127.0.0.1", f"--secure-port={free_port()}",
-                    "--leader-elect=false", f"--kube-api-qps={qps}",
-                    f"--kube-api-burst={qps * 2}"], root / "scheduler.log")
-                started = time.perf_counter()
-                scheduler.start()
-                first_bound = None
-                while True:
-                    listed = await client.list("pods", "bench")
-                    bound = sum(1 for p in listed.items if (p.get("spec") or {}).get("nodeName"))
-                    if bound and first_bound is None:
-                        first_bound = time.perf_counter()
-                    if bound == pods:
-                        break
-                    if time.perf_counter() - started > 300:
-                        raise TimeoutError(f"only {bound}/{pods} bound after 300 s")
-                    await asyncio.sleep(0.2)
-                done = time.perf_counter()
-            assert first_bound is not None
-            scheduler.stop()  # SIGTERM: the process exits normally and cProfile writes
-            scheduler = None
-            rate = pods / (done - first_bound)
-            print(f"  scheduler: {pods} pods bound in {done - first_bound:.2f} s after the first "
-                  f"binding ({rate:.0f} pods/s; start-up incl. cache sync "
-                  f"{first_bound - started:.2f} s); {rate / (pods / created):.2f}x the "
-                  f"creation rate")
+                _, seconds = await measure(client, "profiled", pods,
+                                           scheduler("-m", "cProfile", "-o", str(profile)))
+                processes[-1].stop()  # SIGTERM: a normal exit, so cProfile writes its file
+                print(f"  under cProfile: {pods / seconds:.0f} pods/s")
             if profile.exists():
-                text = io.StringIO()
-                stats = pstats.Stats(str(profile), stream=text)
-                stats.sort_stats("tottime").print_stats(profile_top)
-                print("  where the scheduler process spent its time (cProfile, by own time):")
-                lines = [line for line in text.getvalue().splitlines()
-                         if line.strip() and ("{" in line or "/" in line or "ncalls" in line)]
-                for line in lines[: profile_top + 1]:
-                    print("   ", line[:150])
+                profile_summary(profile, profile_top)
         finally:
-            if scheduler is not None:
-                scheduler.stop()
+            for process in processes:
+                process.stop()
             stop_cluster(cluster)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pods", type=int, default=1000)
-    parser.add_argument("--e2e-nodes", type=int, default=500)
+    parser.add_argument("--e2e-nodes", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--qps", type=int, default=1000,
                         help="the scheduler's --kube-api-qps (upstream default 50)")
     parser.add_argument("--profile-top", type=int, default=15)
@@ -181,7 +219,8 @@ def main() -> None:
     args = parser.parse_args()
     algorithm_section(args.pods)
     if not args.skip_e2e:
-        asyncio.run(e2e_section(args.pods, args.e2e_nodes, args.qps, args.profile_top))
+        for nodes in args.e2e_nodes:
+            asyncio.run(e2e_section(args.pods, nodes, args.qps, args.profile_top))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,18 @@ __all__ = ["create_pods", "pods_by_node", "register_simulated_nodes", "simulated
            "simulated_nodes", "wait_for"]
 
 
-async def register_simulated_nodes(client: Client, nodes: list[dict[str, Any]]) -> None:
+async def register_simulated_nodes(client: Client, nodes: list[dict[str, Any]],
+                                   concurrency: int = 32) -> None:
     """Create Node objects as a kubelet would register them (status included)."""
-    for node in nodes:
-        created = await client.create("nodes", node)
-        if not (created.get("status") or {}).get("allocatable"):
-            await client.patch("nodes", node["metadata"]["name"], {"status": node["status"]},
-                               subresource="status")
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(node: dict[str, Any]) -> None:
+        async with slots:
+            created = await client.create("nodes", node)
+            if not (created.get("status") or {}).get("allocatable"):
+                await client.patch("nodes", node["metadata"]["name"],
+                                   {"status": node["status"]}, subresource="status")
+    await asyncio.gather(*(one(n) for n in nodes))
 
 
 def pending_pod(name: str, *, cpu: str = "100m", memory: str = "64Mi",
