@@ -19,6 +19,7 @@ from kubeadmpy.client.config import (
 )
 from kubeadmpy.client.controller import (
     Controller,
+    ReconcileIdFilter,
     Request,
     Result,
     TerminalError,
@@ -55,7 +56,7 @@ __all__ = [
     "EventHandler", "FakeClock", "Informer", "InformerOptions",
     "ItemExponentialFailureRateLimiter", "LeaderElectionConfig", "LeaderElectionSettings",
     "LeaderElector", "MaxOfRateLimiter", "ObjectList", "PatchType", "Preconditions",
-    "RealClock", "Request", "ResourceInfo", "Result", "RunningComponent",
+    "RealClock", "ReconcileIdFilter", "Request", "ResourceInfo", "Result", "RunningComponent",
     "SharedInformerFactory", "ShutDown", "Store", "TerminalError", "TokenBucket", "TokenSource",
     "WatchEvent", "WatchStream", "WorkQueue", "default_controller_rate_limiter",
     "delete_options", "errors", "leader_election_flags", "leader_election_settings",

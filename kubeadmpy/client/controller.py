@@ -29,6 +29,16 @@ JSONObject = dict[str, Any]
 reconcile_id: contextvars.ContextVar[str] = contextvars.ContextVar("reconcile_id", default="")
 
 
+class ReconcileIdFilter(logging.Filter):
+    """Adds `reconcile_id` to every log record, so a handler's format can show which
+    reconcile call a line (including the business code's own lines) belongs to, e.g.
+    `%(asctime)s %(name)s [%(reconcile_id)s] %(message)s`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.reconcile_id = reconcile_id.get() or "-"
+        return True
+
+
 @dataclass(frozen=True, order=True)
 class Request:
     """What to reconcile: only the object's identity, never a stale copy of it."""
@@ -130,6 +140,8 @@ class Controller:
         token = reconcile_id.set(rid)
         self.reconciles += 1
         try:
+            log.debug("controller %s reconcileID=%s %s: reconciling", self.name, rid,
+                      request.key)
             result = await self.reconcile(request)
         except TerminalError as exc:
             log.error("controller %s reconcileID=%s %s: giving up: %s", self.name, rid,

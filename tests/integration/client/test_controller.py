@@ -128,10 +128,30 @@ async def test_run_component_serves_health_and_runs_work_in_process(cluster: Clu
     assert not state.working
 
 
-def get_health(port: int, path: str) -> tuple[int, str]:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the component's self-signed serving certificate
+async def test_run_component_serves_health_with_a_given_certificate(cluster: Cluster) -> None:
+    state, started = RunningComponent(), asyncio.Event()
+
+    async def work() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    settings = ComponentSettings("test-component", "127.0.0.1", 0,
+                                 tls_cert_file=cluster.certs.path("apiserver.crt"),
+                                 tls_private_key_file=cluster.certs.path("apiserver.key"))
+    async with client_for(cluster) as client, running(run_component(settings, client, work,
+                                                                    state)):
+        await asyncio.wait_for(started.wait(), 30)
+        verified = ssl.create_default_context(cafile=cluster.certs.path("ca.crt"))
+        assert await asyncio.to_thread(get_health, state.port, "/healthz", verified) == (
+            200, "ok")
+
+
+def get_health(port: int, path: str, context: ssl.SSLContext | None = None
+               ) -> tuple[int, str]:
+    if context is None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the component's self-signed certificate
     with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context,
                                 timeout=5) as response:
         return response.status, response.read().decode()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubeadmpy.client import load_incluster_config, load_kubeconfig
+from kubeadmpy.client import load_config, load_incluster_config, load_kubeconfig
 from kubeadmpy.client.component import self_signed_context
 from kubeadmpy.errors import ConfigError
 
@@ -119,3 +119,12 @@ def test_incluster_outside_a_pod_says_so(tmp_path: Path) -> None:
 
 def test_self_signed_serving_context_loads() -> None:
     assert isinstance(self_signed_context("kubeadmpy-scheduler", "127.0.0.1"), ssl.SSLContext)
+
+
+def test_load_config_prefers_the_explicit_file_then_kubeconfig_env(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = write_kubeconfig(tmp_path / "explicit", {"token": "explicit"})
+    from_env = write_kubeconfig(tmp_path / "env", {"token": "env"})
+    monkeypatch.setenv("KUBECONFIG", f"{from_env}{os.pathsep}{tmp_path / 'other'}")
+    assert load_config(explicit).bearer_token() == "explicit"
+    assert load_config().bearer_token() == "env"
