@@ -34,6 +34,7 @@ class Discovery:
         self._resources: list[ResourceInfo] | None = None
         self._lock = asyncio.Lock()
         self.aggregated: bool | None = None  # what the server answered last time
+        self.ask_aggregated = True  # False: legacy discovery only (servers before 1.26)
 
     async def resolve(self, ref: str) -> ResourceInfo:
         info = builtin_lookup(ref)
@@ -58,7 +59,9 @@ class Discovery:
         aggregated = True
         for path in ("/api", "/apis"):
             try:
-                body = await self.client.request("GET", path, accept=AGGREGATED_ACCEPT)
+                body = await self.client.request(
+                    "GET", path, accept=AGGREGATED_ACCEPT if self.ask_aggregated else
+                    "application/json")
             except errors.NotFound:
                 continue
             if isinstance(body, dict) and body.get("kind") == "APIGroupDiscoveryList":

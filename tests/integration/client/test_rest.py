@@ -234,3 +234,15 @@ async def test_a_client_without_credentials_is_refused(cluster: Cluster) -> None
 async def test_update_without_a_name_is_refused_before_sending(client: Client) -> None:
     with pytest.raises(errors.BadRequest, match=r"metadata\.name"):
         await client.update("configmaps", {"metadata": {}, "data": {}}, "default")
+
+
+async def test_legacy_and_aggregated_discovery_agree(client: Client) -> None:
+    aggregated = {(r.api_version, r.plural, r.kind, r.namespaced)
+                  for r in await client.discovery.resources(refresh=True)}
+    assert client.discovery.aggregated is True
+    client.discovery.ask_aggregated = False
+    legacy = {(r.api_version, r.plural, r.kind, r.namespaced)
+              for r in await client.discovery.resources(refresh=True)}
+    assert client.discovery.aggregated is False
+    assert legacy == aggregated
+    assert ("v1", "pods", "Pod", True) in legacy
