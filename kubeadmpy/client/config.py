@@ -15,7 +15,7 @@ import platform
 import ssl
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ class ClientConfig:
         return context
 
     def with_overrides(self, **changes: Any) -> ClientConfig:
-        from dataclasses import replace
+        """A copy with some fields changed, e.g. a component's user_agent, qps and burst."""
         return replace(self, **changes)
 
 
