@@ -25,7 +25,7 @@ from pathlib import Path
 
 import kubeadmpy
 from kubeadmpy.cri.scratch import ScratchContainerd
-from kubeadmpy.images import build_cached, busybox_recipe, import_archive
+from kubeadmpy.images import build_cached, busybox_recipe, import_image
 from kubeadmpy.images.controlplane import control_plane_recipe
 
 IMPORT = "import kubeadmpy.apiserver.main"
@@ -79,10 +79,10 @@ async def main() -> None:
             cold_a, image_a = timed(lambda: build_cached(control_plane_recipe(), cache))
             # The second build is the one imported: in a tree being edited its key can differ.
             warm_a, image_a = timed(lambda: build_cached(control_plane_recipe(), cache))
-            load_a, _ = timed(lambda: import_archive(image_a, runtime.socket))  # type: ignore[arg-type]
+            load_a, _ = timed(lambda: import_image(image_a, runtime.socket))  # type: ignore[arg-type]
             cold_b, image_b = timed(lambda: build_cached(busybox_recipe(), cache))
             warm_b, image_b = timed(lambda: build_cached(busybox_recipe(), cache))
-            load_b, _ = timed(lambda: import_archive(image_b, runtime.socket))  # type: ignore[arg-type]
+            load_b, _ = timed(lambda: import_image(image_b, runtime.socket))  # type: ignore[arg-type]
             run_a = median_run(runtime, image_a.reference, ["python3", "-c", IMPORT], [])  # type: ignore[attr-defined]
             prefix = sysconfig.get_config_var("prefix")
             project = str(Path(kubeadmpy.__file__).parent.parent)

@@ -1,7 +1,7 @@
 """Local OCI images for nodes without a registry: pause, a busybox test image, the control plane.
 
 Public names: recipes (`pause_recipe`, `busybox_recipe`, `control_plane_recipe`), `images_for`
-(what `config images list` prints), the cache and import (`build_cached`, `import_archive`,
+(what `config images list` prints), the cache and import (`build_cached`, `import_image`,
 `ensure_image`), and the OCI building blocks (`Entry`, `ImageRecipe`, `ImageConfig`,
 `write_archive`).
 """
@@ -18,7 +18,8 @@ from kubeadmpy.images.catalog import (
     pause_recipe,
     pause_reference,
 )
-from kubeadmpy.images.oci import BuiltArchive, Entry, ImageConfig, ImageRecipe, write_archive
+from kubeadmpy.images.layout import BuiltArchive, Layout, write_archive
+from kubeadmpy.images.oci import Entry, ImageConfig, ImageRecipe
 from kubeadmpy.images.store import (
     IMAGE_CACHE_DIR,
     CachedImage,
@@ -27,7 +28,7 @@ from kubeadmpy.images.store import (
     build_cached,
     containerd_image_digests,
     ensure_image,
-    import_archive,
+    import_image,
 )
 
 __all__ = [
@@ -42,13 +43,14 @@ __all__ = [
     "ImageListEntry",
     "ImageRecipe",
     "ImageResult",
+    "Layout",
     "build_cached",
     "busybox_recipe",
     "busybox_reference",
     "containerd_image_digests",
     "ensure_image",
     "images_for",
-    "import_archive",
+    "import_image",
     "pause_recipe",
     "pause_reference",
     "write_archive",

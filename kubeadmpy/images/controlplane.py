@@ -15,11 +15,13 @@ byte code at start-up.
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import json
 import os
 import re
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -55,6 +57,27 @@ def _dist_key(name: str) -> str:
     return _NORMALIZE.sub("-", name).lower()
 
 
+def _requirements(dist: metadata.Distribution) -> list[str]:
+    """What `dist` requires; for an editable install, what its pyproject.toml says now.
+
+    An editable install's metadata is frozen at install time, while the source tree (and its
+    imports) moves on; the project file is the truth for such a checkout.
+    """
+    try:
+        origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        origin = {}
+    url = str(origin.get("url", ""))
+    if origin.get("dir_info", {}).get("editable") and url.startswith("file://"):
+        project_file = Path(url.removeprefix("file://")) / "pyproject.toml"
+        try:
+            project = tomllib.loads(project_file.read_text())
+            return list(project["project"].get("dependencies", []))
+        except (OSError, tomllib.TOMLDecodeError, KeyError):
+            pass
+    return list(dist.requires or [])
+
+
 def requirement_closure(root: str = PROJECT) -> list[metadata.Distribution]:
     """The installed distributions `root` needs at run time (no extras), `root` excluded."""
     found: dict[str, metadata.Distribution] = {}
@@ -69,7 +92,7 @@ def requirement_closure(root: str = PROJECT) -> list[metadata.Distribution]:
         if key in found:
             continue
         found[key] = dist
-        for text in dist.requires or []:
+        for text in _requirements(dist):
             requirement = Requirement(text)
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 pending.append(requirement.name)

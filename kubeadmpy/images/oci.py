@@ -115,7 +115,7 @@ def normalized(entries: Iterable[Entry]) -> list[Entry]:
     return [by_path[path] for path in sorted(by_path, key=lambda p: p.split("/"))]
 
 
-def _tar_info(entry: Entry, size: int) -> tarfile.TarInfo:
+def tar_info(entry: Entry, size: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(entry.path)
     info.mtime = FIXED_MTIME
     info.uid = info.gid = 0
@@ -149,16 +149,16 @@ def write_layer_tar(entries: Sequence[Entry], out: IO[bytes]) -> None:
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for entry in entries:
             if entry.kind != "file":
-                tar.addfile(_tar_info(entry, 0))
+                tar.addfile(tar_info(entry, 0))
             elif entry.data is not None or entry.compile_as:
                 data = entry_bytes(entry)
                 if data is not None:
-                    tar.addfile(_tar_info(entry, len(data)), io.BytesIO(data))
+                    tar.addfile(tar_info(entry, len(data)), io.BytesIO(data))
             else:
                 assert entry.source is not None, f"{entry.path}: a file needs data or source"
                 with entry.source.open("rb") as handle:
                     size = entry.source.stat().st_size
-                    tar.addfile(_tar_info(entry, size), handle)
+                    tar.addfile(tar_info(entry, size), handle)
 
 
 class _HashingWriter(io.RawIOBase):
@@ -205,16 +205,16 @@ class Blob:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
 
 
-def _json_bytes(document: object) -> bytes:
+def json_bytes(document: object) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _json_blob(document: object, media_type: str) -> Blob:
-    data = _json_bytes(document)
+def json_blob(document: object, media_type: str) -> Blob:
+    data = json_bytes(document)
     return Blob(f"sha256:{hashlib.sha256(data).hexdigest()}", len(data), media_type, data=data)
 
 
-def _write_layer(entries: Sequence[Entry], workdir: Path, compresslevel: int | None
+def write_layer(entries: Sequence[Entry], workdir: Path, compresslevel: int | None
                  ) -> tuple[Blob, str]:
     """Write one layer into `workdir` (gzip unless `compresslevel` is None); blob and diff id."""
     handle, name = tempfile.mkstemp(prefix="layer.", dir=workdir)
@@ -253,99 +253,6 @@ def config_document(recipe: ImageRecipe, diff_ids: Sequence[str]) -> dict[str, o
     }
 
 
-@dataclass(frozen=True)
-class BuiltArchive:
-    """The digests of an image packed into `archive` by `write_archive`."""
-
-    reference: str
-    manifest_digest: str
-    config_digest: str  # the image id the CRI reports
-    diff_ids: tuple[str, ...]
-    size: int  # compressed layers + config + manifest
-
-
-def _tar_blob(tar: tarfile.TarFile, blob: Blob) -> None:
-    entry = Entry(f"blobs/sha256/{blob.digest.removeprefix('sha256:')}", "file", 0o644)
-    if blob.path is not None:
-        with blob.path.open("rb") as handle:
-            tar.addfile(_tar_info(entry, blob.size), handle)
-    else:
-        tar.addfile(_tar_info(entry, blob.size), io.BytesIO(blob.data))
-
-
-def _tar_bytes(tar: tarfile.TarFile, path: str, data: bytes) -> None:
-    tar.addfile(_tar_info(Entry(path, "file", 0o644), len(data)), io.BytesIO(data))
-
-
-def _cached_layer(entries: Sequence[Entry], scratch: Path, level: int | None,
-                  layer_cache: Path | None, key: str | None) -> tuple[Blob, str]:
-    """A layer from `layer_cache` when its key is there, else written (and then cached)."""
-    if layer_cache is None or key is None:
-        return _write_layer(entries, scratch, level)
-    blob_path, record_path = layer_cache / f"{key}.layer", layer_cache / f"{key}.json"
-    try:
-        record = json.loads(record_path.read_text())
-        if blob_path.stat().st_size == record["size"]:
-            return Blob(record["digest"], record["size"], record["media_type"],
-                        path=blob_path), record["diff_id"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    blob, diff_id = _write_layer(entries, scratch, level)
-    layer_cache.mkdir(parents=True, exist_ok=True)
-    assert blob.path is not None
-    blob.path.replace(blob_path)
-    record_path.write_text(json.dumps({"digest": blob.digest, "size": blob.size,
-                                       "media_type": blob.media_type, "diff_id": diff_id}))
-    return Blob(blob.digest, blob.size, blob.media_type, path=blob_path), diff_id
-
-
-def write_archive(recipe: ImageRecipe, archive: Path, compresslevel: int = 6,
-                  layer_cache: Path | None = None,
-                  layer_keys: Sequence[str] | None = None) -> BuiltArchive:
-    """Build `recipe` into an OCI layout tar at `archive` (replaced atomically).
-
-    With `layer_cache` and the `layer_keys` of `layer_content_keys`, layers whose content is
-    unchanged are reused from the cache instead of written again.
-    """
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".build.", dir=archive.parent) as scratch:
-        level = compresslevel if recipe.compressed else None
-        keys = list(layer_keys) if layer_keys is not None else [None] * len(recipe.layers)
-        layers = [_cached_layer(normalized(layer), Path(scratch), level, layer_cache, key)
-                  for layer, key in zip(recipe.layers, keys, strict=True)]
-        diff_ids = tuple(diff_id for _, diff_id in layers)
-        config = _json_blob(config_document(recipe, diff_ids), MEDIA_CONFIG)
-        manifest = _json_blob({
-            "schemaVersion": 2,
-            "mediaType": MEDIA_MANIFEST,
-            "config": config.descriptor(),
-            "layers": [blob.descriptor() for blob, _ in layers],
-        }, MEDIA_MANIFEST)
-        tag = recipe.reference.rpartition(":")[2]
-        index = {
-            "schemaVersion": 2,
-            "mediaType": MEDIA_INDEX,
-            "manifests": [{
-                **manifest.descriptor(),
-                "annotations": {CONTAINERD_NAME_ANNOTATION: recipe.reference,
-                                REF_NAME_ANNOTATION: tag},
-                "platform": {"architecture": recipe.architecture, "os": recipe.os},
-            }],
-        }
-        partial = Path(scratch) / "image.tar"
-        with tarfile.open(partial, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            _tar_bytes(tar, "oci-layout", _json_bytes({"imageLayoutVersion": "1.0.0"}))
-            _tar_bytes(tar, "index.json", _json_bytes(index))
-            for folder in ("blobs", "blobs/sha256"):
-                tar.addfile(_tar_info(Entry.directory(folder), 0))
-            for blob in sorted([config, manifest, *(b for b, _ in layers)],
-                               key=lambda b: b.digest):
-                _tar_blob(tar, blob)
-        partial.replace(archive)
-    size = config.size + manifest.size + sum(blob.size for blob, _ in layers)
-    return BuiltArchive(recipe.reference, manifest.digest, config.digest, diff_ids, size)
-
-
 def layer_content_keys(recipe: ImageRecipe, hashes: FileHashes | None = None) -> list[str]:
     """One digest per layer of what it would contain (paths, modes, targets, contents).
 
@@ -374,7 +281,7 @@ def layer_content_keys(recipe: ImageRecipe, hashes: FileHashes | None = None) ->
 
 def recipe_content_key(recipe: ImageRecipe, layer_keys: Sequence[str]) -> str:
     """A digest of the whole image: equal keys mean equal images."""
-    return hashlib.sha256(_json_bytes({
+    return hashlib.sha256(json_bytes({
         "reference": recipe.reference, "os": recipe.os, "arch": recipe.architecture,
         "config": config_document(recipe, []), "layers": list(layer_keys),
     })).hexdigest()

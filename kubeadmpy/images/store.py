@@ -1,31 +1,36 @@
 """Build images once and import them into containerd once: the content-hash cache.
 
 `init` runs on every node and may run again after `reset`; rebuilding the control-plane image
-(hundreds of files, gzip) or re-importing it each time would dominate its wall time. An archive
-is cached under /var/lib/kubeadmpy/images keyed by the digest of its content (the uncompressed
-layers and the config), so changed files give a new key and unchanged files a cache hit; an
-import is skipped when containerd already holds the image name at the same manifest digest.
-Imports go through ``ctr`` (shipped with containerd), into the ``k8s.io`` namespace the CRI
-plugin reads.
+(thousands of files) or re-importing it each time would dominate its wall time. Layers are
+cached under /var/lib/kubeadmpy/images/layers keyed by the digest of their content (paths,
+modes, file contents), so a changed file rebuilds only its layer, and an image record names the
+layers and holds the small JSON documents. An import is skipped when containerd already holds
+the image name at the same manifest digest; otherwise the layout tar is streamed into
+``ctr images import -`` (no packed copy on disk), into the ``k8s.io`` namespace the CRI plugin
+reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.files import write_file
+from kubeadmpy.images.layout import Layout, build_layout, write_layout_tar
 from kubeadmpy.images.oci import (
-    BuiltArchive,
+    MEDIA_CONFIG,
+    MEDIA_MANIFEST,
+    Blob,
     FileHashes,
     ImageRecipe,
     layer_content_keys,
     recipe_content_key,
-    write_archive,
 )
 from kubeadmpy.paths import HostPaths
 
@@ -35,6 +40,7 @@ DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock"
 CTR_TIMEOUT_SECONDS = 300
 LAYER_CACHE = "layers"  # one file per layer content key, shared by the images' rebuilds
 FILE_HASHES = "file-hashes.json"  # digests of source files by (size, mtime, inode)
+RECORD_SUFFIX = ".image.json"
 
 
 class ImageImportError(KubeadmpyError):
@@ -43,15 +49,15 @@ class ImageImportError(KubeadmpyError):
 
 @dataclass(frozen=True)
 class CachedImage:
-    """An image archive in the cache and its digests."""
+    """An image whose layers are in the cache, and its digests."""
 
     reference: str
     content_key: str
-    archive: Path
     manifest_digest: str
-    config_digest: str
+    config_digest: str  # the image id the CRI reports
     size: int
     cache_hit: bool
+    layout: Layout
 
 
 @dataclass(frozen=True)
@@ -62,51 +68,63 @@ class ImageResult:
     imported: bool  # False: containerd already had it at this digest
 
 
-def _cache_stem(reference: str, content_key: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", reference)
-    return f"{safe}-{content_key[:16]}"
+def _record_path(cache_dir: Path, reference: str) -> Path:
+    return cache_dir / (re.sub(r"[^A-Za-z0-9_.-]+", "_", reference) + RECORD_SUFFIX)
+
+
+def _from_record(record: dict[str, object], layer_dir: Path) -> Layout | None:
+    """The layout a record describes, None if any of its layers left the cache."""
+    layers = []
+    for key in record["layer_keys"]:  # type: ignore[attr-defined]
+        meta = json.loads((layer_dir / f"{key}.json").read_text())
+        blob = layer_dir / f"{key}.layer"
+        if not blob.is_file() or blob.stat().st_size != meta["size"]:
+            return None
+        layers.append((Blob(meta["digest"], meta["size"], meta["media_type"], path=blob),
+                       meta["diff_id"]))
+    manifest = str(record["manifest"]).encode()
+    config = str(record["config"]).encode()
+    return Layout(
+        str(record["reference"]), str(record["index"]).encode(),
+        Blob(str(record["manifest_digest"]), len(manifest), MEDIA_MANIFEST, data=manifest),
+        Blob(str(record["config_digest"]), len(config), MEDIA_CONFIG, data=config),
+        tuple(blob for blob, _ in layers), tuple(diff_id for _, diff_id in layers))
 
 
 def build_cached(recipe: ImageRecipe, cache_dir: Path) -> CachedImage:
-    """The archive of `recipe`, built only when no archive with the same content is cached."""
+    """`recipe`'s image, built only when its content is not in the cache yet."""
     hashes = FileHashes(cache_dir / FILE_HASHES)
     layer_keys = layer_content_keys(recipe, hashes)
     hashes.save()
     key = recipe_content_key(recipe, layer_keys)
-    stem = _cache_stem(recipe.reference, key)
-    archive, record = cache_dir / f"{stem}.tar", cache_dir / f"{stem}.json"
-    if archive.is_file() and record.is_file():
-        try:
-            known = json.loads(record.read_text())
-            if known.get("content_key") == key:
-                return CachedImage(recipe.reference, key, archive, known["manifest_digest"],
-                                   known["config_digest"], int(known["size"]), cache_hit=True)
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged record: rebuild below
-    built: BuiltArchive = write_archive(recipe, archive, layer_cache=cache_dir / LAYER_CACHE,
-                                        layer_keys=layer_keys)
-    image = CachedImage(recipe.reference, key, archive, built.manifest_digest,
-                        built.config_digest, built.size, cache_hit=False)
-    fields = {k: v for k, v in asdict(image).items() if k not in ("archive", "cache_hit")}
-    fields["layer_keys"] = layer_keys
-    write_file(record, json.dumps(fields, indent=2, sort_keys=True) + "\n")
-    _remove_stale(cache_dir, recipe.reference, keep=stem)
+    record_path = _record_path(cache_dir, recipe.reference)
+    layer_dir = cache_dir / LAYER_CACHE
+    try:
+        record = json.loads(record_path.read_text())
+        if record.get("content_key") == key:
+            layout = _from_record(record, layer_dir)
+            if layout is not None:
+                return CachedImage(recipe.reference, key, layout.manifest.digest,
+                                   layout.config.digest, layout.size, True, layout)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # no record, or a damaged one: build below
+    layout = build_layout(recipe, layer_dir, layer_keys)
+    record = {
+        "reference": recipe.reference, "content_key": key, "layer_keys": layer_keys,
+        "manifest_digest": layout.manifest.digest, "config_digest": layout.config.digest,
+        "index": layout.index.decode(), "manifest": layout.manifest.data.decode(),
+        "config": layout.config.data.decode(),
+    }
+    write_file(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
     _prune_layers(cache_dir)
-    return image
-
-
-def _remove_stale(cache_dir: Path, reference: str, keep: str) -> None:
-    """Older archives of the same image name (their content key differs)."""
-    prefix = _cache_stem(reference, "")
-    for path in cache_dir.glob(f"{prefix}*"):
-        if path.stem != keep and path.suffix in (".tar", ".json"):
-            path.unlink(missing_ok=True)
+    return CachedImage(recipe.reference, key, layout.manifest.digest, layout.config.digest,
+                       layout.size, False, layout)
 
 
 def _prune_layers(cache_dir: Path) -> None:
-    """Drop cached layers no cached image uses any more."""
+    """Drop cached layers no image record uses any more."""
     used: set[str] = set()
-    for record in cache_dir.glob("*.json"):
+    for record in cache_dir.glob(f"*{RECORD_SUFFIX}"):
         try:
             used.update(json.loads(record.read_text()).get("layer_keys", []))
         except (OSError, ValueError, AttributeError):
@@ -143,20 +161,36 @@ def containerd_image_digests(address: str) -> dict[str, str]:
     return digests
 
 
-def import_archive(image: CachedImage, address: str, *, force: bool = False) -> bool:
+def import_image(image: CachedImage, address: str, *, force: bool = False) -> bool:
     """Import `image` into containerd unless it is there at the same digest; True if imported."""
     if not force and containerd_image_digests(address).get(image.reference) == \
             image.manifest_digest:
         return False
-    _ctr(address, "images", "import", str(image.archive))
+    command = ["ctr", "--address", address, "--namespace", CRI_NAMESPACE, "images", "import",
+               "-"]
+    # stderr goes to a file, not a pipe: nobody reads it while the tar is being written.
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors) as ctr:
+        assert ctr.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # ctr gave up: its stderr says why
+            write_layout_tar(image.layout, ctr.stdin)
+        with contextlib.suppress(BrokenPipeError):
+            ctr.stdin.close()
+        ctr.wait(timeout=CTR_TIMEOUT_SECONDS)
+        errors.seek(0)
+        stderr = errors.read()
+    if ctr.returncode != 0:
+        detail = stderr.decode(errors="replace").strip().splitlines()
+        raise ImageImportError(f"ctr images import of {image.reference} failed: "
+                               f"{detail[-1] if detail else f'exit {ctr.returncode}'}")
     if containerd_image_digests(address).get(image.reference) != image.manifest_digest:
         raise ImageImportError(f"{image.reference}: containerd did not list the image at "
-                               f"{image.manifest_digest} after importing {image.archive}")
+                               f"{image.manifest_digest} after the import")
     return True
 
 
 def ensure_image(recipe: ImageRecipe, paths: HostPaths,
                  address: str = DEFAULT_CONTAINERD_ADDRESS) -> ImageResult:
-    """Build (or reuse) the archive of `recipe` and make containerd hold it."""
+    """Build (or reuse) the image of `recipe` and make containerd hold it."""
     image = build_cached(recipe, paths.host(IMAGE_CACHE_DIR))
-    return ImageResult(image, import_archive(image, address))
+    return ImageResult(image, import_image(image, address))

@@ -15,6 +15,7 @@ import pytest
 
 from kubeadmpy.images import catalog
 from kubeadmpy.images.bytecode import compiled_pyc
+from kubeadmpy.images.layout import build_layout, write_archive, write_layout_tar
 from kubeadmpy.images.oci import (
     CONTAINERD_NAME_ANNOTATION,
     MEDIA_LAYER_GZIP,
@@ -26,7 +27,6 @@ from kubeadmpy.images.oci import (
     layer_content_keys,
     normalized,
     recipe_content_key,
-    write_archive,
 )
 from kubeadmpy.render.versions import parse_kubernetes_version
 
@@ -157,14 +157,21 @@ def test_content_keys_follow_content_not_file_times(tmp_path: Path) -> None:
     assert recipe_content_key(changed, layer_content_keys(changed, again)) != key
 
 
-def test_cached_layers_are_reused_with_identical_digests(tmp_path: Path) -> None:
+def test_cached_layers_are_reused_and_stream_the_same_archive_as_a_fresh_build(
+        tmp_path: Path) -> None:
     recipe = sample_recipe(tmp_path)
     keys = layer_content_keys(recipe)
     cache = tmp_path / "layers"
-    first = write_archive(recipe, tmp_path / "a.tar", layer_cache=cache, layer_keys=keys)
-    assert len(list(cache.glob("*.layer"))) == 1
-    second = write_archive(recipe, tmp_path / "b.tar", layer_cache=cache, layer_keys=keys)
+    first = build_layout(recipe, cache, keys)
+    (layer_file,) = cache.glob("*.layer")
+    written_at = layer_file.stat().st_mtime_ns
+    second = build_layout(recipe, cache, keys)
+    assert layer_file.stat().st_mtime_ns == written_at  # reused, not written again
     assert first == second
+    streamed = io.BytesIO()
+    write_layout_tar(second, streamed)
+    write_archive(recipe, tmp_path / "fresh.tar")
+    assert streamed.getvalue() == (tmp_path / "fresh.tar").read_bytes()
 
 
 def test_compiled_byte_code_runs_and_names_the_image_path() -> None:
