@@ -1,0 +1,243 @@
+"""One object the API server builds from its flags and asks every security question.
+
+`SecuritySettings.from_flags` reads the upstream flag values (--client-ca-file,
+--anonymous-auth, --enable-bootstrap-token-auth, --service-account-*, --api-audiences,
+--authorization-mode, --enable-admission-plugins, --encryption-provider-config) and
+`build_stack` loads keys, CAs and the encryption configuration — refusing to start with a clear
+error if any is unusable — and wires the authenticators, authorizers and admission plugins.
+The server supplies objects through `ClusterObjects` (its watch cache) and feeds RBAC objects
+to `stack.rbac` as they change; everything else is a method call per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubeadmpy.errors import UserInputError
+from kubeadmpy.security import (
+    encryption_config,
+    escalation,
+    jws,
+    reviews,
+    tokenrequest,
+)
+from kubeadmpy.security.authn import (
+    AuthenticationChain,
+    Authenticator,
+    AuthResult,
+    BearerTokenAuthenticator,
+    Credentials,
+    TokenAuthenticator,
+)
+from kubeadmpy.security.authorizer import (
+    AlwaysAllow,
+    AlwaysDeny,
+    Authorizer,
+    AuthorizerChain,
+    parse_modes,
+)
+from kubeadmpy.security.bootstrap_tokens import BootstrapTokenAuthenticator
+from kubeadmpy.security.encryption import EncryptionTransformers
+from kubeadmpy.security.identity import Attributes, UserInfo, Verdict
+from kubeadmpy.security.node_authorizer import NodeAuthorizer
+from kubeadmpy.security.node_restriction import AdmissionRequest, NodeRestriction
+from kubeadmpy.security.rbac import RBACAuthorizer
+from kubeadmpy.security.serviceaccount import (
+    ObjectGetters,
+    ServiceAccountAuthenticator,
+    TokenIssuer,
+)
+from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
+
+SUPPORTED_ADMISSION = ("NodeRestriction",)
+
+
+class ClusterObjects(Protocol):
+    """Reads the security checks need, answered from the server's caches (never etcd)."""
+
+    def get(self, resource: str, namespace: str, name: str) -> Mapping[str, Any] | None: ...
+
+    def pods_on_node(self, node_name: str) -> Iterable[Mapping[str, Any]]: ...
+
+
+def _values(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A repeatable or comma-separated flag's values."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    return tuple(v.strip() for item in items for v in item.split(",") if v.strip())
+
+
+def _bool(flag: str, value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise UserInputError(f"--{flag}", f"{value!r} is not a boolean", "Use true or false")
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    client_ca_file: str = ""
+    anonymous_auth: bool = True
+    enable_bootstrap_token_auth: bool = False
+    service_account_issuers: tuple[str, ...] = ()
+    service_account_key_files: tuple[str, ...] = ()
+    service_account_signing_key_file: str = ""
+    api_audiences: tuple[str, ...] = ()
+    authorization_modes: tuple[str, ...] = ("AlwaysAllow",)  # kube-apiserver's default
+    admission_plugins: tuple[str, ...] = ()
+    encryption_provider_config: str = ""
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any]) -> SecuritySettings:
+        """Settings from flag name (without dashes) → value (str, or a list when repeated)."""
+        def one(name: str) -> str:
+            values = _values(flags.get(name))
+            return values[-1] if values else ""
+
+        modes = one("authorization-mode") and ",".join(_values(flags.get("authorization-mode")))
+        plugins = _values(flags.get("enable-admission-plugins"))
+        return cls(
+            client_ca_file=one("client-ca-file"),
+            anonymous_auth=_bool("anonymous-auth", flags.get("anonymous-auth"), True),
+            enable_bootstrap_token_auth=_bool("enable-bootstrap-token-auth",
+                                              flags.get("enable-bootstrap-token-auth"), False),
+            service_account_issuers=_values(flags.get("service-account-issuer")),
+            service_account_key_files=_values(flags.get("service-account-key-file")),
+            service_account_signing_key_file=one("service-account-signing-key-file"),
+            api_audiences=_values(flags.get("api-audiences")),
+            authorization_modes=tuple(parse_modes(modes)) if modes else ("AlwaysAllow",),
+            admission_plugins=tuple(p for p in plugins if p in SUPPORTED_ADMISSION),
+            encryption_provider_config=one("encryption-provider-config"))
+
+
+@dataclass
+class SecurityStack:
+    settings: SecuritySettings
+    authentication: AuthenticationChain
+    token_authenticators: list[TokenAuthenticator]
+    authorizer: AuthorizerChain
+    rbac: RBACAuthorizer
+    encryption: EncryptionTransformers
+    objects: ClusterObjects
+    issuer: TokenIssuer | None = None
+    node_restriction: NodeRestriction | None = None
+    audiences: tuple[str, ...] = field(default=())
+
+    # ---- per request ---------------------------------------------------------------------
+    def authenticate(self, credentials: Credentials) -> AuthResult:
+        return self.authentication.authenticate(credentials)
+
+    def authorize(self, attrs: Attributes) -> Verdict:
+        return self.authorizer(attrs)
+
+    def admit(self, request: AdmissionRequest) -> None:
+        """Run the enabled admission plugins; AdmissionDenied means 403."""
+        if self.node_restriction is not None:
+            self.node_restriction.admit(request)
+
+    def check_rbac_write(self, user: UserInfo, obj: Mapping[str, Any]) -> None:
+        """Escalation check for a Role/ClusterRole/(Cluster)RoleBinding create or update."""
+        if obj.get("kind") in ("Role", "ClusterRole"):
+            escalation.check_role_write(self.rbac, self.authorizer, user, obj)
+        elif obj.get("kind") in ("RoleBinding", "ClusterRoleBinding"):
+            escalation.check_binding_write(self.rbac, self.authorizer, user, obj)
+
+    # ---- review APIs and TokenRequest ------------------------------------------------------
+    def self_subject_access_review(self, body: Mapping[str, Any],
+                                   user: UserInfo) -> dict[str, Any]:
+        return reviews.self_subject_access_review(body, user, self.authorizer)
+
+    def subject_access_review(self, body: Mapping[str, Any],
+                              namespace: str | None = None) -> dict[str, Any]:
+        return reviews.subject_access_review(body, self.authorizer, namespace)
+
+    def self_subject_rules_review(self, body: Mapping[str, Any],
+                                  user: UserInfo) -> dict[str, Any]:
+        return reviews.self_subject_rules_review(body, user, self.rbac.rules_for)
+
+    def token_review(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return reviews.token_review(body, self.token_authenticators, self.audiences)
+
+    def self_subject_review(self, body: Mapping[str, Any], user: UserInfo) -> dict[str, Any]:
+        return reviews.self_subject_review(body, user)
+
+    def token_request(self, body: Mapping[str, Any], namespace: str,
+                      service_account: Mapping[str, Any]) -> dict[str, Any]:
+        if self.issuer is None:
+            raise UserInputError("--service-account-signing-key-file", "is not set, so "
+                                 "TokenRequest cannot issue tokens",
+                                 "Start the server with the flag set (kubeadm sets sa.key)")
+        return tokenrequest.create_token(body, namespace, service_account, self.issuer,
+                                         object_getters(self.objects), self.audiences)
+
+
+def object_getters(objects: ClusterObjects) -> ObjectGetters:
+    return ObjectGetters(lambda ns, n: objects.get("serviceaccounts", ns, n),
+                         lambda ns, n: objects.get("pods", ns, n),
+                         lambda ns, n: objects.get("secrets", ns, n),
+                         lambda ns, n: objects.get("nodes", "", n))
+
+
+def build_stack(settings: SecuritySettings, objects: ClusterObjects) -> SecurityStack:
+    """Load every file the settings name and wire the pieces; raises before serving anything."""
+    authenticators: list[Authenticator] = []
+    if settings.client_ca_file:
+        authenticators.append(X509Authenticator(load_ca_bundle(Path(settings.client_ca_file))))
+    tokens: list[TokenAuthenticator] = []
+    if settings.enable_bootstrap_token_auth:
+        tokens.append(BootstrapTokenAuthenticator(
+            lambda ns, name: objects.get("secrets", ns, name)))
+    audiences = settings.api_audiences or settings.service_account_issuers[:1]
+    issuer = None
+    if settings.service_account_issuers:
+        keys: list[jws.PublicKey] = []
+        for path in settings.service_account_key_files:
+            keys.extend(jws.load_verification_keys(Path(path)))
+        if settings.service_account_signing_key_file:
+            signing = jws.load_signing_key(Path(settings.service_account_signing_key_file))
+            issuer = TokenIssuer(signing, settings.service_account_issuers[0])
+            keys.append(signing.public_key())
+        if not keys:
+            raise UserInputError("--service-account-key-file", "is required with "
+                                 "--service-account-issuer", "Point it at sa.pub")
+        tokens.append(ServiceAccountAuthenticator(settings.service_account_issuers, keys,
+                                                  object_getters(objects), audiences))
+    if tokens:
+        authenticators.append(BearerTokenAuthenticator(tokens))
+    rbac = RBACAuthorizer()
+    authorizers: list[Authorizer] = []
+    for mode in settings.authorization_modes:
+        if mode == "Node":
+            authorizers.append(NodeAuthorizer(objects))
+        elif mode == "RBAC":
+            authorizers.append(rbac)
+        elif mode == "AlwaysAllow":
+            authorizers.append(AlwaysAllow())
+        else:
+            authorizers.append(AlwaysDeny())
+    config = None
+    if settings.encryption_provider_config:
+        config = encryption_config.load(Path(settings.encryption_provider_config))
+    node_restriction = None
+    if "NodeRestriction" in settings.admission_plugins:
+        node_restriction = NodeRestriction(lambda ns, name: objects.get("pods", ns, name))
+    return SecurityStack(settings, AuthenticationChain(authenticators, settings.anonymous_auth),
+                         tokens, AuthorizerChain(authorizers), rbac,
+                         EncryptionTransformers(config), objects, issuer, node_restriction,
+                         tuple(audiences))
+
+
+def credentials_from_aiohttp(request: Any) -> Credentials:
+    """The client certificate (DER) and Authorization header of an aiohttp request."""
+    transport = getattr(request, "transport", None)
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return Credentials(client_cert_der=der or None,
+                       authorization=request.headers.get("Authorization"))
