@@ -41,10 +41,13 @@ def timed(action: object) -> tuple[float, object]:
 Mounts = list[tuple[str, str]]  # (host path, container path)
 
 
-def ctr_run(runtime: ScratchContainerd, image: str, argv: list[str], mounts: Mounts) -> float:
+def ctr_run(runtime: ScratchContainerd, image: str, argv: list[str], mounts: Mounts,
+            env: tuple[str, ...] = ()) -> float:
     """Seconds for `ctr run --rm` of argv (container start + the command + removal)."""
     name = f"cpbench-{time.monotonic_ns()}"
     command = ["ctr", "--address", runtime.socket, "--namespace", "k8s.io", "run", "--rm"]
+    for variable in env:
+        command += ["--env", variable]
     for source, target in mounts:
         command += ["--mount", f"type=bind,src={source},dst={target},options=rbind:ro"]
     started = time.perf_counter()
@@ -57,8 +60,8 @@ def ctr_run(runtime: ScratchContainerd, image: str, argv: list[str], mounts: Mou
 
 
 def median_run(runtime: ScratchContainerd, image: str, argv: list[str],
-               mounts: Mounts) -> float:
-    return statistics.median(ctr_run(runtime, image, argv, mounts) for _ in range(RUNS))
+               mounts: Mounts, env: tuple[str, ...] = ()) -> float:
+    return statistics.median(ctr_run(runtime, image, argv, mounts, env) for _ in range(RUNS))
 
 
 def host_import() -> float:
@@ -90,7 +93,8 @@ async def main() -> None:
             mounts_b = [(prefix, prefix), (project, project), ("/lib64", "/lib64"),
                         ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu")]
             run_b = median_run(runtime, image_b.reference,  # type: ignore[attr-defined]
-                               [f"{prefix}/bin/python3", "-c", IMPORT], mounts_b)
+                               [f"{prefix}/bin/python3", "-c", IMPORT], mounts_b,
+                               (f"PYTHONPATH={project}",))
             baseline = median_run(runtime, image_b.reference, ["true"], [])  # type: ignore[attr-defined]
         finally:
             await runtime.close()
