@@ -5,7 +5,9 @@ percentageOfNodesToScore: 50% minus 1% per 125 nodes, at least 5%, never fewer t
 and the next pod continues from where this one stopped, so all nodes get their turn and 5,000
 nodes cost about as much as 500. Plugins run in upstream's default order; a node's first failing
 filter is its reason. Ties between the best nodes are broken at random, uniformly, with the
-caller's `random.Random` (seeded in tests).
+caller's `random.Random` (seeded in tests). When no node fits, preemption (preemption.py) looks
+for lower-priority victims; the FitError carries its candidate or its "preemption: ..." message.
+Nodes where preempting pods wait are filtered as if those pods already ran there.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from kubeadmpy.scheduler.filters import (
     NodeUnschedulable,
     TaintToleration,
 )
-from kubeadmpy.scheduler.framework import SKIP, Code, FilterPlugin, ScorePlugin, Status
+from kubeadmpy.scheduler.framework import SKIP, FilterPlugin, ScorePlugin, Status
 from kubeadmpy.scheduler.interpod import InterPodAffinity, InterPodAffinityScore
 from kubeadmpy.scheduler.model import PodInfo
+from kubeadmpy.scheduler.preemption import Candidate, Outcome, preempt
 from kubeadmpy.scheduler.scores import (
     BalancedAllocation,
     ImageLocality,
@@ -41,8 +44,6 @@ from kubeadmpy.scheduler.volumes import VolumeBinding
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
 DEFAULT_PERCENTAGE_BASE = 50
-NOT_HELPFUL = "Preemption is not helpful for scheduling"
-NO_VICTIMS = "No preemption victims found for incoming pod"
 NO_NODES = "no nodes available to schedule pods"
 
 
@@ -85,10 +86,16 @@ class Diagnosis:
 class FitError(Exception):
     """No node fits: carries what the FailedScheduling event says."""
 
-    def __init__(self, pod: PodInfo, all_nodes: int, diagnosis: Diagnosis, preemption: str) -> None:
+    def __init__(self, pod: PodInfo, all_nodes: int, diagnosis: Diagnosis,
+                 preemption: Outcome | None = None) -> None:
         self.pod, self.all_nodes, self.diagnosis = pod, all_nodes, diagnosis
-        self.preemption = preemption
+        self.preemption = preemption or Outcome(None, "")
         super().__init__(self.message)
+
+    @property
+    def nominee(self) -> Candidate | None:
+        """Where the pod may go once the victims are gone (preemption found room)."""
+        return self.preemption.candidate
 
     @property
     def message(self) -> str:
@@ -103,28 +110,9 @@ class FitError(Exception):
             for status in self.diagnosis.node_statuses.values():
                 histogram.update(status.reasons)
             text += f" {', '.join(sorted(f'{n} {r}' for r, n in histogram.items()))}."
-        if self.preemption:
-            text += f" {self.preemption}."
+        if self.preemption.message:
+            text += f" {self.preemption.message}."
         return text
-
-
-def preemption_message(pod: PodInfo, all_nodes: int, diagnosis: Diagnosis) -> str:
-    """What upstream's preemption reports when it finds nothing to evict.
-
-    Preemption itself (evicting lower-priority pods) is not implemented; a node that failed for a
-    resolvable reason is reported as having no victims.
-    """
-    if (pod.raw.get("spec") or {}).get("preemptionPolicy") == "Never":
-        return "preemption: not eligible due to preemptionPolicy=Never"
-    histogram: Counter[str] = Counter()
-    if diagnosis.pre_filter is not None:
-        histogram[NOT_HELPFUL if diagnosis.pre_filter.code == Code.UNRESOLVABLE
-                  else NO_VICTIMS] = all_nodes
-    else:
-        for status in diagnosis.node_statuses.values():
-            histogram[NOT_HELPFUL if status.code == Code.UNRESOLVABLE else NO_VICTIMS] += 1
-    reasons = ", ".join(sorted(f"{n} {r}" for r, n in histogram.items()))
-    return f"preemption: 0/{all_nodes} nodes are available: {reasons}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,21 +138,19 @@ class Algorithm:
         """The chosen node, or FitError."""
         order = snapshot.node_order
         if not order:
-            raise FitError(pod, 0, Diagnosis(), "")
+            raise FitError(pod, 0, Diagnosis())
         diagnosis = Diagnosis()
         active: list[tuple[FilterPlugin, Any]] = []
         for plugin in self.filters:
             state = plugin.pre_filter(pod, snapshot)
             if isinstance(state, Status):
                 diagnosis.pre_filter = state
-                raise FitError(pod, len(order), diagnosis,
-                               preemption_message(pod, len(order), diagnosis))
+                raise self._fit_error(pod, snapshot, diagnosis)
             if state is not SKIP:
                 active.append((plugin, state))
         feasible = self._find_feasible(pod, snapshot, active, diagnosis)
         if not feasible:
-            raise FitError(pod, len(order), diagnosis,
-                           preemption_message(pod, len(order), diagnosis))
+            raise self._fit_error(pod, snapshot, diagnosis)
         evaluated = len(feasible) + len(diagnosis.node_statuses)
         if len(feasible) == 1:
             return Decision(feasible[0].name, evaluated, 1)
@@ -181,20 +167,65 @@ class Algorithm:
         feasible: list[NodeInfo] = []
         statuses = diagnosis.node_statuses
         processed = 0
+        nominated = snapshot.nominated
         for offset in range(count):
             info = nodes[order[(start + offset) % count]]
             processed += 1
-            for plugin, state in active:
-                status = plugin.filter(state, pod, info)
-                if status is not None:
-                    statuses[info.name] = status
-                    break
+            status: Status | None = None
+            if nominated and info.name in nominated:
+                status = self._filter_with_nominated(pod, info, active, nominated[info.name])
+            else:
+                for plugin, state in active:  # inlined: this loop is the hot path
+                    status = plugin.filter(state, pod, info)
+                    if status is not None:
+                        break
+            if status is not None:
+                statuses[info.name] = status
             else:
                 feasible.append(info)
                 if len(feasible) >= wanted:
                     break
         self._next_start = (start + processed) % count
         return feasible
+
+    def _fit_error(self, pod: PodInfo, snapshot: ClusterSnapshot, diagnosis: Diagnosis
+                   ) -> FitError:
+        outcome = preempt(pod, snapshot, diagnosis.pre_filter, diagnosis.node_statuses, self.fits)
+        return FitError(pod, len(snapshot.nodes), diagnosis, outcome)
+
+    @staticmethod
+    def _run_filters(pod: PodInfo, info: NodeInfo, active: list[tuple[FilterPlugin, Any]]
+                     ) -> Status | None:
+        for plugin, state in active:
+            status = plugin.filter(state, pod, info)
+            if status is not None:
+                return status
+        return None
+
+    def _filter_with_nominated(self, pod: PodInfo, info: NodeInfo,
+                               active: list[tuple[FilterPlugin, Any]],
+                               waiting: dict[str, PodInfo]) -> Status | None:
+        """Filter as if the node's nominated pods of at least this priority were running."""
+        ahead = [p for p in waiting.values() if p.key != pod.key and p.priority >= pod.priority
+                 and p.key not in info.pods]
+        for other in ahead:
+            info.add_pod(other)
+        try:
+            return self._run_filters(pod, info, active)
+        finally:
+            for other in ahead:
+                info.remove_pod(other.key)
+
+    def fits(self, pod: PodInfo, snapshot: ClusterSnapshot, info: NodeInfo) -> Status | None:
+        """All filters (with fresh pre-filter state) for one node: preemption's what-if."""
+        active = []
+        for plugin in self.filters:
+            state = plugin.pre_filter(pod, snapshot)
+            if isinstance(state, Status):
+                return state
+            if state is not SKIP:
+                active.append((plugin, state))
+        return self._run_filters(pod, info, active)
 
     def _score(self, pod: PodInfo, snapshot: ClusterSnapshot, feasible: list[NodeInfo]
                ) -> list[int]:

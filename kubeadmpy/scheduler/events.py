@@ -2,7 +2,8 @@
 
 `kubectl describe pod` shows these: a Warning `FailedScheduling` with the "0/N nodes are
 available: ..." message when no node fits, a Normal `Scheduled` "Successfully assigned ns/pod to
-node" after binding, and the Pod's `PodScheduled=False/Unschedulable` condition. A repeated
+node" after binding, the Pod's `PodScheduled=False/Unschedulable` condition, and on a preempted
+pod a Normal `Preempted` event and a `DisruptionTarget` condition. A repeated
 identical failure bumps the count of the previous Event instead of writing a new one, as
 upstream's event aggregation does, so a pod stuck for hours leaves one Event, not thousands.
 """
@@ -18,6 +19,10 @@ from kubeadmpy.scheduler.model import PodInfo
 SCHEDULER_NAME = "default-scheduler"
 FAILED_SCHEDULING = "FailedScheduling"
 SCHEDULED = "Scheduled"
+PREEMPTED = "Preempted"
+
+
+_ACTIONS = {FAILED_SCHEDULING: "Scheduling", SCHEDULED: "Binding", PREEMPTED: "Preempting"}
 
 
 def rfc3339(moment: datetime) -> str:
@@ -39,7 +44,7 @@ def pod_event(pod: PodInfo, *, reason: str, message: str, warning: bool, now: da
                            "name": pod.name, "uid": pod.uid,
                            "resourceVersion": str(meta.get("resourceVersion", ""))},
         "reason": reason, "message": message, "type": "Warning" if warning else "Normal",
-        "action": "Scheduling" if warning else "Binding",
+        "action": _ACTIONS.get(reason, "Scheduling"),
         "source": {"component": SCHEDULER_NAME},
         "reportingComponent": SCHEDULER_NAME, "reportingInstance": instance,
         "firstTimestamp": rfc3339(now), "lastTimestamp": rfc3339(now), "count": 1,
@@ -56,3 +61,15 @@ def unschedulable_condition_patch(message: str, now: datetime) -> dict[str, Any]
     return {"status": {"conditions": [{
         "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": message, "lastProbeTime": None, "lastTransitionTime": rfc3339(now)}]}}
+
+
+def preempted_message(preemptor: PodInfo, node: str) -> str:
+    return f"Preempted by pod {preemptor.uid} on node {node}"
+
+
+def disruption_condition_patch(scheduler_name: str, now: datetime) -> dict[str, Any]:
+    """The condition upstream sets on a victim before deleting it."""
+    return {"status": {"conditions": [{
+        "type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
+        "message": f"{scheduler_name}: preempting to accommodate a higher priority pod",
+        "lastTransitionTime": rfc3339(now)}]}}

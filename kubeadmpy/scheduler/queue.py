@@ -71,14 +71,15 @@ class SchedulingQueue:
         if self._find(pod.key) is None:
             self._push_active(QueuedPod(pod, self.clock.now()))
 
-    def update(self, pod: PodInfo) -> None:
-        """A pending pod changed: a changed pod may now fit, so unschedulable ones move on."""
+    def update(self, pod: PodInfo, *, spec_changed: bool = True) -> None:
+        """A pending pod changed. A changed spec or labels may make it fit, so an unschedulable
+        pod moves on; a status-only change (our own condition, nominatedNodeName) does not."""
         queued = self._find(pod.key)
         if queued is None:
             self.add(pod)
             return
         queued.pod = pod
-        if pod.key in self._unschedulable:
+        if spec_changed and pod.key in self._unschedulable:
             del self._unschedulable[pod.key]
             self._requeue(queued)
 

@@ -25,6 +25,7 @@ from kubeadmpy.scheduler import events
 from kubeadmpy.scheduler import framework as fw
 from kubeadmpy.scheduler.algorithm import Algorithm, FitError
 from kubeadmpy.scheduler.model import DEFAULT_SCHEDULER_NAME, PodInfo, pod_info
+from kubeadmpy.scheduler.preemption import Candidate
 from kubeadmpy.scheduler.queue import QueuedPod, SchedulingQueue
 from kubeadmpy.scheduler.snapshot import ClusterSnapshot
 
@@ -48,6 +49,13 @@ def _key(obj: JSONObject) -> str:
 
 def _assigned(obj: JSONObject) -> bool:
     return bool((obj.get("spec") or {}).get("nodeName"))
+
+
+def _scheduling_relevant(pod: JSONObject) -> tuple[Any, ...]:
+    """What can change a pending pod's fate: not its status, not bookkeeping metadata."""
+    meta = pod.get("metadata") or {}
+    return (pod.get("spec"), meta.get("labels"), meta.get("annotations"),
+            meta.get("deletionTimestamp"))
 
 
 def _node_facts(node: JSONObject) -> tuple[Any, ...]:
@@ -132,23 +140,29 @@ class Scheduler:
         pod = pod_info(obj)
         if self._responsible(pod):
             self.queue.add(pod)
+            nominated = (obj.get("status") or {}).get("nominatedNodeName")
+            if nominated:  # a reservation made before a restart or by the previous leader
+                self.snapshot.nominate(pod, str(nominated))
 
     def _pod_updated(self, old: JSONObject, new: JSONObject) -> None:
         if _assigned(new):
             self.snapshot.set_pod(new)
+            self.snapshot.clear_nomination(_key(new))
             self.queue.delete(_key(new))
             self._last_failure.pop(_key(new), None)
             self.queue.on_event(fw.ASSIGNED_POD_UPDATE if _assigned(old) else fw.ASSIGNED_POD_ADD)
             return
         pod = pod_info(new)
         if self._responsible(pod):
-            self.queue.update(pod)
+            self.queue.update(pod, spec_changed=_scheduling_relevant(old) != _scheduling_relevant(new))
         else:
             self.queue.delete(pod.key)
+            self.snapshot.clear_nomination(pod.key)
 
     def _pod_deleted(self, obj: JSONObject) -> None:
         key = _key(obj)
         self.queue.delete(key)
+        self.snapshot.clear_nomination(key)
         self._last_failure.pop(key, None)
         if self.snapshot.remove_pod(key) is not None:
             self.queue.on_event(fw.ASSIGNED_POD_DELETE)
@@ -195,7 +209,11 @@ class Scheduler:
             self.queue.add_unschedulable(queued, failure.diagnosis.unschedulable_plugins)
             log.info("scheduler: %s unschedulable: %s", pod.key, failure.message)
             self._spawn(self._report_failure(pod, failure.message))
+            if failure.nominee is not None:
+                self.snapshot.nominate(pod, failure.nominee.node)
+                self._spawn(self._preempt(pod, failure.nominee))
             return
+        self.snapshot.clear_nomination(pod.key)
         assumed = self.snapshot.assume(pod, decision.node_name)
         self._spawn(self._bind(queued, assumed, decision.node_name))
 
@@ -219,6 +237,33 @@ class Scheduler:
         self.queue.done(pod.key)
         await self._write_event(pod, events.SCHEDULED, events.scheduled_message(pod, node),
                                 warning=False)
+
+    async def _preempt(self, pod: PodInfo, candidate: Candidate) -> None:
+        """Evict the victims (graceful delete, as upstream), then record the nomination."""
+        node = candidate.node
+        await asyncio.gather(*(self._evict(victim, pod, node) for victim in candidate.victims))
+        try:
+            await self.event_client.patch("pods", pod.name,
+                                          {"status": {"nominatedNodeName": node}},
+                                          pod.namespace, subresource="status")
+        except (errors.APIError, OSError, TimeoutError) as exc:
+            log.warning("scheduler: could not nominate %s for %s: %s", node, pod.key, exc)
+        log.info("scheduler: %s preempted %d pod(s) on %s", pod.key, len(candidate.victims), node)
+
+    async def _evict(self, victim: PodInfo, preemptor: PodInfo, node: str) -> None:
+        try:
+            await self.event_client.patch(
+                "pods", victim.name, events.disruption_condition_patch(
+                    self.settings.scheduler_name, self.clock.wall()),
+                victim.namespace, subresource="status")
+            await self.client.delete("pods", victim.name, victim.namespace)
+        except errors.NotFound:
+            return
+        except (errors.APIError, OSError, TimeoutError) as exc:
+            log.warning("scheduler: could not preempt %s: %s", victim.key, exc)
+            return
+        await self._write_event(victim, events.PREEMPTED,
+                                events.preempted_message(preemptor, node), warning=False)
 
     async def _report_failure(self, pod: PodInfo, message: str) -> None:
         previous = self._last_failure.get(pod.key)

@@ -89,6 +89,10 @@ class ClusterSnapshot:
         # instead of every node when the incoming pod has no terms of its own.
         self.nodes_with_affinity: set[str] = set()
         self.nodes_with_required_anti_affinity: set[str] = set()
+        # Pending pods that preempted others and wait for the room on their nominated node:
+        # pods of lower or equal priority must not take that room meanwhile.
+        self.nominated: dict[str, dict[str, PodInfo]] = {}
+        self._nominated_node: dict[str, str] = {}
 
     # --- nodes -----------------------------------------------------------------------------
     def set_node(self, raw: dict[str, Any]) -> NodeInfo:
@@ -154,6 +158,26 @@ class ClusterSnapshot:
             self._index_affinity(info)
             return removed
         return self._orphans.get(node_name, {}).pop(key, None)
+
+    def place(self, pod: PodInfo) -> None:
+        """Put back a pod taken out with `remove_pod` (preemption's what-if)."""
+        self._place(pod, pod.node_name)
+
+    def nominate(self, pod: PodInfo, node_name: str) -> None:
+        self.clear_nomination(pod.key)
+        self.nominated.setdefault(node_name, {})[pod.key] = pod
+        self._nominated_node[pod.key] = node_name
+
+    def nominated_node(self, key: str) -> str:
+        return self._nominated_node.get(key, "")
+
+    def clear_nomination(self, key: str) -> None:
+        node_name = self._nominated_node.pop(key, None)
+        if node_name is not None:
+            waiting = self.nominated[node_name]
+            waiting.pop(key, None)
+            if not waiting:
+                del self.nominated[node_name]
 
     def _place(self, pod: PodInfo, node_name: str) -> None:
         self._pod_node[pod.key] = node_name

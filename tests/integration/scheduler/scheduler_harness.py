@@ -33,7 +33,7 @@ def pending_pod(name: str, *, cpu: str = "100m", memory: str = "64Mi",
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
             "spec": {"containers": [{"name": "app", "image": "registry.local/app:1",
                                      "resources": {"requests": {"cpu": cpu, "memory": memory}}}],
-                     **spec}}
+                     "terminationGracePeriodSeconds": 30, **spec}}
 
 
 async def create_pods(client: Client, namespace: str, pods: list[dict[str, Any]],

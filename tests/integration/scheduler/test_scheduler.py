@@ -227,3 +227,37 @@ async def test_a_pod_follows_its_bound_volume_to_the_volume_node(
             return all((await pods_by_node(admin, "default")).values())
         await wait_for(all_bound, "the pods bound")
     assert set((await pods_by_node(admin, "default")).values()) == {"node-2"}
+
+
+async def test_a_higher_priority_pod_preempts_and_lands_when_the_victim_is_gone(
+        admin: Client, scheduler_kubeconfig: Path) -> None:
+    # spec.priority is given directly: our apiserver has no PriorityClass admission yet
+    await register_simulated_nodes(admin, [simulated_node("only", cpu="1")])
+    await create_pods(admin, "default", [pending_pod("batch", cpu="1", priority=1)])
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def placed(name: str) -> bool:
+            return bool((await pods_by_node(admin, "default"))[name])
+        await wait_for(lambda: placed("batch"), "the batch pod bound")
+        await create_pods(admin, "default", [pending_pod("urgent", cpu="1", priority=1000)])
+
+        async def victim_terminating() -> bool:
+            victim = await admin.get("pods", "batch", "default")
+            return bool(victim["metadata"].get("deletionTimestamp"))
+        await wait_for(victim_terminating, "the victim deleted gracefully")
+        victim = await admin.get("pods", "batch", "default")
+        assert any(c["type"] == "DisruptionTarget" and c["reason"] == "PreemptionByScheduler"
+                   for c in victim["status"].get("conditions", []))
+        urgent = await admin.get("pods", "urgent", "default")
+
+        async def nominated() -> bool:
+            status = (await admin.get("pods", "urgent", "default")).get("status") or {}
+            return status.get("nominatedNodeName") == "only"
+        await wait_for(nominated, "the preemptor nominated to the node")
+        preempted = [e for e in await events_for(admin, "default", "batch")
+                     if e["reason"] == "Preempted"]
+        assert [e["message"] for e in preempted] == [
+            f"Preempted by pod {urgent['metadata']['uid']} on node only"]
+        # no kubelet here: finish the victim's termination as the kubelet would
+        await admin.delete("pods", "batch", "default", grace_period_seconds=0)
+        await wait_for(lambda: placed("urgent"), "the preemptor bound", seconds=30)
+    assert (await pods_by_node(admin, "default")) == {"urgent": "only"}
