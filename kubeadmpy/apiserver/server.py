@@ -41,6 +41,7 @@ log = logging.getLogger("kubeadmpy.apiserver")
 
 ETCD_START_TIMEOUT_SECONDS = 60
 SHUTDOWN_GRACE_SECONDS = 5.0
+HEALTH_ETCD_TIMEOUT_SECONDS = 2.0
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -235,7 +236,7 @@ class APIServer:
         path = auth.normalised_path(request.path)
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
                 ("/healthz/", "/livez/", "/readyz/")):
-            return web.Response(text="ok")
+            return await self._health(path, "verbose" in request.query)
         if path == "/version":
             return negotiation.respond(discovery.version_info())
         if path.startswith("/openapi"):
@@ -251,6 +252,31 @@ class APIServer:
         if target is None:
             raise status.path_not_found()
         return await self.handlers.handle(request, target)
+
+    async def _health(self, path: str, verbose: bool) -> web.Response:
+        """/livez: the process serves. /readyz and /healthz also need etcd and synced caches."""
+        checks = {"ping": True}
+        if not path.startswith("/livez"):
+            checks["informer-sync"] = all(c.ready.is_set() for c in self.caches.values())
+            try:
+                async with asyncio.timeout(HEALTH_ETCD_TIMEOUT_SECONDS):
+                    await self.etcd.current_revision()
+                checks["etcd"] = True
+            except (TimeoutError, EtcdError):
+                checks["etcd"] = False
+        healthy = all(checks.values())
+        if not verbose:
+            if healthy:
+                return web.Response(text="ok")
+            failed = "".join(f"[-]{name} failed: reason withheld\n"
+                             for name, ok in checks.items() if not ok)
+            return web.Response(text=f"{failed}{path.strip('/').split('/')[0]} check failed",
+                                status=500)
+        lines = [f"[{'+' if ok else '-'}]{name} {'ok' if ok else 'failed'}"
+                 for name, ok in checks.items()]
+        lines.append(f"{path.strip('/').split('/')[0]} check "
+                     f"{'passed' if healthy else 'failed'}")
+        return web.Response(text="\n".join(lines), status=200 if healthy else 500)
 
     def _discovery(self, path: str, accept: str, host: str) -> web.Response | None:
         parts = path.strip("/").split("/")

@@ -152,3 +152,23 @@ async def test_compacted_history_gives_410_and_a_relist_recovers(
         async with fresh.get(BASE) as response:  # the relist an informer then does
             names = [i["metadata"]["name"] for i in (await response.json())["items"]]
         assert "old" in names
+
+
+async def test_readyz_follows_etcd_while_livez_stays_up(own_cluster: Cluster,
+                                                       http: aiohttp.ClientSession) -> None:
+    async def code(path: str) -> int:
+        async with http.get(path) as response:
+            await response.read()
+            return response.status
+
+    assert (await code("/readyz"), await code("/livez")) == (200, 200)
+    await asyncio.to_thread(own_cluster.etcd.stop)
+    try:
+        assert (await code("/readyz"), await code("/livez")) == (500, 200)
+        async with http.get("/readyz?verbose") as response:
+            assert "[-]etcd failed" in await response.text()
+    finally:
+        await asyncio.to_thread(own_cluster.etcd.start)
+    async with asyncio.timeout(15):  # ready again once the etcd connection is re-established
+        while await code("/readyz") != 200:
+            await asyncio.sleep(0.2)
