@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import ssl
 import sys
@@ -62,12 +63,14 @@ async def test_pending_pods_are_bound_to_nodes_with_room(
         admin: Client, scheduler_kubeconfig: Path) -> None:
     await register_simulated_nodes(admin, simulated_nodes(3, cpu="1", memory="4Gi"))
     await create_pods(admin, "default", [pending_pod(f"web-{i}", cpu="300m") for i in range(9)])
+    await create_pods(admin, "default", [pending_pod("not-ours", schedulerName="other")])
     async with in_process_scheduler(scheduler_kubeconfig):
         async def all_bound() -> bool:
-            return all((await pods_by_node(admin, "default")).values())
+            placed = await pods_by_node(admin, "default")
+            return all(node for name, node in placed.items() if name != "not-ours")
         await wait_for(all_bound, "every pod bound")
     placement = Counter((await pods_by_node(admin, "default")).values())
-    assert placement == {"node-0": 3, "node-1": 3, "node-2": 3}
+    assert placement == {"node-0": 3, "node-1": 3, "node-2": 3, "": 1}  # not-ours is left alone
     scheduled = await events_for(admin, "default", "web-0")
     assert [(e["reason"], e["type"]) for e in scheduled] == [("Scheduled", "Normal")]
     node = (await pods_by_node(admin, "default"))["web-0"]
@@ -95,8 +98,11 @@ async def test_an_unschedulable_pod_is_told_why_and_lands_once_a_node_fits(
         pod = await admin.get("pods", "db", "default")
         assert {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}.items() <= \
             next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled").items()
-        described = cluster.kubectl("1.33", "describe", "pod", "db").stdout
-        assert "FailedScheduling" in described and "default-scheduler" in described
+        for version in ("1.27", "1.33"):
+            described = cluster.kubectl(version, "describe", "pod", "db").stdout
+            event_line = next(line for line in described.splitlines() if "FailedScheduling" in line)
+            assert event_line.split()[:2] == ["Warning", "FailedScheduling"]
+            assert "default-scheduler" in event_line and "0/3 nodes are available" in event_line
 
         await register_simulated_nodes(admin, [simulated_node("w3", labels={"disk": "ssd"})])
 
@@ -261,3 +267,22 @@ async def test_a_higher_priority_pod_preempts_and_lands_when_the_victim_is_gone(
         await admin.delete("pods", "batch", "default", grace_period_seconds=0)
         await wait_for(lambda: placed("urgent"), "the preemptor bound", seconds=30)
     assert (await pods_by_node(admin, "default")) == {"urgent": "only"}
+
+
+async def test_kubectl_run_gets_a_node_shown_by_get_wide_and_describe(
+        admin: Client, cluster: Cluster, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(2))
+    async with in_process_scheduler(scheduler_kubeconfig):
+        for version in ("1.27", "1.33"):
+            name = f"run-{version.replace('.', '')}"
+            cluster.kubectl(version, "run", name, "--image=registry.local/app:1")
+
+            async def bound(pod: str = name) -> bool:
+                return bool((await pods_by_node(admin, "default"))[pod])
+            await wait_for(bound, f"{name} bound")
+            node = (await pods_by_node(admin, "default"))[name]
+            wide = cluster.kubectl(version, "get", "pod", name, "-o", "wide").stdout
+            assert wide.splitlines()[1].split()[6] == node  # the NODE column
+            described = cluster.kubectl(version, "describe", "pod", name).stdout
+            assert re.search(rf"^Node:\s+{node}\b", described, re.MULTILINE)
+            assert f"Successfully assigned default/{name} to {node}" in described
