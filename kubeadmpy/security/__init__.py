@@ -32,6 +32,13 @@ from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionReques
 from kubeadmpy.security.rbac import RBACAuthorizer
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy
 from kubeadmpy.security.serviceaccount import ServiceAccountAuthenticator, TokenIssuer
+from kubeadmpy.security.stack import (
+    ClusterObjects,
+    SecuritySettings,
+    SecurityStack,
+    build_stack,
+    credentials_from_aiohttp,
+)
 from kubeadmpy.security.x509_auth import X509Authenticator
 
 __all__ = [
@@ -44,6 +51,7 @@ __all__ = [
     "AuthorizerChain",
     "BearerTokenAuthenticator",
     "BootstrapTokenAuthenticator",
+    "ClusterObjects",
     "Credentials",
     "Decision",
     "DecryptionError",
@@ -52,11 +60,15 @@ __all__ = [
     "NodeAuthorizer",
     "NodeRestriction",
     "RBACAuthorizer",
+    "SecuritySettings",
+    "SecurityStack",
     "ServiceAccountAuthenticator",
     "TokenIssuer",
     "UserInfo",
     "Verdict",
     "X509Authenticator",
+    "build_stack",
+    "credentials_from_aiohttp",
     "forbidden_message",
     "parse_modes",
     "reconcile_bootstrap_policy",

@@ -36,7 +36,11 @@ PodGetter = Callable[[str, str], Mapping[str, Any] | None]
 
 
 class AdmissionDenied(KubeadmpyError):
-    """An admission plugin refused the request (HTTP 403 Forbidden)."""
+    """An admission plugin refused the request: HTTP `code` (403 Forbidden unless stated)."""
+
+    def __init__(self, message: str, code: int = 403) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@
 --authorization-mode, --enable-admission-plugins, --encryption-provider-config) and
 `build_stack` loads keys, CAs and the encryption configuration — refusing to start with a clear
 error if any is unusable — and wires the authenticators, authorizers and admission plugins.
-The server supplies objects through `ClusterObjects` (its watch cache) and feeds RBAC objects
+Admission runs NamespaceLifecycle, ServiceAccount, NodeRestriction and Priority (those enabled)
+in upstream's order. The server supplies objects through `ClusterObjects` (its watch cache; an
+optional `list(resource)` lets Priority find a globalDefault class) and feeds RBAC objects
 to `stack.rbac` as they change; everything else is a method call per request.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,17 +46,21 @@ from kubeadmpy.security.authorizer import (
 from kubeadmpy.security.bootstrap_tokens import BootstrapTokenAuthenticator
 from kubeadmpy.security.encryption import EncryptionTransformers
 from kubeadmpy.security.identity import Attributes, UserInfo, Verdict
+from kubeadmpy.security.namespace_lifecycle import NamespaceLifecycle
 from kubeadmpy.security.node_authorizer import NodeAuthorizer
 from kubeadmpy.security.node_restriction import AdmissionRequest, NodeRestriction
+from kubeadmpy.security.priority_admission import PriorityAdmission
 from kubeadmpy.security.rbac import RBACAuthorizer
 from kubeadmpy.security.serviceaccount import (
     ObjectGetters,
     ServiceAccountAuthenticator,
     TokenIssuer,
 )
+from kubeadmpy.security.serviceaccount_admission import ServiceAccountAdmission
 from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 
-SUPPORTED_ADMISSION = ("NodeRestriction",)
+# upstream's order among the plugins implemented here
+SUPPORTED_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority")
 
 
 class ClusterObjects(Protocol):
@@ -61,6 +69,10 @@ class ClusterObjects(Protocol):
     def get(self, resource: str, namespace: str, name: str) -> Mapping[str, Any] | None: ...
 
     def pods_on_node(self, node_name: str) -> Iterable[Mapping[str, Any]]: ...
+
+
+class AdmissionPlugin(Protocol):
+    def admit(self, request: AdmissionRequest) -> Mapping[str, Any] | None: ...
 
 
 def _values(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -113,7 +125,7 @@ class SecuritySettings:
             service_account_signing_key_file=one("service-account-signing-key-file"),
             api_audiences=_values(flags.get("api-audiences")),
             authorization_modes=tuple(parse_modes(modes)) if modes else ("AlwaysAllow",),
-            admission_plugins=tuple(p for p in plugins if p in SUPPORTED_ADMISSION),
+            admission_plugins=tuple(p for p in SUPPORTED_ADMISSION if p in plugins),
             encryption_provider_config=one("encryption-provider-config"))
 
 
@@ -127,7 +139,7 @@ class SecurityStack:
     encryption: EncryptionTransformers
     objects: ClusterObjects
     issuer: TokenIssuer | None = None
-    node_restriction: NodeRestriction | None = None
+    admission: list[AdmissionPlugin] = field(default_factory=list)
     audiences: tuple[str, ...] = field(default=())
 
     # ---- per request ---------------------------------------------------------------------
@@ -137,10 +149,17 @@ class SecurityStack:
     def authorize(self, attrs: Attributes) -> Verdict:
         return self.authorizer(attrs)
 
-    def admit(self, request: AdmissionRequest) -> None:
-        """Run the enabled admission plugins; AdmissionDenied means 403."""
-        if self.node_restriction is not None:
-            self.node_restriction.admit(request)
+    def admit(self, request: AdmissionRequest) -> Mapping[str, Any] | None:
+        """Run the enabled plugins in order; returns the object to store (possibly mutated).
+
+        AdmissionDenied carries the HTTP code (403, or 404 for a missing namespace).
+        """
+        obj = request.obj
+        for plugin in self.admission:
+            changed = plugin.admit(dataclasses.replace(request, obj=obj))
+            if changed is not None:
+                obj = changed
+        return obj
 
     def check_rbac_write(self, user: UserInfo, obj: Mapping[str, Any]) -> None:
         """Escalation check for a Role/ClusterRole/(Cluster)RoleBinding create or update."""
@@ -225,13 +244,33 @@ def build_stack(settings: SecuritySettings, objects: ClusterObjects) -> Security
     config = None
     if settings.encryption_provider_config:
         config = encryption_config.load(Path(settings.encryption_provider_config))
-    node_restriction = None
-    if "NodeRestriction" in settings.admission_plugins:
-        node_restriction = NodeRestriction(lambda ns, name: objects.get("pods", ns, name))
     return SecurityStack(settings, AuthenticationChain(authenticators, settings.anonymous_auth),
                          tokens, AuthorizerChain(authorizers), rbac,
-                         EncryptionTransformers(config), objects, issuer, node_restriction,
+                         EncryptionTransformers(config), objects, issuer,
+                         _admission_plugins(settings.admission_plugins, objects),
                          tuple(audiences))
+
+
+def _list(objects: ClusterObjects, resource: str) -> Iterable[Mapping[str, Any]]:
+    lister = getattr(objects, "list", None)
+    return lister(resource) if lister is not None else ()
+
+
+def _admission_plugins(names: Sequence[str], objects: ClusterObjects) -> list[AdmissionPlugin]:
+    plugins: list[AdmissionPlugin] = []
+    for name in names:
+        if name == "NamespaceLifecycle":
+            plugins.append(NamespaceLifecycle(lambda n: objects.get("namespaces", "", n)))
+        elif name == "ServiceAccount":
+            plugins.append(ServiceAccountAdmission(
+                lambda ns, n: objects.get("serviceaccounts", ns, n)))
+        elif name == "NodeRestriction":
+            plugins.append(NodeRestriction(lambda ns, n: objects.get("pods", ns, n)))
+        elif name == "Priority":
+            plugins.append(PriorityAdmission(lambda n: objects.get("priorityclasses", "", n),
+                                             functools.partial(_list, objects,
+                                                               "priorityclasses")))
+    return plugins
 
 
 def credentials_from_aiohttp(request: Any) -> Credentials:

@@ -26,11 +26,12 @@ def test_flags_become_settings() -> None:
         "service-account-issuer": [ISSUER, "https://old"],
         "service-account-key-file": "/etc/kubernetes/pki/sa.pub",
         "authorization-mode": "Node,RBAC",
-        "enable-admission-plugins": "NodeRestriction,NamespaceLifecycle"})
+        "enable-admission-plugins": "NodeRestriction,NamespaceLifecycle,LimitRanger"})
     assert settings.anonymous_auth is False and settings.enable_bootstrap_token_auth
     assert settings.service_account_issuers == (ISSUER, "https://old")
     assert settings.authorization_modes == ("Node", "RBAC")
-    assert settings.admission_plugins == ("NodeRestriction",)
+    # upstream's order whatever the flag's; plugins not implemented here are left out
+    assert settings.admission_plugins == ("NamespaceLifecycle", "NodeRestriction")
     assert SecuritySettings.from_flags({}).authorization_modes == ("AlwaysAllow",)
 
 
