@@ -43,14 +43,16 @@ from kubeadmpy.security.authorizer import (
     AuthorizerChain,
     parse_modes,
 )
+from kubeadmpy.security.bootstrap_policy import node_rules
 from kubeadmpy.security.bootstrap_tokens import BootstrapTokenAuthenticator
 from kubeadmpy.security.encryption import EncryptionTransformers
-from kubeadmpy.security.identity import Attributes, UserInfo, Verdict
+from kubeadmpy.security.identity import Attributes, UserInfo, Verdict, node_name_of
 from kubeadmpy.security.namespace_lifecycle import NamespaceLifecycle
 from kubeadmpy.security.node_authorizer import NodeAuthorizer
 from kubeadmpy.security.node_restriction import AdmissionRequest, NodeRestriction
 from kubeadmpy.security.priority_admission import PriorityAdmission
 from kubeadmpy.security.rbac import RBACAuthorizer
+from kubeadmpy.security.rbac_rules import Rule, rules_from_api
 from kubeadmpy.security.serviceaccount import (
     ObjectGetters,
     ServiceAccountAuthenticator,
@@ -141,6 +143,8 @@ class SecurityStack:
     issuer: TokenIssuer | None = None
     admission: list[AdmissionPlugin] = field(default_factory=list)
     audiences: tuple[str, ...] = field(default=())
+    _node_rules: tuple[Rule, ...] = field(default_factory=lambda: rules_from_api(node_rules()),
+                                          repr=False)
 
     # ---- per request ---------------------------------------------------------------------
     def authenticate(self, credentials: Credentials) -> AuthResult:
@@ -179,7 +183,10 @@ class SecurityStack:
 
     def self_subject_rules_review(self, body: Mapping[str, Any],
                                   user: UserInfo) -> dict[str, Any]:
-        return reviews.self_subject_rules_review(body, user, self.rbac.rules_for)
+        # a kubelet also holds what the Node authorizer grants outside the object graph
+        extra = self._node_rules if node_name_of(user) and "Node" in \
+            self.settings.authorization_modes else ()
+        return reviews.self_subject_rules_review(body, user, self.rbac.rules_for, extra)
 
     def token_review(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return reviews.token_review(body, self.token_authenticators, self.audiences)

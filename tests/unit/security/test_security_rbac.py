@@ -232,6 +232,22 @@ def test_default_policy_lets_anonymous_read_only_public_info() -> None:
                                       "cluster-info")).allowed
 
 
+def test_kubeadms_cluster_info_role_lets_anonymous_read_only_cluster_info() -> None:
+    anonymous = UserInfo("system:anonymous", groups=("system:unauthenticated",))
+    chain = AuthorizerChain([bootstrap_rbac(
+        role("kubeadm:bootstrap-signer-clusterinfo",
+             [policy_rule("get", CORE, "configmaps", "cluster-info")], namespace="kube-public"),
+        bind("kubeadm:bootstrap-signer-clusterinfo", "kubeadm:bootstrap-signer-clusterinfo",
+             [subject("User", "system:anonymous")], namespace="kube-public"))])
+    assert chain(resource_request(anonymous, "get", "configmaps", "kube-public",
+                                  "cluster-info")).allowed
+    assert not chain(resource_request(anonymous, "get", "configmaps", "kube-public",
+                                      "other")).allowed
+    assert not chain(resource_request(anonymous, "list", "configmaps", "kube-public")).allowed
+    assert not chain(resource_request(anonymous, "get", "configmaps", "kube-system",
+                                      "cluster-info")).allowed
+
+
 def test_controller_service_accounts_get_their_controller_roles() -> None:
     chain = AuthorizerChain([bootstrap_rbac()])
     sa = user("system:serviceaccount:kube-system:deployment-controller",

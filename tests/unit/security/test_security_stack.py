@@ -80,6 +80,9 @@ def test_a_wired_stack_issues_and_accepts_tokens_and_restricts_nodes(keys: Path)
     assert stack.authorize(resource_request(kubelet, "get", "nodes", "", "node-a")).allowed
     with pytest.raises(AdmissionDenied):
         stack.admit(AdmissionRequest(kubelet, "DELETE", "nodes", name="node-b"))
+    rules = stack.self_subject_rules_review({"spec": {"namespace": "ns"}}, kubelet)
+    assert {"verbs": ["patch", "update"], "apiGroups": [""], "resources": ["nodes/status"]} \
+        in rules["status"]["resourceRules"]
 
 
 def write_encryption(path: Path, secret: str) -> Path:
