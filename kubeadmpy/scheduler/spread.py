@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -47,6 +48,39 @@ def _matching(pod: PodInfo, constraint: SpreadConstraint, node: NodeInfo) -> int
                and constraint.selector.matches(other.labels))
 
 
+def _domain_counts(pod: PodInfo, constraints: tuple[SpreadConstraint, ...],
+                   nodes: Iterable[NodeInfo], only: list[Counter[str]] | None = None
+                   ) -> list[Counter[str]]:
+    """Matching pods per domain value, per constraint, over the eligible nodes that carry every
+    topology key. With `only`, count into those counters and only for domains already in them.
+
+    This runs over every node for every pod with constraints, so the common case (no node
+    policy to check, a node without pods) is kept to a few dict look-ups.
+    """
+    counts = only if only is not None else [Counter() for _ in constraints]
+    keys = [c.topology_key for c in constraints]
+    selective = bool(pod.node_selector) or pod.required_node_affinity is not None
+    policy = [(c.honor_node_affinity and selective) or c.honor_node_taints for c in constraints]
+    for info in nodes:
+        labels = info.node.labels
+        try:
+            values = [labels[key] for key in keys]
+        except KeyError:  # a node without every topology key is in no domain
+            continue
+        for index, constraint in enumerate(constraints):
+            value = values[index]
+            domain = counts[index]
+            if only is not None and value not in domain:
+                continue
+            if policy[index] and not _eligible(pod, constraint, info):
+                continue
+            if info.pods:
+                domain[value] += _matching(pod, constraint, info)
+            elif value not in domain:
+                domain[value] = 0
+    return counts
+
+
 @dataclass(slots=True)
 class _FilterState:
     constraints: tuple[SpreadConstraint, ...]
@@ -65,14 +99,7 @@ class PodTopologySpread(FilterPlugin):
         constraints = tuple(c for c in pod.spread_constraints if c.hard)
         if not constraints:
             return SKIP
-        counts: list[Counter[str]] = [Counter() for _ in constraints]
-        for info in snapshot.nodes.values():
-            if not _has_keys(info, constraints):
-                continue
-            for index, constraint in enumerate(constraints):
-                if _eligible(pod, constraint, info):
-                    value = info.node.labels[constraint.topology_key]
-                    counts[index][value] += _matching(pod, constraint, info)
+        counts = _domain_counts(pod, constraints, snapshot.nodes.values())
         self_match = [int(c.selector.matches(pod.labels)) for c in constraints]
         minimums = [min(domains.values(), default=0) if len(domains) >= c.min_domains else 0
                     for c, domains in zip(constraints, counts, strict=True)]
@@ -116,13 +143,7 @@ class PodTopologySpreadScore(ScorePlugin):
                 for index, constraint in enumerate(constraints):
                     counts[index][info.node.labels[constraint.topology_key]] += 0
         weights = [math.log(len(c) + 2) for c in counts]
-        for info in snapshot.nodes.values():
-            if not _has_keys(info, constraints):
-                continue
-            for index, constraint in enumerate(constraints):
-                value = info.node.labels[constraint.topology_key]
-                if value in counts[index] and _eligible(pod, constraint, info):
-                    counts[index][value] += _matching(pod, constraint, info)
+        _domain_counts(pod, constraints, snapshot.nodes.values(), only=counts)
         return _ScoreState(constraints, counts, weights, ignored)
 
     def score(self, state: _ScoreState, pod: PodInfo, node: NodeInfo) -> int:
