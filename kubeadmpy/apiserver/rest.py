@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from kubeadmpy.apiserver import fields, negotiation, patching, tables, writes
+from kubeadmpy.apiserver.kubelet_proxy import KubeletProxy
 from kubeadmpy.apiserver.listing import (
     list_body,
     list_objects,
@@ -35,6 +36,9 @@ class Environment(Protocol):
     async def allocate_node_port(self, wanted: int | None, field: str) -> int: ...
 
     async def release_node_port(self, port: int) -> None: ...
+
+    @property
+    def kubelets(self) -> KubeletProxy: ...
 
 
 def _verb(method: str, target: Target, query: Any) -> str:

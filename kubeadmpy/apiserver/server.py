@@ -26,6 +26,7 @@ from kubeadmpy.apiserver.ipalloc import (
     parse_port_range,
     parse_service_range,
 )
+from kubeadmpy.apiserver.kubelet_proxy import KubeletProxy
 from kubeadmpy.apiserver.resources import build_registry
 from kubeadmpy.apiserver.rest import ResourceHandlers
 from kubeadmpy.apiserver.routing import resolve
@@ -61,6 +62,9 @@ class APIServer:
                                             parse_service_range(settings.service_cluster_ip_range))
         self.node_ports = NodePortAllocator(self.etcd,
                                             parse_port_range(settings.service_node_port_range))
+        self.kubelets = KubeletProxy(settings.kubelet_client_certificate,
+                                     settings.kubelet_client_key,
+                                     settings.kubelet_preferred_address_types)
         self.caches: dict[ResourceSpec, WatchCache] = {
             spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
             for spec in self.registry.all() if "watch" in spec.verbs}
@@ -134,6 +138,7 @@ class APIServer:
             self._background.clear()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks.__aexit__(None, None, None)
+        await self.kubelets.close()
         await self.etcd.close()
 
     async def _compact_forever(self) -> None:

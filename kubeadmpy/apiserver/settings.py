@@ -16,8 +16,7 @@ from kubeadmpy.errors import UserInputError
 # Flags that parse but whose feature is not implemented here yet (logged at start-up).
 NOT_YET_ENFORCED = (
     "allow-privileged", "authorization-mode", "enable-admission-plugins",
-    "enable-bootstrap-token-auth", "kubelet-client-certificate", "kubelet-client-key",
-    "kubelet-preferred-address-types", "proxy-client-cert-file", "proxy-client-key-file",
+    "enable-bootstrap-token-auth", "proxy-client-cert-file", "proxy-client-key-file",
     "requestheader-allowed-names", "requestheader-client-ca-file",
     "requestheader-extra-headers-prefix", "requestheader-group-headers",
     "requestheader-username-headers", "service-account-issuer", "service-account-key-file",
@@ -41,6 +40,9 @@ class Settings:
     client_ca_file: str = ""
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: str = "30000-32767"
+    kubelet_client_certificate: str = ""
+    kubelet_client_key: str = ""
+    kubelet_preferred_address_types: tuple[str, ...] = ()
     watch_cache_window: int = 10_000
     etcd_compaction_interval: float = 300.0
     not_enforced: dict[str, str] = field(default_factory=dict)
@@ -65,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="CA bundle for client certificates (CN = user, O = groups).")
     add("--service-cluster-ip-range", default="10.96.0.0/12",
         help="CIDR that Service cluster IPs are allocated from.")
+    add("--kubelet-client-certificate", default="",
+        help="Client certificate for talking to kubelets (pod logs).")
+    add("--kubelet-client-key", default="", help="Key of --kubelet-client-certificate.")
+    add("--kubelet-preferred-address-types",
+        default="Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP",
+        help="Node address types to reach kubelets at, in order of preference.")
     add("--service-node-port-range", default="30000-32767",
         help="Ports that NodePort Services are allocated from.")
     add("--etcd-compaction-interval", default="5m",
@@ -106,6 +114,10 @@ def parse_settings(argv: list[str]) -> Settings:
         tls_private_key_file=args["tls_private_key_file"], client_ca_file=args["client_ca_file"],
         service_cluster_ip_range=args["service_cluster_ip_range"],
         service_node_port_range=args["service_node_port_range"],
+        kubelet_client_certificate=args["kubelet_client_certificate"],
+        kubelet_client_key=args["kubelet_client_key"],
+        kubelet_preferred_address_types=tuple(
+            t.strip() for t in args["kubelet_preferred_address_types"].split(",") if t.strip()),
         watch_cache_window=args["watch_cache_window"],
         etcd_compaction_interval=parse_duration_flag("--etcd-compaction-interval",
                                                      args["etcd_compaction_interval"]),

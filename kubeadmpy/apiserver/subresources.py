@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from kubeadmpy.apiserver import negotiation, patching, writes
+from kubeadmpy.apiserver.kubelet_proxy import choose_container
 from kubeadmpy.apiserver.routing import Target
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.objects import format_rfc3339
@@ -46,13 +47,20 @@ class SubresourceHandlers:
         if sub == "eviction" and method == "POST":
             return await self._evict(request, target)
         if sub == "log" and method == "GET":
-            pod = await self.rest.storage.get(target.spec, target.namespace, target.name)
-            if not pod.get("spec", {}).get("nodeName"):
-                return web.Response(body=b"", content_type="text/plain")
-            raise status.service_unavailable("pod logs are served by the kubelet; proxying to "
-                                             "the kubelet is not implemented yet")
+            return await self._logs(request, target)
         raise status.service_unavailable(
             f"the {sub} subresource of {target.spec.plural} is not implemented yet")
+
+    async def _logs(self, request: web.Request, target: Target) -> web.StreamResponse:
+        pod = await self.rest.storage.get(target.spec, target.namespace, target.name)
+        container = choose_container(pod, request.query.get("container"))
+        node_name = pod.get("spec", {}).get("nodeName")
+        if not node_name:  # nothing has run yet: upstream answers with no log lines
+            return web.Response(body=b"", content_type="text/plain")
+        nodes = self.rest.registry.lookup("", "v1", "nodes")
+        assert nodes is not None
+        node = await self.rest.storage.get(nodes, "", node_name)
+        return await self.rest.env.kubelets.stream_logs(request, node, pod, container)
 
     def _scale_of(self, spec: ResourceSpec, obj: JSONObject) -> JSONObject:
         meta = obj["metadata"]

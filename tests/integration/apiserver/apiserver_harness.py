@@ -160,6 +160,9 @@ class APIServerProcess:
                 f"--tls-cert-file={c.path('apiserver.crt')}",
                 f"--tls-private-key-file={c.path('apiserver.key')}",
                 f"--client-ca-file={c.path('ca.crt')}",
+                f"--kubelet-client-certificate={c.path('apiserver-kubelet-client.crt')}",
+                f"--kubelet-client-key={c.path('apiserver-kubelet-client.key')}",
+                "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
                 "--service-cluster-ip-range=10.96.0.0/12",
                 f"--service-account-key-file={c.path('sa.pub')}",
                 "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction"]

@@ -432,15 +432,6 @@ def test_cordon_and_drain_evict_pods_through_the_eviction_subresource(
     assert "uncordoned" in k(kubectl_version, "uncordon", node).stdout
 
 
-@pytest.mark.xfail(strict=True, reason="pod logs are proxied to the kubelet, which this "
-                                       "apiserver cannot reach yet (kubelet proxy missing)")
-def test_logs_of_a_scheduled_pod(cluster: Cluster, kubectl_version: str, ns: str) -> None:
-    k = cluster.kubectl
-    k(kubectl_version, "run", "l", "--image=busybox", "-n", ns,
-      '--overrides={"spec":{"nodeName":"node-1"}}')
-    k(kubectl_version, "logs", "l", "-n", ns)
-
-
 @pytest.mark.xfail(strict=True, reason="TokenRequest (serviceaccounts/token) needs the service "
                                        "account token signer, not built yet")
 def test_create_token_for_a_service_account(cluster: Cluster, kubectl_version: str,
