@@ -198,5 +198,14 @@ def jwks(keys: Sequence[PublicKey]) -> dict[str, Any]:
     return {"keys": out}
 
 
+def openid_configuration(issuer: str, jwks_uri: str,
+                         keys: Sequence[PublicKey]) -> dict[str, Any]:
+    """The /.well-known/openid-configuration document kube-apiserver serves for its issuer."""
+    algorithms = sorted({algorithm_of(k) for k in keys})
+    return {"issuer": issuer, "jwks_uri": jwks_uri, "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algorithms}
+
+
 def _uint(value: int) -> str:
     return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8 or 1, "big"))

@@ -345,3 +345,7 @@ def test_jwks_lists_the_verification_keys(signing_key: jws.PrivateKey) -> None:
     (entry,) = document["keys"]
     assert entry["kid"] == jws.key_id(signing_key.public_key())
     assert entry["use"] == "sig" and entry["kty"] in ("RSA", "EC")
+    discovery = jws.openid_configuration(ISSUER, "https://10.0.0.1:6443/openid/v1/jwks",
+                                         [signing_key.public_key()])
+    assert discovery["issuer"] == ISSUER
+    assert discovery["id_token_signing_alg_values_supported"] == [entry["alg"]]
