@@ -104,6 +104,15 @@ async def test_an_unschedulable_pod_is_told_why_and_lands_once_a_node_fits(
             assert event_line.split()[:2] == ["Warning", "FailedScheduling"]
             assert "default-scheduler" in event_line and "0/3 nodes are available" in event_line
 
+        # A node change that cannot help retries the pod anyway (node affinity listens to node
+        # updates); the same verdict bumps the one Event's count instead of adding Events.
+        await admin.patch("nodes", "w1", {"metadata": {"labels": {"rack": "r1"}}})
+
+        async def counted_twice() -> bool:
+            return [e.get("count") for e in await events_for(admin, "default", "db")
+                    if e["reason"] == "FailedScheduling"] == [2]
+        await wait_for(counted_twice, "the FailedScheduling event counted twice", seconds=30)
+
         await register_simulated_nodes(admin, [simulated_node("w3", labels={"disk": "ssd"})])
 
         async def placed() -> bool:
