@@ -21,8 +21,8 @@ from kubeadmpy.config import InitBundle, loader
 from kubeadmpy.config.flags import InitFlags
 from kubeadmpy.cri import CRIClient, CRIError, wait_for_runtime
 from kubeadmpy.errors import UserInputError
-from kubeadmpy.images import catalog, ensure_image, pause_recipe
-from kubeadmpy.images.controlplane import control_plane_recipe
+from kubeadmpy.images import catalog
+from kubeadmpy.images.node import ensure_python_flavor_images
 from kubeadmpy.render.versions import parse_kubernetes_version
 
 app = typer.Typer(help="Interact with container images used by kubeadmpy.",
@@ -116,12 +116,7 @@ def pull(
     if not any(image.local for image in images):
         asyncio.run(_pull_from_registry(endpoint, [image.reference for image in images]))
         return
-    paths = host_paths(root_dir)
-    socket = endpoint.removeprefix("unix://")
     pause_tag = images[1].reference.rpartition(":")[2]
-    for recipe in (control_plane_recipe(images[0].reference), pause_recipe(pause_tag)):
-        result = ensure_image(recipe, paths, socket)
-        how = "built" if not result.image.cache_hit else "cached"
-        done = "imported" if result.imported else "already present"
-        typer.echo(f"[config/images] {recipe.reference}: {how}, {done} "
-                   f"({result.image.manifest_digest[:19]})")
+    for image in ensure_python_flavor_images(host_paths(root_dir), pause_tag, endpoint,
+                                             images[0].reference):
+        typer.echo(f"[config/images] {image.summary}")

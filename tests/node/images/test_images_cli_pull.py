@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import kubeadmpy
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.images import CONTROL_PLANE_IMAGE, containerd_image_digests
 
 
-def pull(runtime: ScratchContainerd) -> list[str]:
+@pytest.fixture
+def frozen_checkout(tmp_path: Path) -> Path:
+    """A copy of the package, so edits to the working tree between two pulls change nothing."""
+    project = Path(kubeadmpy.__file__).parent.parent
+    shutil.copytree(project / "kubeadmpy", tmp_path / "kubeadmpy",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(project / "templates", tmp_path / "templates")
+    return tmp_path
+
+
+def pull(runtime: ScratchContainerd, checkout: Path) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-m", "kubeadmpy.cli.main", "config", "images", "pull",
          "--kubernetes-version", "v1.33.0", "--cri-socket", runtime.endpoint,
          "--root-dir", str(runtime.paths.root)],
-        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(checkout)}, cwd=checkout)  # -m puts cwd first
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
 
 def test_pull_imports_the_local_images_and_a_second_pull_reuses_them(
-        bare_runtime: ScratchContainerd) -> None:
-    first = pull(bare_runtime)
-    second = pull(bare_runtime)
+        bare_runtime: ScratchContainerd, frozen_checkout: Path) -> None:
+    first = pull(bare_runtime, frozen_checkout)
+    second = pull(bare_runtime, frozen_checkout)
     assert [line.split(":")[0] for line in first] == ["[config/images] kubeadmpy.local/control-plane",
                                                      "[config/images] kubeadmpy.local/pause"]
     assert all("imported" in line for line in first), first
