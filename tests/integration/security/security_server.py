@@ -21,6 +21,7 @@ from aiohttp import web
 
 from kubeadmpy.machinery.protobuf.envelope import decode_k8s_protobuf
 from kubeadmpy.security.identity import UserInfo, forbidden_message, request_attributes
+from kubeadmpy.security.reviews import ReviewInvalid
 from kubeadmpy.security.stack import SecurityStack, credentials_from_aiohttp
 
 log = logging.getLogger("security-harness")
@@ -114,10 +115,15 @@ class HarnessServer:
 
     async def _review(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        if request.content_type == "application/vnd.kubernetes.protobuf":
-            body = decode_k8s_protobuf(raw)
-        else:
-            body = json.loads(raw or b"{}")
+        try:
+            if request.content_type == "application/vnd.kubernetes.protobuf":
+                body = decode_k8s_protobuf(raw)
+            else:
+                body = json.loads(raw or b"{}")
+        except Exception as exc:  # any undecodable body is the client's fault
+            return status(400, "BadRequest", f"the body could not be decoded: {exc}")
+        if not isinstance(body, dict):
+            return status(400, "BadRequest", "the body must be an object")
         user = request[USER_KEY]
         kind = request.match_info["resource"]
         answers = {
@@ -129,7 +135,10 @@ class HarnessServer:
         }
         if kind not in answers:
             return status(404, "NotFound", "the server could not find the requested resource")
-        answer = answers[kind]()
+        try:
+            answer = answers[kind]()
+        except ReviewInvalid as exc:
+            return status(422, "Invalid", str(exc))
         answer["apiVersion"] = f"{request.match_info['group']}/{request.match_info['version']}"
         return web.json_response(answer, status=201)
 
