@@ -153,8 +153,24 @@ def request_attributes(user: UserInfo, method: str, path: str, query: str = "") 
         params = parse_qs(query)
         watching = params.get("watch", [""])[0].lower() in ("1", "true")
         verb = {"get": "watch" if watching else "list", "delete": "deletecollection"}[verb]
+        if verb in ("list", "watch"):
+            # a list or watch of one object by name is judged as that object (upstream)
+            name = _exact_name(params.get("fieldSelector", [""])[0])
     return Attributes(user, verb, True, group, version, resource, subresource, namespace, name,
                       path)
+
+
+def _exact_name(field_selector: str) -> str:
+    """X of a `metadata.name=X` (or ==) requirement in a field selector, else ""."""
+    for requirement in field_selector.split(","):
+        key, sep, value = requirement.partition("==")
+        if not sep:
+            key, sep, value = requirement.partition("=")
+        if sep and key.strip() == "metadata.name" and not key.endswith("!"):
+            value = value.strip()
+            if value and "/" not in value and value not in (".", ".."):
+                return value
+    return ""
 
 
 def forbidden_message(attrs: Attributes, reason: str = "") -> str:

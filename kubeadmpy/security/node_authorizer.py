@@ -57,7 +57,13 @@ class NodeAuthorizer:
                 return self._via_pod(node, attrs, ("get", "update", "patch"))
             if sub:
                 return _no(f"node '{node}' cannot access {resource}/{sub}")
-            return self._via_pod(node, attrs, ("get",))
+            # secrets and configmaps may also be watched one by one (metadata.name selector),
+            # which is how kubelets follow them; claims and volumes only read
+            verbs = ("get", "list", "watch") if resource in ("secrets", "configmaps") \
+                else ("get",)
+            return self._via_pod(node, attrs, verbs)
+        if group == "storage.k8s.io" and resource == "volumeattachments":
+            return self._volume_attachment(node, attrs)
         if group == "" and resource == "serviceaccounts" and sub == "token":
             return self._via_pod(node, attrs, ("create",), lookup="serviceaccounts")
         if group == "" and resource == "nodes":
@@ -83,6 +89,14 @@ class NodeAuthorizer:
         if pod is None:
             return _no(f"no relationship found between node '{node}' and this object")
         return _allow(f"referenced by pod '{attrs.namespace}/{pod}' on node '{node}'")
+
+    def _volume_attachment(self, node: str, attrs: Attributes) -> Verdict:
+        if attrs.verb != "get" or not attrs.name:
+            return _no(f"node '{node}' can only get individual volumeattachments")
+        attachment = self.source.get("volumeattachments", "", attrs.name)
+        if attachment is None or (attachment.get("spec") or {}).get("nodeName") != node:
+            return _no(f"no relationship found between node '{node}' and this object")
+        return _allow()
 
     def _own_node(self, node: str, attrs: Attributes) -> Verdict | None:
         if attrs.verb in ("list", "watch") or (attrs.verb == "create" and not attrs.name):

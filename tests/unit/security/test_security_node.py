@@ -24,6 +24,8 @@ def objects() -> ObjectTable:
                           claims=["web-data"], service_account="web"))
     table.add("pods", pod("ns", "db", "node-b", secrets=["db-password"], configmaps=["db-conf"],
                           claims=["db-data"], service_account="db"))
+    table.add("volumeattachments", {"metadata": {"name": "va-a"}, "spec": {"nodeName": "node-a"}})
+    table.add("volumeattachments", {"metadata": {"name": "va-b"}, "spec": {"nodeName": "node-b"}})
     table.add("persistentvolumeclaims", {"metadata": {"namespace": "ns", "name": "web-data"},
                                          "spec": {"volumeName": "pv-web"}})
     table.add("persistentvolumeclaims", {"metadata": {"namespace": "ns", "name": "db-data"},
@@ -49,6 +51,15 @@ NODE_CASES = [
                                                           "db-password"), False),
     ("cannot read an unreferenced secret", req("get", "secrets", "ns", "random"), False),
     ("cannot list secrets", req("list", "secrets", "ns"), False),
+    ("watches one secret its pod mounts (metadata.name selector)",
+     req("watch", "secrets", "ns", "web-tls"), True),
+    ("cannot watch another node's secret", req("watch", "secrets", "ns", "db-password"), False),
+    ("cannot list claims even by name", req("list", "persistentvolumeclaims", "ns", "web-data"),
+     False),
+    ("reads its VolumeAttachment", req("get", "volumeattachments", "", "va-a",
+                                       "storage.k8s.io"), True),
+    ("cannot read another node's VolumeAttachment",
+     req("get", "volumeattachments", "", "va-b", "storage.k8s.io"), False),
     ("cannot update a secret its pod mounts", req("update", "secrets", "ns", "web-tls"), False),
     ("reads a configmap its pod uses", req("get", "configmaps", "ns", "web-conf"), True),
     ("cannot read another node's configmap", req("get", "configmaps", "ns", "db-conf"), False),

@@ -125,6 +125,10 @@ REQUEST_CASES = [
     ("PUT", "/api/v1/namespaces/ns/finalize", "",
      ("update", "", "namespaces", "finalize", "ns", "ns")),
     ("GET", "/api/v1/watch/namespaces/ns/pods/p", "", ("watch", "", "pods", "", "ns", "p")),
+    ("GET", "/api/v1/namespaces/ns/secrets", "fieldSelector=metadata.name%3Ddb&watch=true",
+     ("watch", "", "secrets", "", "ns", "db")),
+    ("GET", "/api/v1/namespaces/ns/secrets", "fieldSelector=metadata.name%21%3Ddb",
+     ("list", "", "secrets", "", "ns", "")),
 ]
 
 
