@@ -151,6 +151,29 @@ class CRIClient:
         response = await self._call(self._runtime, "ListContainers", request)
         return list(response.containers)
 
+    async def update_container_resources(self, container_id: str,
+                                         linux: api.LinuxContainerResources) -> None:
+        """Apply new CPU/memory limits to a running container (in-place resize)."""
+        request = api.UpdateContainerResourcesRequest(container_id=container_id, linux=linux)
+        await self._call(self._runtime, "UpdateContainerResources", request)
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        """Make the runtime reopen the container's log file (after the kubelet rotated it)."""
+        await self._call(self._runtime, "ReopenContainerLog",
+                         api.ReopenContainerLogRequest(container_id=container_id))
+
+    async def container_stats(self, container_id: str) -> api.ContainerStats:
+        response = await self._call(self._runtime, "ContainerStats",
+                                    api.ContainerStatsRequest(container_id=container_id))
+        stats: api.ContainerStats = response.stats
+        return stats
+
+    async def list_container_stats(self, stats_filter: api.ContainerStatsFilter | None = None
+                                   ) -> list[api.ContainerStats]:
+        response = await self._call(self._runtime, "ListContainerStats",
+                                    api.ListContainerStatsRequest(filter=stats_filter))
+        return list(response.stats)
+
     # --- exec / attach --------------------------------------------------------------------
 
     async def exec_sync(self, container_id: str, cmd: Sequence[str],
@@ -205,6 +228,12 @@ class CRIClient:
             else None)
         response = await self._call(self._images, "ListImages", request)
         return list(response.images)
+
+    async def image_fs_info(self) -> api.ImageFsInfoResponse:
+        """Usage of the file systems images live on (the kubelet's image GC reads it)."""
+        response: api.ImageFsInfoResponse = await self._call(self._images, "ImageFsInfo",
+                                                             api.ImageFsInfoRequest())
+        return response
 
     async def remove_image(self, image: str) -> None:
         await self._call(self._images, "RemoveImage",

@@ -7,10 +7,6 @@ is a bug or a bad request. No grpc type leaks past this module.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import ParamSpec, TypeVar
-
 import grpc
 
 from kubeadmpy.errors import KubeadmpyError
@@ -75,23 +71,3 @@ def translate(method: str, exc: grpc.aio.AioRpcError) -> CRIError:
     code = exc.code()
     kind = _BY_CODE.get(code, CRIFailed)
     return kind(method, code.name if code is not None else "UNKNOWN", exc.details() or "")
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def cri_errors(method: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Decorate an async client method so gRPC failures surface as `CRIError`s."""
-
-    def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        @wraps(func)
-        async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return await func(*args, **kwargs)
-            except grpc.aio.AioRpcError as exc:
-                raise translate(method, exc) from exc
-
-        return call
-
-    return decorate

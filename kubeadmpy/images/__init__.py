@@ -19,6 +19,7 @@ from kubeadmpy.images.catalog import (
     pause_reference,
 )
 from kubeadmpy.images.layout import BuiltArchive, Layout, write_archive
+from kubeadmpy.images.node import TimedImage, ensure_python_flavor_images
 from kubeadmpy.images.oci import Entry, ImageConfig, ImageRecipe
 from kubeadmpy.images.store import (
     IMAGE_CACHE_DIR,
@@ -44,11 +45,13 @@ __all__ = [
     "ImageRecipe",
     "ImageResult",
     "Layout",
+    "TimedImage",
     "build_cached",
     "busybox_recipe",
     "busybox_reference",
     "containerd_image_digests",
     "ensure_image",
+    "ensure_python_flavor_images",
     "images_for",
     "import_image",
     "pause_recipe",

@@ -200,3 +200,36 @@ async def test_unknown_ids_raise_not_found(runtime: ScratchContainerd) -> None:
 async def test_a_socket_nobody_serves_is_reported_unavailable(tmp_path: Path) -> None:
     with pytest.raises(CRIUnavailable, match="no answer"):
         await wait_for_runtime(str(tmp_path / "nothing.sock"), 0.5)
+
+
+async def test_resources_can_be_changed_and_stats_and_log_reopening_work(
+        runtime: ScratchContainerd) -> None:
+    limit = 64 * 1024 * 1024
+    ticker = ["sh", "-c", "while :; do echo tick; sleep 0.1; done"]
+    async with CRIClient(runtime.endpoint) as client:
+        sandbox, container, config = await run_pod(client, runtime, "resized", ticker)
+        try:
+            await client.update_container_resources(
+                container, api.LinuxContainerResources(memory_limit_in_bytes=limit))
+            seen = await client.exec_sync(
+                container, ["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"], 10)
+            stats = await client.container_stats(container)
+            listed = await client.list_container_stats()
+            log = Path(config.log_directory) / "resized" / "0.log"
+            rotated = log.with_suffix(".rotated")
+            await asyncio.to_thread(log.rename, rotated)
+            await client.reopen_container_log(container)
+            for _ in range(100):  # the runtime copies container output asynchronously
+                if "tick" in await asyncio.to_thread(log.read_text):
+                    break
+                await asyncio.sleep(0.05)
+            fs_info = await client.image_fs_info()
+        finally:
+            await remove_pod(client, sandbox, container)
+    assert int(seen.stdout) == limit
+    assert stats.attributes.id == container and stats.memory.working_set_bytes.value > 0
+    assert container in {s.attributes.id for s in listed}
+    assert "tick" in await asyncio.to_thread(rotated.read_text)
+    assert "tick" in await asyncio.to_thread(log.read_text)  # written after the reopen
+    (image_fs,) = fs_info.image_filesystems  # usage is sampled every 10 s: only where it is
+    assert image_fs.fs_id.mountpoint.startswith(str(runtime.base / "root"))
