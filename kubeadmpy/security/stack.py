@@ -24,6 +24,7 @@ from kubeadmpy.errors import UserInputError
 from kubeadmpy.security import (
     encryption_config,
     escalation,
+    impersonation,
     jws,
     reviews,
     tokenrequest,
@@ -152,6 +153,10 @@ class SecurityStack:
 
     def authorize(self, attrs: Attributes) -> Verdict:
         return self.authorizer(attrs)
+
+    def impersonate(self, user: UserInfo, headers: Iterable[tuple[str, str]]) -> UserInfo:
+        """The user to run as given Impersonate-* headers; ImpersonationError carries the code."""
+        return impersonation.impersonate(user, headers, self.authorizer)
 
     def admit(self, request: AdmissionRequest) -> Mapping[str, Any] | None:
         """Run the enabled plugins in order; returns the object to store (possibly mutated).

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from kubeadmpy.machinery.protobuf.envelope import decode_k8s_protobuf
 from kubeadmpy.security.identity import UserInfo, forbidden_message, request_attributes
+from kubeadmpy.security.impersonation import ImpersonationError
 from kubeadmpy.security.reviews import ReviewInvalid
 from kubeadmpy.security.stack import SecurityStack, credentials_from_aiohttp
 
@@ -89,9 +90,13 @@ class HarnessServer:
             self.refusals.append(result.reason)
             log.info("401 %s %s: %s", request.method, request.path, result.reason)
             return status(401, "Unauthorized", "Unauthorized")
-        request[USER_KEY] = result.user
+        try:
+            user = self.stack.impersonate(result.user, request.headers.items())
+        except ImpersonationError as exc:
+            return status(exc.code, "Forbidden" if exc.code == 403 else "BadRequest", str(exc))
+        request[USER_KEY] = user
         if request.method != "POST":
-            attrs = request_attributes(result.user, request.method, request.path,
+            attrs = request_attributes(user, request.method, request.path,
                                        request.query_string)
             verdict = self.stack.authorize(attrs)
             if not verdict.allowed:

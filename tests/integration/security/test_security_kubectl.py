@@ -107,3 +107,23 @@ def test_refused_tokens_are_401_with_a_logged_reason(
     assert result.returncode != 0
     assert "Unauthorized" in result.stderr
     assert any(reason in line for line in server.refusals[before:])
+
+
+@pytest.mark.parametrize("version", list(KUBECTL))
+def test_an_admin_may_impersonate_and_a_developer_may_not(
+        cluster: tuple[HarnessServer, Path, pki.PKISettings], version: str) -> None:
+    admin = kubeconfig(cluster, "kubernetes-admin", ["system:masters"])
+    whoami = kubectl(version, admin, "auth", "whoami", "--as", "carol", "--as-group", "dev")
+    assert whoami.returncode == 0, whoami.stderr
+    assert "carol" in whoami.stdout and "[dev system:authenticated]" in whoami.stdout
+    can = kubectl(version, admin, "auth", "can-i", "create", "deployments", "-n", "team-a",
+                  "--as", "carol", "--as-group", "dev")
+    assert can.stdout.strip() == "yes", can.stderr
+    cannot = kubectl(version, admin, "auth", "can-i", "create", "deployments", "-n", "team-b",
+                     "--as", "carol", "--as-group", "dev")
+    assert cannot.stdout.strip() == "no"
+    developer = kubeconfig(cluster, "carol", ["dev"])
+    refused = kubectl(version, developer, "auth", "can-i", "get", "pods", "--as",
+                      "kubernetes-admin")
+    assert refused.returncode != 0
+    assert 'cannot impersonate resource "users"' in refused.stderr
