@@ -14,7 +14,13 @@ from typing import Any
 
 from kubeadmpy.errors import UserInputError
 from kubeadmpy.security.authn import TokenAuthenticator, authenticate_token
-from kubeadmpy.security.identity import Attributes, Decision, UserInfo, Verdict
+from kubeadmpy.security.identity import (
+    Attributes,
+    Decision,
+    UserInfo,
+    Verdict,
+    with_authenticated_group,
+)
 from kubeadmpy.security.rbac_rules import Rule
 
 Authorize = Callable[[Attributes], Verdict]
@@ -156,7 +162,9 @@ def token_review(request: Mapping[str, Any], authenticators: Sequence[TokenAuthe
     result = authenticate_token(authenticators, token, tuple(str(a) for a in wanted))
     status: dict[str, Any] = {"user": {}}
     if result.user is not None:
-        status = {"authenticated": True, "user": result.user.as_api(),
+        # as the server's own authentication would, the user is also system:authenticated
+        status = {"authenticated": True,
+                  "user": with_authenticated_group(result.user).as_api(),
                   "audiences": list(result.audiences or wanted)}
     else:
         # upstream does not tell the caller why a token was refused beyond this

@@ -75,6 +75,8 @@ class X509Authenticator:
         if usages is not None and ExtendedKeyUsageOID.CLIENT_AUTH not in usages \
                 and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in usages:
             return "certificate specifies an incompatible key usage (no clientAuth)"
+        issuer = cert.issuer.rfc4514_string()
+        problem = f"certificate signed by unknown authority (issuer {issuer!r})"
         for ca in self.cas:
             if ca.subject != cert.issuer:
                 continue
@@ -82,6 +84,7 @@ class X509Authenticator:
                 cert.verify_directly_issued_by(ca)
             except Exception:  # InvalidSignature, or a key type that cannot sign certificates
                 continue
-            return ""
-        issuer = cert.issuer.rfc4514_string()
-        return f"certificate signed by unknown authority (issuer {issuer!r})"
+            if ca.not_valid_before_utc <= now <= ca.not_valid_after_utc:
+                return ""
+            problem = f"the CA {issuer!r} that signed the certificate is not valid now"
+        return problem

@@ -71,6 +71,17 @@ def cluster_ca() -> tuple[x509.Certificate, Any]:
     return make_ca("kubernetes")
 
 
+def test_a_certificate_of_an_expired_ca_is_refused(cluster_ca: Any) -> None:
+    der = client_cert(cluster_ca, "alice")
+    later = NOW + dt.timedelta(days=3651)
+    authenticator = X509Authenticator([cluster_ca[0]], lambda: later)
+    result = authenticator.authenticate(Credentials(client_cert_der=der))
+    assert result.user is None and "expired" in result.reason  # the leaf expired first
+    long_leaf = client_cert(cluster_ca, "alice", not_after=NOW + dt.timedelta(days=4000))
+    result = authenticator.authenticate(Credentials(client_cert_der=long_leaf))
+    assert result.user is None and "is not valid now" in result.reason
+
+
 def test_a_client_certificate_names_user_and_groups(cluster_ca: Any) -> None:
     chain = AuthenticationChain([X509Authenticator([cluster_ca[0]], clock)])
     der = client_cert(cluster_ca, "alice", "devs", "system:masters")

@@ -100,7 +100,8 @@ def test_token_review_and_self_subject_review() -> None:
                                 ["https://kubernetes.default.svc"])
     assert good["status"]["authenticated"] is True
     assert good["status"]["user"] == {"username": "system:bootstrap:abcdef",
-                                      "groups": ["system:bootstrappers"]}
+                                      "groups": ["system:bootstrappers",
+                                                 "system:authenticated"]}
     bad = reviews.token_review({"spec": {"token": "abcdef.ffffffffffffffff"}}, authenticators,
                                [])
     assert "authenticated" not in bad["status"] and bad["status"]["error"]
