@@ -233,3 +233,26 @@ async def test_resources_can_be_changed_and_stats_and_log_reopening_work(
     assert "tick" in await asyncio.to_thread(log.read_text)  # written after the reopen
     (image_fs,) = fs_info.image_filesystems  # usage is sampled every 10 s: only where it is
     assert image_fs.fs_id.mountpoint.startswith(str(runtime.base / "root"))
+
+
+async def test_the_pause_image_reaps_orphans_of_a_shared_pid_namespace(
+        runtime: ScratchContainerd) -> None:
+    # The sandbox's default PID mode is POD: orphans of the container are re-parented to
+    # /pause (PID 1), which must reap them or they stay zombies.
+    async with CRIClient(runtime.endpoint) as client:
+        sandbox, container, _ = await run_pod(
+            client, runtime, "orphans", ["sh", "-c", "(sleep 0.2 &); (sleep 0.2 &); exec sleep 3600"])
+        try:
+            for _ in range(100):
+                table = await client.exec_sync(container, ["ps", "-o", "pid,ppid,stat,args"], 10)
+                rows = [line.split() for line in table.stdout.decode().splitlines()[1:]]
+                # A zombie has no args left, so match by parent and state as well as by name.
+                adopted = [row for row in rows if row[1] == "1" and (
+                    row[2].startswith("Z") or row[3:] == ["sleep", "0.2"])]
+                if not adopted or any(row[2].startswith("Z") for row in adopted):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await remove_pod(client, sandbox, container)
+    assert rows[0][0] == "1" and rows[0][-1] == "/pause"
+    assert adopted == [], table.stdout.decode()  # exited and reaped, no zombie left
