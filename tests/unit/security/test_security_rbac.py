@@ -248,6 +248,29 @@ def test_kubeadms_cluster_info_role_lets_anonymous_read_only_cluster_info() -> N
                                       "cluster-info")).allowed
 
 
+def test_a_joining_nodes_bootstrap_token_may_only_ask_for_its_certificate() -> None:
+    group = "system:bootstrappers:kubeadm:default-node-token"
+    chain = AuthorizerChain([bootstrap_rbac(
+        bind("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", [subject("Group", group)]),
+        bind("kubeadm:node-autoapprove-bootstrap",
+             "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+             [subject("Group", group)]),
+        role("kubeadm:get-nodes", [policy_rule("get", CORE, "nodes")]),
+        bind("kubeadm:get-nodes", "kubeadm:get-nodes", [subject("Group", group)]))])
+    joiner = user("system:bootstrap:abcdef", "system:bootstrappers", group)
+    csr = "certificates.k8s.io"
+    assert chain(resource_request(joiner, "create", "certificatesigningrequests",
+                                  group=csr)).allowed
+    assert chain(resource_request(joiner, "create", "certificatesigningrequests", name="c",
+                                  group=csr, subresource="nodeclient")).allowed
+    assert not chain(resource_request(joiner, "create", "certificatesigningrequests",
+                                      name="c", group=csr, subresource="selfnodeclient")).allowed
+    assert chain(resource_request(joiner, "get", "nodes", name="worker-1")).allowed
+    assert not chain(resource_request(joiner, "list", "secrets", "kube-system")).allowed
+    assert not chain(resource_request(joiner, "update", "certificatesigningrequests", name="c",
+                                      group=csr, subresource="approval")).allowed
+
+
 def test_controller_service_accounts_get_their_controller_roles() -> None:
     chain = AuthorizerChain([bootstrap_rbac()])
     sa = user("system:serviceaccount:kube-system:deployment-controller",
