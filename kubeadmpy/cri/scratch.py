@@ -136,7 +136,7 @@ class ScratchContainerd:
     async def close(self) -> list[str]:
         """Remove everything; returns what could not be removed (empty when clean)."""
         problems: list[str] = []
-        if self.status is not None:
+        if self.status is not None and Supervisor(self.paths).status("containerd").running:
             try:
                 await self.remove_all_pods()
             except CRIError as exc:

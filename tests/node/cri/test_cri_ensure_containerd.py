@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kubeadmpy.cri.containerd_setup import ContainerdStartError, ensure_containerd_async
+from kubeadmpy.cri.containerd_setup import (
+    ContainerdStartError,
+    ensure_containerd,
+    ensure_containerd_async,
+    stop_containerd,
+)
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.paths import CONTAINERD_CONFIG
 from kubeadmpy.render import needs_restrict_oom_score_adj
@@ -64,3 +69,11 @@ async def test_a_containerd_that_cannot_start_is_reported_with_its_log(
     broken = dataclasses.replace(fresh.values(), root_dir=str(blocker))
     with pytest.raises(ContainerdStartError, match="last log lines"):
         await ensure_containerd_async(fresh.paths, broken, use_systemd=False, wait_seconds=20)
+
+
+def test_the_synchronous_entry_point_serves_the_phase_runner(fresh: ScratchContainerd) -> None:
+    status = ensure_containerd(fresh.paths, fresh.values(), use_systemd=False)
+    fresh.status = status
+    assert status.started and status.runtime_name == "containerd"
+    assert stop_containerd(fresh.paths) is True
+    assert Supervisor(fresh.paths).status("containerd").running is False
