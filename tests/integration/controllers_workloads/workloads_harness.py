@@ -1,0 +1,78 @@
+"""Helpers for the workload-controller tests: settings, namespaces, a stand-in kubelet, waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from kubeadmpy.client import Client, errors
+from kubeadmpy.client.component import ComponentSettings
+from kubeadmpy.controllers.manager import ManagerSettings
+from kubeadmpy.controllers.registry import CONTROLLERS, select_controllers
+from kubeadmpy.scheduler.simulated import simulated_node, simulated_nodes
+
+__all__ = ["create_namespace", "manager_settings", "mark_pod_ready", "simulated_kubelet",
+           "simulated_node", "simulated_nodes", "wait_for"]
+
+
+def manager_settings(kubeconfig: Path | str, controllers: str = "*") -> ManagerSettings:
+    return ManagerSettings(
+        str(kubeconfig), ComponentSettings("kube-controller-manager", "127.0.0.1", 0),
+        tuple(select_controllers(controllers.split(","), CONTROLLERS)), qps=0, burst=1000)
+
+
+async def create_namespace(client: Client, name: str) -> None:
+    with contextlib.suppress(errors.AlreadyExists):
+        await client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": name}})
+
+
+async def mark_pod_ready(client: Client, namespace: str, name: str, node: str = "") -> None:
+    """What a kubelet would report for a started pod: Running, containers ready, Ready=True."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    status = {"phase": "Running", "podIP": "10.244.0.10", "startTime": now, "conditions": [
+        {"type": t, "status": "True", "lastTransitionTime": now}
+        for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")]}
+    await client.patch("pods", name, {"status": status}, namespace, subresource="status")
+
+
+@contextlib.asynccontextmanager
+async def simulated_kubelet(client: Client, namespace: str) -> AsyncIterator[None]:
+    """Stands in for the kubelet (none exists yet): every pod that appears in `namespace` is
+    reported Running and Ready."""
+    async def loop() -> None:
+        done: set[str] = set()
+        while True:
+            listed = await client.list("pods", namespace)
+            for pod in listed.items:
+                uid = pod["metadata"]["uid"]
+                if uid in done or pod["metadata"].get("deletionTimestamp"):
+                    continue
+                with contextlib.suppress(errors.NotFound, errors.Conflict):
+                    await mark_pod_ready(client, namespace, pod["metadata"]["name"])
+                done.add(uid)
+            await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], what: str,
+                   seconds: float = 60.0) -> Any:
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
