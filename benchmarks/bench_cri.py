@@ -4,7 +4,8 @@ For each of N pods (default 30) the CRI path is RunPodSandbox (network namespace
 + CreateContainer + StartContainer with the local busybox image, sequentially, through
 kubeadmpy.cri. The reference is `ctr run -d` of the same image (runc, no CNI), also N times.
 Everything runs on a private, throw-away containerd (kubeadmpy.cri.scratch) that is removed at
-the end. Prints p50/p99 of each and the ratio CRI / ctr.
+the end. Prints p50/p99 of each and the ratio CRI / ctr, then the same CRI calls for N pods
+requested at once (per-pod latency and the time until all run), the shape a kubelet creates.
 
     python benchmarks/bench_cri.py [--pods 30]
 """
@@ -31,27 +32,39 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[index]
 
 
+async def start_pod(client: CRIClient, runtime: ScratchContainerd, name: str) -> float:
+    """RunPodSandbox + CreateContainer + StartContainer for one pod; seconds taken."""
+    uid = str(uuid.uuid4())
+    config = api.PodSandboxConfig(
+        metadata=api.PodSandboxMetadata(name=name, uid=uid, namespace="bench"),
+        hostname=name, log_directory=str(runtime.pod_log_dir / uid),
+        linux=api.LinuxPodSandboxConfig())
+    container = api.ContainerConfig(
+        metadata=api.ContainerMetadata(name="main"),
+        image=api.ImageSpec(image=busybox_reference()),
+        command=["sleep", "3600"], log_path="main/0.log")
+    started = time.perf_counter()
+    sandbox = await client.run_pod_sandbox(config)
+    container_id = await client.create_container(sandbox, container, config)
+    await client.start_container(container_id)
+    elapsed = time.perf_counter() - started
+    await runtime.remember_netns(client, sandbox)
+    return elapsed
+
+
 async def cri_pods(runtime: ScratchContainerd, count: int) -> list[float]:
-    durations = []
+    """One pod after the other."""
     async with CRIClient(runtime.endpoint) as client:
-        for number in range(count):
-            uid = str(uuid.uuid4())
-            config = api.PodSandboxConfig(
-                metadata=api.PodSandboxMetadata(name=f"bench-{number}", uid=uid,
-                                                namespace="bench"),
-                hostname=f"bench-{number}", log_directory=str(runtime.pod_log_dir / uid),
-                linux=api.LinuxPodSandboxConfig())
-            container = api.ContainerConfig(
-                metadata=api.ContainerMetadata(name="main"),
-                image=api.ImageSpec(image=busybox_reference()),
-                command=["sleep", "3600"], log_path="main/0.log")
-            started = time.perf_counter()
-            sandbox = await client.run_pod_sandbox(config)
-            container_id = await client.create_container(sandbox, container, config)
-            await client.start_container(container_id)
-            durations.append(time.perf_counter() - started)
-            await runtime.remember_netns(client, sandbox)
-    return durations
+        return [await start_pod(client, runtime, f"seq-{number}") for number in range(count)]
+
+
+async def cri_pods_at_once(runtime: ScratchContainerd, count: int) -> tuple[list[float], float]:
+    """All pods requested together (as a kubelet's pod workers would); per pod and total."""
+    async with CRIClient(runtime.endpoint) as client:
+        started = time.perf_counter()
+        durations = await asyncio.gather(*(start_pod(client, runtime, f"par-{number}")
+                                           for number in range(count)))
+        return list(durations), time.perf_counter() - started
 
 
 def ctr_runs(runtime: ScratchContainerd, count: int) -> list[float]:
@@ -96,12 +109,17 @@ async def main() -> None:
             await runtime.start()
             cri = await cri_pods(runtime, args.pods)
             ctr = await asyncio.to_thread(ctr_runs, runtime, args.pods)
+            await runtime.remove_all_pods()
+            together, wall = await cri_pods_at_once(runtime, args.pods)
         finally:
             problems = await runtime.close()
     print(f"CRI floor vs ctr run, {args.pods} pods each, busybox `sleep 3600`, private containerd")
     cri_p50, cri_p99 = report("CRI RunPodSandbox+Create+Start (bridge CNI)", cri)
     ctr_p50, ctr_p99 = report("ctr run -d (runc, no CNI)", ctr)
     print(f"ratio CRI/ctr: p50 {cri_p50 / ctr_p50:.2f}x   p99 {cri_p99 / ctr_p99:.2f}x")
+    _, par_p99 = report(f"CRI, {args.pods} pods requested at once", together)
+    print(f"  all {args.pods} running after {wall * 1000:.0f} ms; p99 vs sequential CRI "
+          f"{par_p99 / cri_p99:.2f}x")
     if problems:
         print("clean-up problems:", *problems, sep="\n  ")
 
