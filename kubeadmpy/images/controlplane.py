@@ -32,7 +32,8 @@ from kubeadmpy.images.oci import Entry, ImageConfig, ImageRecipe
 from kubeadmpy.images.rootfs import ImageSourceError, busybox_entries
 
 IMAGE_PREFIX = "opt/kubeadmpy"
-LIB_DIR = "lib/x86_64-linux-gnu"  # on the loader's default search path
+# On the dynamic loader's default search path (Debian's multiarch folder, e.g. x86_64-linux-gnu).
+LIB_DIR = f"lib/{sysconfig.get_config_var('MULTIARCH') or 'x86_64-linux-gnu'}"
 SCRIPT_DIR = "usr/local/bin"
 PROJECT = "kubeadmpy"
 ETCD_BINARY = Path("/usr/bin/etcd")

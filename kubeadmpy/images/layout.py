@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from kubeadmpy.files import write_file
 from kubeadmpy.images.oci import (
     CONTAINERD_NAME_ANNOTATION,
     MEDIA_CONFIG,
@@ -124,8 +125,8 @@ def cached_layer(entries: Sequence[Entry], layer_cache: Path, key: str,
         blob, diff_id = write_layer(entries, Path(scratch), level)
         assert blob.path is not None
         blob.path.replace(blob_path)
-    record_path.write_text(json.dumps({"digest": blob.digest, "size": blob.size,
-                                       "media_type": blob.media_type, "diff_id": diff_id}))
+    write_file(record_path, json.dumps({"digest": blob.digest, "size": blob.size,
+                                        "media_type": blob.media_type, "diff_id": diff_id}))
     return Blob(blob.digest, blob.size, blob.media_type, path=blob_path), diff_id
 
 

@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import platform
 import sys
 import tarfile
 import tempfile
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from kubeadmpy.files import write_file
 from kubeadmpy.images.bytecode import compiled_pyc
 
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -36,6 +38,9 @@ REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 FIXED_MTIME = 0  # every tar entry and the gzip header; digests depend on nothing but content
 _CHUNK = 1 << 20
 _PYC_TAG = f"{sys.implementation.cache_tag}-{importlib.util.MAGIC_NUMBER.hex()}"
+
+_OCI_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
+                      "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 EntryKind = Literal["file", "dir", "symlink"]
 
@@ -90,11 +95,17 @@ class ImageRecipe:
     reference: str  # e.g. kubeadmpy.local/pause:3.10
     layers: tuple[tuple[Entry, ...], ...]
     config: ImageConfig = field(default_factory=ImageConfig)
-    architecture: str = "amd64"
+    architecture: str = field(default_factory=lambda: oci_architecture())
     os: str = "linux"
     # Plain tar layers cost no CPU to write and are only imported locally: the big
     # control-plane image uses them; small images stay gzip like any registry image.
     compressed: bool = True
+
+
+def oci_architecture(machine: str = "") -> str:
+    """This machine's architecture as OCI names it (``x86_64`` → ``amd64``)."""
+    machine = machine or platform.machine()
+    return _OCI_ARCHITECTURES.get(machine, machine)
 
 
 def normalized(entries: Iterable[Entry]) -> list[Entry]:
@@ -318,10 +329,8 @@ class FileHashes:
     def save(self) -> None:
         if self.memo_file is None or not self._dirty:
             return
-        self.memo_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.memo_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._memo, separators=(",", ":")))
-        tmp.replace(self.memo_file)
+        # Atomic: two builds sharing a cache never read a half-written memo.
+        write_file(self.memo_file, json.dumps(self._memo, separators=(",", ":")))
         self._dirty = False
 
 
