@@ -41,6 +41,21 @@ def _may(authorize: Authorize, user: UserInfo, verb: str, resource: str, namespa
     return authorize(attrs).allowed
 
 
+def only_gc_fields_changed(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> bool:
+    """Whether an update touches nothing but ownerReferences and finalizers (upstream lets
+    anyone who may update the object do that, so garbage collection is never blocked)."""
+    if old is None:
+        return False
+
+    def without_gc(obj: Mapping[str, Any]) -> dict[str, Any]:
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("ownerReferences", "finalizers", "resourceVersion",
+                             "managedFields", "generation")}
+        return {**obj, "metadata": meta}
+
+    return without_gc(new) == without_gc(old)
+
+
 def _confirm(rbac: RBACAuthorizer, user: UserInfo, namespace: str, wanted: tuple[Rule, ...],
              resource: str, name: str) -> None:
     held, errors = rbac.rules_for(user, namespace)
@@ -56,9 +71,10 @@ def _confirm(rbac: RBACAuthorizer, user: UserInfo, namespace: str, wanted: tuple
 
 
 def check_role_write(rbac: RBACAuthorizer, authorize: Authorize, user: UserInfo,
-                     role: Mapping[str, Any]) -> None:
-    """Raise EscalationForbidden unless `user` may create/update this Role or ClusterRole."""
-    if MASTERS in user.groups:
+                     role: Mapping[str, Any], old: Mapping[str, Any] | None = None) -> None:
+    """Raise EscalationForbidden unless `user` may create/update this Role or ClusterRole
+    (`old` is the stored object on update)."""
+    if MASTERS in user.groups or only_gc_fields_changed(role, old):
         return
     meta = role.get("metadata") or {}
     namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -73,9 +89,10 @@ def check_role_write(rbac: RBACAuthorizer, authorize: Authorize, user: UserInfo,
 
 
 def check_binding_write(rbac: RBACAuthorizer, authorize: Authorize, user: UserInfo,
-                        binding: Mapping[str, Any]) -> None:
+                        binding: Mapping[str, Any],
+                        old: Mapping[str, Any] | None = None) -> None:
     """Raise EscalationForbidden unless `user` may create/update this (Cluster)RoleBinding."""
-    if MASTERS in user.groups:
+    if MASTERS in user.groups or only_gc_fields_changed(binding, old):
         return
     meta = binding.get("metadata") or {}
     namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")

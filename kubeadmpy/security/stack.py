@@ -170,12 +170,13 @@ class SecurityStack:
                 obj = changed
         return obj
 
-    def check_rbac_write(self, user: UserInfo, obj: Mapping[str, Any]) -> None:
+    def check_rbac_write(self, user: UserInfo, obj: Mapping[str, Any],
+                         old: Mapping[str, Any] | None = None) -> None:
         """Escalation check for a Role/ClusterRole/(Cluster)RoleBinding create or update."""
         if obj.get("kind") in ("Role", "ClusterRole"):
-            escalation.check_role_write(self.rbac, self.authorizer, user, obj)
+            escalation.check_role_write(self.rbac, self.authorizer, user, obj, old)
         elif obj.get("kind") in ("RoleBinding", "ClusterRoleBinding"):
-            escalation.check_binding_write(self.rbac, self.authorizer, user, obj)
+            escalation.check_binding_write(self.rbac, self.authorizer, user, obj, old)
 
     # ---- review APIs and TokenRequest ------------------------------------------------------
     def self_subject_access_review(self, body: Mapping[str, Any],

@@ -390,3 +390,14 @@ def test_resource_names_and_url_prefixes_in_escalation_coverage() -> None:
     with pytest.raises(EscalationForbidden):
         check_role_write(cluster, AuthorizerChain([cluster]), ALICE,
                          role("c", [policy_rule("get", [], urls="/metrics")]))
+
+
+def test_removing_a_finalizer_needs_no_escalation_rights() -> None:
+    rbac, chain = escalation_setup(ROLE_WRITE)
+    stored = role("big", [policy_rule("*", ["*"], "*")], namespace="ns")
+    stored["metadata"]["finalizers"] = ["example.com/cleanup"]
+    cleaned = role("big", [policy_rule("*", ["*"], "*")], namespace="ns")
+    check_role_write(rbac, chain, ALICE, cleaned, old=stored)
+    relabelled = role("big", [policy_rule("*", ["*"], "*")], namespace="ns", labels={"a": "b"})
+    with pytest.raises(EscalationForbidden):
+        check_role_write(rbac, chain, ALICE, relabelled, old=stored)
