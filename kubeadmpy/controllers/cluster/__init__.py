@@ -1,0 +1,12 @@
+"""The controller-manager's cluster controllers: one module each, all on kubeadmpy.client's
+`Controller` shape, each exposing `new_controller(ControllerContext)` for the registry.
+
+- nodeipam: a podCIDR per Node from --cluster-cidr (cidrset holds the allocator)
+- nodelifecycle: Ready=Unknown from stale node Leases, not-ready/unreachable taints
+- tainteviction: deletes pods from NoExecute-tainted nodes after their tolerationSeconds
+- endpoints, endpointslice: a Service's backends from its selector and ready pods
+- serviceaccount, rootca: `default` ServiceAccount and kube-root-ca.crt in every namespace
+- csrapproving, csrsigning: kubelet TLS bootstrap and the built-in signers
+- bootstrapsigner, tokencleaner: cluster-info's JWS signatures, expired bootstrap tokens
+- pvbinder: static PV/PVC binding
+"""

@@ -1,0 +1,177 @@
+"""The endpointslice controller: a Service's discovery.k8s.io/v1 EndpointSlices.
+
+Each Service with a selector owns slices labelled `kubernetes.io/service-name=<service>` and
+`endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io`, with the Service as
+controlling owner. Endpoints are grouped by address type and by the port set they serve, at
+most 100 per slice; each carries upstream's conditions: `ready` (Ready and not terminating),
+`serving` (Ready), `terminating`. A Service without backends keeps one empty slice, as
+upstream. Existing slices are reused in place, so only changed slices are written.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from kubeadmpy.client import Controller, Request, Result
+from kubeadmpy.controllers.cluster import backends
+from kubeadmpy.controllers.cluster.common import (
+    JSONObject,
+    delete_if_present,
+    is_terminating,
+    meta,
+    name_of,
+    namespace_of,
+    owner_reference,
+    spec,
+    writable,
+)
+from kubeadmpy.controllers.registry import ControllerContext
+
+NAME = "endpointslice-controller"
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+MANAGED_BY = "endpointslice-controller.k8s.io"
+MAX_ENDPOINTS_PER_SLICE = 100
+POD_INDEX, SERVICE_INDEX = "pods", "service"
+
+SliceKey = tuple[str, tuple[backends.EndpointPort, ...]]
+
+
+def _service_of_slice(slice_: JSONObject) -> list[str]:
+    labels = meta(slice_).get("labels") or {}
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or not labels.get(SERVICE_NAME_LABEL):
+        return []
+    return [f"{namespace_of(slice_)}/{labels[SERVICE_NAME_LABEL]}"]
+
+
+def _listed_pods(slice_: JSONObject) -> list[str]:
+    return backends.pod_targets(slice_, list(slice_.get("endpoints") or []))
+
+
+def address_type(ip: str) -> str:
+    return "IPv6" if ipaddress.ip_address(ip).version == 6 else "IPv4"
+
+
+def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
+                   ) -> list[tuple[SliceKey, list[JSONObject]]]:
+    """(address type + ports, endpoints) per slice to have, in a stable order."""
+    groups: dict[SliceKey, list[JSONObject]] = {}
+    for pod in pods:
+        if not backends.is_candidate(pod):
+            continue
+        ports = backends.pod_ports(service, pod)
+        if spec(service).get("ports") and not ports:
+            continue
+        ready, terminating = backends.is_ready(pod), is_terminating(pod)
+        for ip in backends.pod_ips(pod):
+            endpoint: JSONObject = {
+                "addresses": [ip],
+                "conditions": {"ready": ready and not terminating, "serving": ready,
+                               "terminating": terminating},
+                "targetRef": backends.target_ref(pod)}
+            if spec(pod).get("nodeName"):
+                endpoint["nodeName"] = spec(pod)["nodeName"]
+            groups.setdefault((address_type(ip), ports), []).append(endpoint)
+    if not groups:
+        return [(("IPv4", ()), [])]
+    out = []
+    for key in sorted(groups, key=repr):
+        endpoints = sorted(groups[key], key=lambda e: (e["addresses"][0],
+                                                       e["targetRef"]["name"]))
+        for start in range(0, len(endpoints), MAX_ENDPOINTS_PER_SLICE):
+            out.append((key, endpoints[start:start + MAX_ENDPOINTS_PER_SLICE]))
+    return out
+
+
+def _slice_key(slice_: Mapping[str, Any]) -> SliceKey:
+    ports = tuple(backends.EndpointPort(str(p.get("name") or ""), int(p.get("port") or 0),
+                                        str(p.get("protocol") or "TCP"),
+                                        str(p.get("appProtocol") or ""))
+                  for p in slice_.get("ports") or [])
+    return str(slice_.get("addressType") or "IPv4"), ports
+
+
+class EndpointSliceController:
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.client = ctx.client
+        self.services = ctx.informers.informer("services")
+        self.pods = ctx.informers.informer("pods")
+        self.slices = ctx.informers.informer(
+            "endpointslices", indexers={POD_INDEX: _listed_pods,
+                                        SERVICE_INDEX: _service_of_slice})
+        self.controller = Controller(NAME, self.reconcile, clock=ctx.clock,
+                                     workers=ctx.options.concurrent_service_endpoint_syncs)
+        self.controller.watch(self.services)
+        self.controller.watch(self.slices, lambda s: [Request(*k.split("/", 1))
+                                                      for k in _service_of_slice(s)])
+        self.controller.watch(self.pods, self._services_of)
+
+    def _services_of(self, pod: JSONObject) -> list[Request]:
+        namespace = namespace_of(pod)
+        requests = {Request.of(svc) for svc in self.services.store.list(namespace)
+                    if (sel := backends.selector_of(svc)) is not None
+                    and backends.selects(sel, pod)}
+        key = f"{namespace}/{name_of(pod)}"
+        for slice_ in self.slices.store.by_index(POD_INDEX, key):
+            requests.update(Request(*k.split("/", 1)) for k in _service_of_slice(slice_))
+        return sorted(requests)
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    async def reconcile(self, request: Request) -> Result | None:
+        service = self.services.store.get(request.key)
+        existing = self.slices.store.by_index(SERVICE_INDEX, request.key)
+        selector = backends.selector_of(service) if service is not None else None
+        if service is None or selector is None:
+            for slice_ in existing:  # the owner reference lets the GC do it too
+                await delete_if_present(self.client, "endpointslices", name_of(slice_),
+                                        request.namespace)
+            return None
+        pods = [p for p in self.pods.store.list(request.namespace)
+                if backends.selects(selector, p)]
+        unused = list(existing)
+        for key, endpoints in desired_slices(service, pods):
+            reuse = next((s for s in unused if _slice_key(s) == key), None)
+            if reuse is not None:
+                unused.remove(reuse)
+                await self._update(service, reuse, endpoints)
+            else:
+                await self._create(service, key, endpoints)
+        for slice_ in unused:
+            await delete_if_present(self.client, "endpointslices", name_of(slice_),
+                                    request.namespace)
+        return None
+
+    def _labels(self, service: JSONObject) -> dict[str, str]:
+        return {**backends.managed_labels(service), SERVICE_NAME_LABEL: name_of(service),
+                MANAGED_BY_LABEL: MANAGED_BY}
+
+    async def _create(self, service: JSONObject, key: SliceKey,
+                      endpoints: list[JSONObject]) -> None:
+        body: JSONObject = {
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"generateName": f"{name_of(service)}-",
+                         "namespace": namespace_of(service), "labels": self._labels(service),
+                         "ownerReferences": [owner_reference(
+                             {"apiVersion": "v1", "kind": "Service", **service})]},
+            "addressType": key[0], "endpoints": endpoints,
+            "ports": [p.as_api() for p in key[1]]}
+        await self.client.create("endpointslices", body, namespace_of(service))
+
+    async def _update(self, service: JSONObject, current: JSONObject,
+                      endpoints: list[JSONObject]) -> None:
+        labels = self._labels(service)
+        if (current.get("endpoints") or []) == endpoints and \
+                (meta(current).get("labels") or {}) == labels:
+            return
+        changed = writable(current)
+        changed["endpoints"] = endpoints
+        changed["metadata"]["labels"] = labels
+        await self.client.update("endpointslices", changed, namespace_of(service))
+
+
+def new_controller(ctx: ControllerContext) -> EndpointSliceController:
+    return EndpointSliceController(ctx)

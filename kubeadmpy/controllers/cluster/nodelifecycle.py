@@ -1,0 +1,156 @@
+"""The node lifecycle controller: notices nodes whose kubelet went silent and taints them.
+
+A kubelet proves it is alive by renewing its Lease in kube-node-lease (every 10 s) and by
+posting node status. This controller records, on its own clock, when it last saw either change
+(renewTime values are another machine's clock and are not compared with ours). When nothing
+changed for --node-monitor-grace-period (40 s), the node's Ready, MemoryPressure, DiskPressure
+and PIDPressure conditions become Unknown ("Kubelet stopped posting node status."). It also
+keeps the condition taints in step: Ready=False → node.kubernetes.io/not-ready, Ready=Unknown →
+node.kubernetes.io/unreachable, each with NoSchedule and NoExecute, and
+node.kubernetes.io/unschedulable:NoSchedule for cordoned nodes. Evicting pods from NoExecute
+nodes is the taint-eviction controller's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kubeadmpy.client import Controller, EventHandler, Request, Result
+from kubeadmpy.client.clock import Clock
+from kubeadmpy.controllers.cluster import taints
+from kubeadmpy.controllers.cluster.common import (
+    JSONObject,
+    condition,
+    name_of,
+    rfc3339,
+    spec,
+    writable,
+)
+from kubeadmpy.controllers.registry import ControllerContext
+
+log = logging.getLogger(__name__)
+NAME = "node-lifecycle-controller"
+LEASE_NAMESPACE = "kube-node-lease"
+OUR_REASONS = ("NodeStatusUnknown", "NodeStatusNeverUpdated")
+MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+@dataclass
+class _Seen:
+    """The last lease renewal / status heartbeat seen for a node and when (our clock)."""
+
+    lease_renew: str = ""
+    heartbeat: str = ""
+    at: float = 0.0
+    ever_ready_reported: bool = False
+
+
+def _heartbeat(node: JSONObject) -> str:
+    ready = condition(node, "Ready")
+    return str((ready or {}).get("lastHeartbeatTime") or "")
+
+
+class NodeLifecycleController:
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.client = ctx.client
+        self.clock: Clock = ctx.clock
+        self.grace = ctx.options.node_monitor_grace_period
+        self.startup_grace = ctx.options.node_startup_grace_period
+        self.monitor_period = ctx.options.node_monitor_period
+        self.nodes = ctx.informers.informer("nodes")
+        self.leases = ctx.informers.informer("leases", namespace=LEASE_NAMESPACE)
+        self.seen: dict[str, _Seen] = {}
+        self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
+        self.nodes.add_handler(EventHandler(on_add=self._node_seen,
+                                            on_update=lambda _o, n: self._node_seen(n)))
+        self.leases.add_handler(EventHandler(on_add=self._lease_seen,
+                                             on_update=lambda _o, n: self._lease_seen(n)))
+        self.controller.watch(self.nodes)
+        self.controller.watch(self.leases, lambda lease: [Request("", name_of(lease))])
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    def _entry(self, name: str) -> _Seen:
+        entry = self.seen.get(name)
+        if entry is None:  # first sight: the grace period starts now
+            entry = self.seen[name] = _Seen(at=self.clock.now())
+        return entry
+
+    def _node_seen(self, node: JSONObject) -> None:
+        entry = self._entry(name_of(node))
+        beat = _heartbeat(node)
+        ready = condition(node, "Ready")
+        if ready is None or ready.get("reason") in OUR_REASONS:
+            return  # only the kubelet's own reports count as signs of life
+        entry.ever_ready_reported = True
+        if beat and beat != entry.heartbeat:
+            entry.heartbeat, entry.at = beat, self.clock.now()
+
+    def _lease_seen(self, lease: JSONObject) -> None:
+        entry = self._entry(name_of(lease))
+        renew = str(spec(lease).get("renewTime") or "")
+        if renew and renew != entry.lease_renew:
+            entry.lease_renew, entry.at = renew, self.clock.now()
+
+    async def reconcile(self, request: Request) -> Result | None:
+        node = self.nodes.store.get(request.name)
+        if node is None:
+            self.seen.pop(request.name, None)
+            return None
+        entry = self._entry(request.name)
+        grace = self.grace if entry.ever_ready_reported else max(self.grace,
+                                                                  self.startup_grace)
+        silent_for = self.clock.now() - entry.at
+        if silent_for > grace:
+            node = await self._mark_unknown(node, entry.ever_ready_reported)
+        await self._sync_taints(node)
+        remaining = grace - silent_for
+        return Result(requeue_after=remaining + 0.05 if remaining > 0 else self.monitor_period)
+
+    async def _mark_unknown(self, node: JSONObject, ever_reported: bool) -> JSONObject:
+        now = rfc3339(self.clock.wall())
+        changed = writable(node)
+        conditions: list[JSONObject] = changed.setdefault("status", {}).setdefault(
+            "conditions", [])
+        dirty = False
+        for kind in MONITORED_CONDITIONS:
+            current = next((c for c in conditions if c.get("type") == kind), None)
+            if current is None:
+                conditions.append({"type": kind, "status": "Unknown",
+                                   "reason": "NodeStatusNeverUpdated",
+                                   "message": "Kubelet never posted node status.",
+                                   "lastHeartbeatTime": now, "lastTransitionTime": now})
+                dirty = True
+            elif current.get("status") != "Unknown":
+                current.update(status="Unknown", reason="NodeStatusUnknown",
+                               message="Kubelet stopped posting node status.",
+                               lastTransitionTime=now)
+                dirty = True
+        if not dirty:
+            return node
+        log.info("node %s: no lease renewal or status for the grace period; conditions "
+                 "Unknown", name_of(node))
+        updated: JSONObject = await self.client.update_status("nodes", changed)
+        return updated
+
+    async def _sync_taints(self, node: JSONObject) -> None:
+        ready = condition(node, "Ready")
+        wanted = taints.desired_controlled_taints(
+            str(ready.get("status")) if ready else None, bool(spec(node).get("unschedulable")))
+        current = spec(node).get("taints") or []
+        fixed = taints.reconcile_taints(current, wanted, rfc3339(self.clock.wall()))
+        if fixed == current:
+            return
+        changed = writable(node)
+        changed.setdefault("spec", {})["taints"] = fixed
+        if not fixed:
+            changed["spec"].pop("taints")
+        log.info("node %s: taints now %s", name_of(node),
+                 ", ".join(f"{t['key']}:{t['effect']}" for t in fixed) or "none")
+        await self.client.update("nodes", changed)
+
+
+def new_controller(ctx: ControllerContext) -> NodeLifecycleController:
+    return NodeLifecycleController(ctx)

@@ -1,0 +1,97 @@
+"""Node IPAM and node lifecycle + taint eviction against the real API server, with simulated
+nodes (Node objects and Leases written by the test standing in for kubelets)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cluster_controllers_harness import SimulatedNodes, eventually, running_controllers
+
+from kubeadmpy.client import Client, errors
+from kubeadmpy.controllers.cluster import nodeipam, nodelifecycle, tainteviction
+from kubeadmpy.controllers.registry import ManagerOptions
+
+
+async def test_node_ipam_gives_every_node_a_distinct_slash_24_of_the_cluster_cidr(
+        admin: Client, nodes: SimulatedNodes) -> None:
+    options = ManagerOptions(allocate_node_cidrs=True, cluster_cidr="10.244.0.0/16")
+    await nodes.add("before-start")  # existing nodes are handled at start-up too
+    async with running_controllers(admin, options, ("nodeipam", nodeipam.new_controller)):
+        for index in range(4):
+            await nodes.add(f"worker-{index}")
+
+        async def all_allocated() -> list[str] | None:
+            listed = (await admin.list("nodes")).items
+            cidrs = [n["spec"].get("podCIDR") for n in listed]
+            return cidrs if len(cidrs) == 5 and all(cidrs) else None
+        cidrs = await eventually(all_allocated, "every node has a podCIDR")
+    networks = [ipaddress.ip_network(c) for c in cidrs]
+    assert len(set(networks)) == 5
+    cluster = ipaddress.ip_network("10.244.0.0/16")
+    assert all(n.prefixlen == 24 and n.subnet_of(cluster) for n in networks)  # type: ignore[arg-type]
+    for node in (await admin.list("nodes")).items:
+        assert node["spec"]["podCIDRs"] == [node["spec"]["podCIDR"]]
+
+
+async def test_a_node_whose_lease_stops_being_renewed_becomes_unknown_tainted_and_evicted(
+        admin: Client, nodes: SimulatedNodes) -> None:
+    options = ManagerOptions(node_monitor_grace_period=2.0, node_startup_grace_period=2.0,
+                             node_monitor_period=0.5)
+    await nodes.add("healthy")
+    await nodes.add("silent")
+    pods = {"intolerant": [],
+            "tolerates-3s": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                              "effect": "NoExecute", "tolerationSeconds": 3}],
+            "tolerates-forever": [{"key": "node.kubernetes.io/unreachable",
+                                   "operator": "Exists", "effect": "NoExecute"}]}
+    for name, tolerations in pods.items():
+        await admin.create("pods", {"metadata": {"name": name}, "spec": {
+            "nodeName": "silent", "tolerations": tolerations,
+            "containers": [{"name": "c", "image": "x"}]}}, "default")
+    await admin.create("pods", {"metadata": {"name": "on-healthy"}, "spec": {
+        "nodeName": "healthy", "containers": [{"name": "c", "image": "x"}]}}, "default")
+    async with running_controllers(
+            admin, options, ("nodelifecycle", nodelifecycle.new_controller),
+            ("tainteviction", tainteviction.new_controller)):
+        nodes.stop_renewing("silent")
+
+        async def unknown() -> dict | None:  # type: ignore[type-arg]
+            node = await admin.get("nodes", "silent")
+            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+            return node if ready["status"] == "Unknown" else None
+        node = await eventually(unknown, "the silent node's Ready condition is Unknown")
+        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["reason"] == "NodeStatusUnknown"
+        assert ready["message"] == "Kubelet stopped posting node status."
+
+        async def tainted() -> list | None:  # type: ignore[type-arg]
+            taints = (await admin.get("nodes", "silent"))["spec"].get("taints") or []
+            return taints if len(taints) == 2 else None
+        taints = await eventually(tainted, "the silent node carries the unreachable taints")
+        assert {(t["key"], t["effect"]) for t in taints} == {
+            ("node.kubernetes.io/unreachable", "NoSchedule"),
+            ("node.kubernetes.io/unreachable", "NoExecute")}
+        assert "timeAdded" in next(t for t in taints if t["effect"] == "NoExecute")
+
+        async def gone(name: str) -> bool:
+            """Deleted: bound pods then wait (Terminating) for their kubelet, which is the
+            silent one here, so a deletionTimestamp is what eviction leaves visible."""
+            try:
+                pod = await admin.get("pods", name, "default")
+            except errors.NotFound:
+                return True
+            return bool(pod["metadata"].get("deletionTimestamp"))
+        await eventually(lambda: gone("intolerant"), "the intolerant pod is evicted", 10)
+        evicted = await admin.get("pods", "intolerant", "default")
+        assert {"type": "DisruptionTarget", "status": "True",
+                "reason": "DeletionByTaintManager"}.items() <= next(
+            c for c in evicted["status"]["conditions"] if c["type"] == "DisruptionTarget"
+        ).items()
+        assert not await gone("tolerates-3s")  # still inside its tolerationSeconds
+        await eventually(lambda: gone("tolerates-3s"), "the 3 s pod is evicted after 3 s", 15)
+        assert not await gone("tolerates-forever")
+        assert not await gone("on-healthy")
+        healthy = await admin.get("nodes", "healthy")
+        assert not (healthy.get("spec") or {}).get("taints")
+        assert next(c for c in healthy["status"]["conditions"]
+                    if c["type"] == "Ready")["status"] == "True"
