@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubeadmpy.client.clock import Clock, RealClock
+from kubeadmpy.client.informer import EventHandler
 from kubeadmpy.machinery.selectors import label_selector_from_object
 
 JSONObject = dict[str, Any]
@@ -231,6 +232,18 @@ class Expectations:
 
     def forget(self, key: str) -> None:
         self._items.pop(key, None)
+
+
+def observe_into(expectations: Expectations, kind: str) -> EventHandler:
+    """Informer handler crediting pod adds/deletes to their controlling owner's expectations."""
+    def added(pod: JSONObject) -> None:
+        for key in owner_keys(pod, kind):
+            expectations.observed_add(key)
+
+    def deleted(pod: JSONObject) -> None:
+        for key in owner_keys(pod, kind):
+            expectations.observed_delete(key)
+    return EventHandler(on_add=added, on_delete=deleted)
 
 
 def owner_keys(obj: Mapping[str, Any], kind: str) -> Iterable[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from kubeadmpy.client import errors
 from kubeadmpy.client.controller import Controller, Request, Result
-from kubeadmpy.client.informer import EventHandler, Informer
+from kubeadmpy.client.informer import Informer
 from kubeadmpy.client.rest import Client, PatchType
 from kubeadmpy.controllers.common import (
     Expectations,
@@ -32,6 +32,7 @@ from kubeadmpy.controllers.common import (
     is_pod_available,
     is_pod_ready,
     meta,
+    observe_into,
     owner_keys,
     parse_time,
     pod_from_template,
@@ -131,19 +132,10 @@ class ReplicaSetController:
                                      clock=ctx.clock)
         self.controller.watch(self.replicasets)
         self.controller.watch(self.pods, self._pod_requests)
-        self.pods.add_handler(EventHandler(
-            on_add=lambda pod: self._observe(pod, added=True),
-            on_delete=lambda pod: self._observe(pod, added=False)))
+        self.pods.add_handler(observe_into(self.expectations, "ReplicaSet"))
 
     async def run(self) -> None:
         await self.controller.run()
-
-    def _observe(self, pod: JSONObject, *, added: bool) -> None:
-        for key in owner_keys(pod, "ReplicaSet"):
-            if added:
-                self.expectations.observed_add(key)
-            else:
-                self.expectations.observed_delete(key)
 
     def _pod_requests(self, pod: JSONObject) -> list[Request]:
         ns = str(meta(pod).get("namespace") or "")

@@ -13,10 +13,12 @@ from kubeadmpy.client import Client, errors
 from kubeadmpy.client.component import ComponentSettings
 from kubeadmpy.controllers.manager import ManagerSettings
 from kubeadmpy.controllers.registry import CONTROLLERS, select_controllers
+from kubeadmpy.scheduler import main as scheduler_main
 from kubeadmpy.scheduler.simulated import simulated_node, simulated_nodes
 
-__all__ = ["create_namespace", "manager_settings", "mark_pod_ready", "simulated_kubelet",
-           "simulated_node", "simulated_nodes", "wait_for"]
+__all__ = ["create_namespace", "manager_settings", "mark_pod_ready", "register_simulated_nodes",
+           "running_scheduler", "simulated_kubelet", "simulated_node", "simulated_nodes",
+           "wait_for"]
 
 
 def manager_settings(kubeconfig: Path | str, controllers: str = "*") -> ManagerSettings:
@@ -41,16 +43,25 @@ async def mark_pod_ready(client: Client, namespace: str, name: str, node: str = 
 
 
 @contextlib.asynccontextmanager
-async def simulated_kubelet(client: Client, namespace: str) -> AsyncIterator[None]:
-    """Stands in for the kubelet (none exists yet): every pod that appears in `namespace` is
-    reported Running and Ready."""
+async def simulated_kubelet(client: Client, namespace: str,
+                            ready: Callable[[dict[str, Any]], bool] = lambda _pod: True
+                            ) -> AsyncIterator[None]:
+    """Stands in for the kubelet (none exists yet): every pod that appears in `namespace` (and
+    passes `ready`) is reported Running and Ready; a bound pod being deleted is confirmed
+    stopped (deleted with grace 0), as a kubelet does."""
     async def loop() -> None:
         done: set[str] = set()
         while True:
             listed = await client.list("pods", namespace)
             for pod in listed.items:
                 uid = pod["metadata"]["uid"]
-                if uid in done or pod["metadata"].get("deletionTimestamp"):
+                if pod["metadata"].get("deletionTimestamp"):
+                    if pod["spec"].get("nodeName"):  # a kubelet confirms the pod stopped
+                        with contextlib.suppress(errors.NotFound, errors.Conflict):
+                            await client.delete("pods", pod["metadata"]["name"], namespace,
+                                                grace_period_seconds=0)
+                    continue
+                if uid in done or not ready(pod):
                     continue
                 with contextlib.suppress(errors.NotFound, errors.Conflict):
                     await mark_pod_ready(client, namespace, pod["metadata"]["name"])
@@ -58,6 +69,30 @@ async def simulated_kubelet(client: Client, namespace: str) -> AsyncIterator[Non
             await asyncio.sleep(0.2)
 
     task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def register_simulated_nodes(client: Client, nodes: list[dict[str, Any]]) -> None:
+    """Create Node objects as a kubelet would register them (status included)."""
+    for node in nodes:
+        with contextlib.suppress(errors.AlreadyExists):
+            await client.create("nodes", node)
+        await client.patch("nodes", node["metadata"]["name"], {"status": node["status"]},
+                           subresource="status")
+
+
+@contextlib.asynccontextmanager
+async def running_scheduler(kubeconfig: Path | str) -> AsyncIterator[None]:
+    """kubeadmpy-scheduler in this process, so pods get bound as in a real cluster."""
+    settings = scheduler_main.parse_settings([
+        f"--kubeconfig={kubeconfig}", "--secure-port=0", "--bind-address=127.0.0.1",
+        "--leader-elect=false"])
+    task = asyncio.create_task(scheduler_main.run(settings))
     try:
         yield
     finally:
