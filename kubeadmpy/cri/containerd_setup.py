@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -37,7 +38,8 @@ SUPERVISOR_NAME = "containerd"
 DEFAULT_WAIT_SECONDS = 60.0
 LOG_LINES_ON_FAILURE = 15
 
-ManagedBy = Literal["systemd", "supervisor"]
+# "external": a containerd that kubeadmpy did not start already serves the socket.
+ManagedBy = Literal["systemd", "supervisor", "external"]
 
 
 class ContainerdStartError(KubeadmpyError):
@@ -132,51 +134,75 @@ def _start_with_supervisor(supervisor: Supervisor, argv: Sequence[str],
     return True
 
 
-async def _wait_answering(socket: str, wait_seconds: float,
+def _socket_listens(path: str) -> bool:
+    """Whether something accepts connections on the unix socket `path` right now."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+async def _wait_answering(address: str, wait_seconds: float,
                           supervisor: Supervisor | None) -> VersionResponse:
     """Version from the socket; fails early when a supervised containerd has exited."""
     deadline = time.monotonic() + wait_seconds
     while True:
         remaining = deadline - time.monotonic()
         try:
-            return await wait_for_runtime(socket, max(0.1, min(1.0, remaining)))
+            return await wait_for_runtime(address, max(0.1, min(1.0, remaining)))
         except CRIError as exc:
             exited = supervisor is not None and not supervisor.status(SUPERVISOR_NAME).running
             if exited or remaining <= 1.0:
                 log = supervisor.log_file(SUPERVISOR_NAME) if supervisor else None
                 what = "exited" if exited else \
-                    f"did not answer CRI Version on {socket} within {wait_seconds:g} s"
+                    f"did not answer CRI Version on {address} within {wait_seconds:g} s"
                 tail = _tail(log) if log else "(see: journalctl -u containerd)"
                 raise ContainerdStartError(
                     f"containerd {what} ({exc.detail}); its last log lines:\n{tail}") from exc
+
+
+def _start(paths: HostPaths, values: ContainerdValues, use_systemd: bool
+           ) -> tuple[ManagedBy, bool, bool]:
+    """Write the config and (re)start containerd as needed: how, started?, config changed?"""
+    rendered = render_containerd_config(values)[CONTAINERD_CONFIG]
+    config_path = paths.host(CONTAINERD_CONFIG)
+    config_changed = _write_if_changed(config_path, rendered.content, rendered.mode)
+    address = values.grpc_address or CONTAINERD_SOCKET
+    supervisor = Supervisor(paths)
+    if use_systemd:
+        return "systemd", _start_with_systemd(paths, config_changed), config_changed
+    if not supervisor.status(SUPERVISOR_NAME).running and _socket_listens(address):
+        # Starting a second containerd here would fight the first for the socket and the
+        # boltdb lock; use it only if it can be running the configuration just written.
+        if config_changed:
+            raise ContainerdStartError(
+                f"a containerd that kubeadmpy did not start already serves {address}; it does "
+                f"not run the {CONTAINERD_CONFIG} just written. Restart it with that file "
+                "(or stop it and run again to let kubeadmpy start containerd)")
+        return "external", False, config_changed
+    argv = (_containerd_binary(), "--config", str(config_path))
+    return "supervisor", _start_with_supervisor(supervisor, argv, config_changed), \
+        config_changed
 
 
 async def ensure_containerd_async(paths: HostPaths, values: ContainerdValues, *,
                                   wait_seconds: float = DEFAULT_WAIT_SECONDS,
                                   use_systemd: bool | None = None) -> ContainerdStatus:
     """Write the config, (re)start containerd if needed, wait for the CRI to answer."""
-    rendered = render_containerd_config(values)[CONTAINERD_CONFIG]
-    config_path = paths.host(CONTAINERD_CONFIG)
-    config_changed = _write_if_changed(config_path, rendered.content, rendered.mode)
-    socket = values.grpc_address or CONTAINERD_SOCKET
     if use_systemd is None:
         use_systemd = systemd_is_init() and paths.root == Path("/")
-    supervisor = Supervisor(paths)
-    log_path: Path | None = None
-    if use_systemd:
-        managed_by: ManagedBy = "systemd"
-        started = _start_with_systemd(paths, config_changed)
-    else:
-        managed_by = "supervisor"
-        argv = (_containerd_binary(), "--config", str(config_path))
-        started = _start_with_supervisor(supervisor, argv, config_changed)
-        log_path = supervisor.log_file(SUPERVISOR_NAME)
-    version = await _wait_answering(socket, wait_seconds,
-                                    supervisor if managed_by == "supervisor" else None)
-    pid = supervisor.status(SUPERVISOR_NAME).pid if managed_by == "supervisor" else None
-    return ContainerdStatus(grpc_target(socket), version.runtime_name, version.runtime_version,
+    managed_by, started, config_changed = await asyncio.to_thread(
+        _start, paths, values, use_systemd)
+    address = values.grpc_address or CONTAINERD_SOCKET
+    supervisor = Supervisor(paths) if managed_by == "supervisor" else None
+    version = await _wait_answering(address, wait_seconds, supervisor)
+    pid = supervisor.status(SUPERVISOR_NAME).pid if supervisor else None
+    return ContainerdStatus(grpc_target(address), version.runtime_name, version.runtime_version,
                             version.runtime_api_version, managed_by, config_changed, started,
-                            pid, log_path)
+                            pid, supervisor.log_file(SUPERVISOR_NAME) if supervisor else None)
 
 
 def ensure_containerd(paths: HostPaths, values: ContainerdValues, *,

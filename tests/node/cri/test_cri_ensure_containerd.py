@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kubeadmpy.cri import wait_for_runtime
 from kubeadmpy.cri.containerd_setup import (
     ContainerdStartError,
     ensure_containerd,
@@ -19,7 +20,7 @@ from kubeadmpy.cri.containerd_setup import (
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.paths import CONTAINERD_CONFIG
 from kubeadmpy.render import needs_restrict_oom_score_adj
-from kubeadmpy.supervisor import Supervisor
+from kubeadmpy.supervisor import ProcessSpec, Supervisor
 
 
 @pytest.fixture
@@ -77,3 +78,24 @@ def test_the_synchronous_entry_point_serves_the_phase_runner(fresh: ScratchConta
     assert status.started and status.runtime_name == "containerd"
     assert stop_containerd(fresh.paths) is True
     assert Supervisor(fresh.paths).status("containerd").running is False
+
+
+async def test_a_containerd_started_by_someone_else_is_used_but_never_doubled(
+        fresh: ScratchContainerd) -> None:
+    first = await ensure_containerd_async(fresh.paths, fresh.values(), use_systemd=False)
+    fresh.status = first
+    supervisor = Supervisor(fresh.paths)
+    argv = supervisor.status("containerd").argv
+    supervisor.stop("containerd")
+    supervisor.forget("containerd")
+    supervisor.start(ProcessSpec("someone-elses-containerd", argv))  # not kubeadmpy's name
+    try:
+        await wait_for_runtime(fresh.socket, 20)
+        reused = await ensure_containerd_async(fresh.paths, fresh.values(), use_systemd=False)
+        assert (reused.managed_by, reused.started) == ("external", False)
+        changed = dataclasses.replace(fresh.values(), sandbox_image="kubeadmpy.local/pause:3.9")
+        with pytest.raises(ContainerdStartError, match="did not start already serves"):
+            await ensure_containerd_async(fresh.paths, changed, use_systemd=False)
+        assert supervisor.status("containerd").running is False
+    finally:
+        supervisor.stop("someone-elses-containerd")
