@@ -1,0 +1,96 @@
+"""StatefulSets: web-0, web-1, web-2 created in order — each only after the previous one is
+Running and Ready (the test plays the kubelet and marks them, one by one) — with stable names,
+hostnames and one PVC per claim template; Parallel creates all at once; scale-down removes
+the highest ordinal first. Order is judged from resourceVersions (one global sequence)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from workloads_harness import create_namespace, mark_pod_ready, wait_for
+
+from kubeadmpy.client import Client
+from kubeadmpy.controllers.manager import Manager
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def statefulset(policy: str = "OrderedReady", replicas: int = 3) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+            "spec": {"replicas": replicas, "serviceName": "web",
+                     "podManagementPolicy": policy,
+                     "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                         "containers": [{"name": "web", "image": "nginx",
+                                         "volumeMounts": [{"name": "www",
+                                                           "mountPath": "/usr/share/www"}]}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {
+                         "accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "1Gi"}}}}]}}
+
+
+async def pod_names(client: Client, ns: str) -> list[str]:
+    return sorted(p["metadata"]["name"] for p in (await client.list("pods", ns)).items
+                  if not p["metadata"].get("deletionTimestamp"))
+
+
+async def test_ordered_ready_creates_web_0_1_2_one_after_another(
+        admin: Client, controller_manager: Manager) -> None:
+    ns = "sts-ordered"
+    await create_namespace(admin, ns)
+    await admin.create("statefulsets", statefulset(), ns)
+    ready_rv: dict[str, int] = {}
+    for index in range(3):
+        name = f"web-{index}"
+
+        async def appeared(name: str = name) -> list[str] | None:
+            names = await pod_names(admin, ns)
+            return names if name in names else None
+        names = await wait_for(appeared, f"{name} created")
+        assert names == [f"web-{i}" for i in range(index + 1)]
+        await asyncio.sleep(0.5)  # the next ordinal must not come while this one is not Ready
+        assert await pod_names(admin, ns) == names
+        pod = await admin.get("pods", name, ns)
+        if index:
+            assert int(pod["metadata"]["resourceVersion"]) > ready_rv[f"web-{index - 1}"]
+        assert pod["spec"]["hostname"] == name and pod["spec"]["subdomain"] == "web"
+        assert pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] == name
+        assert pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] == str(index)
+        assert {"name": "www", "persistentVolumeClaim": {"claimName": f"www-web-{index}"}} \
+            in pod["spec"]["volumes"]
+        # acting as the kubelet: this pod started and passed its readiness probe
+        await mark_pod_ready(admin, ns, name)
+        ready_rv[name] = int((await admin.get("pods", name, ns))["metadata"]["resourceVersion"])
+    claims = (await admin.list("persistentvolumeclaims", ns)).items
+    assert sorted(c["metadata"]["name"] for c in claims) == ["www-web-0", "www-web-1",
+                                                              "www-web-2"]
+    assert all(c["metadata"]["labels"] == {"app": "web"} for c in claims)
+
+    async def status() -> dict[str, Any] | None:
+        st = (await admin.get("statefulsets", "web", ns)).get("status") or {}
+        return st if st.get("readyReplicas") == 3 else None
+    st = await wait_for(status, "3 ready replicas in status")
+    assert st["replicas"] == 3 and st["currentRevision"] == st["updateRevision"]
+
+    # scale down: web-2 goes first; web-1 only after web-2 is gone
+    await admin.scale("statefulsets", "web", 1, ns)
+
+    async def scaled() -> list[str] | None:
+        names = await pod_names(admin, ns)
+        return names if names == ["web-0"] else None
+    await wait_for(scaled, "scaled down to web-0")
+    assert len((await admin.list("persistentvolumeclaims", ns)).items) == 3  # PVCs retained
+
+
+async def test_parallel_creates_every_pod_at_once(admin: Client,
+                                                  controller_manager: Manager) -> None:
+    ns = "sts-parallel"
+    await create_namespace(admin, ns)
+    await admin.create("statefulsets", statefulset("Parallel"), ns)
+
+    async def all_there() -> list[str] | None:
+        names = await pod_names(admin, ns)
+        return names if len(names) == 3 else None
+    assert await wait_for(all_there, "3 pods without any Ready") == ["web-0", "web-1", "web-2"]
