@@ -1,0 +1,298 @@
+"""Pure parts of the kubelet: back-off, QoS and CRI resources, pod phase and conditions,
+environment expansion, static pod identity, atomic volume writes and settings parsing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubeadmpy.client import FakeClock
+from kubeadmpy.errors import ConfigError
+from kubeadmpy.kubelet import podutil, staticpods
+from kubeadmpy.kubelet.backoff import Backoff
+from kubeadmpy.kubelet.env import container_env, expand
+from kubeadmpy.kubelet.settings import parse_command_line, parse_taints, read_flags_env
+from kubeadmpy.kubelet.status import pod_conditions, pod_phase
+from kubeadmpy.kubelet.volumes import VolumeError, check_host_path, write_atomically
+from kubeadmpy.kubelet.worker import _duration
+
+JSONObject = dict[str, Any]
+
+
+def test_crash_back_off_doubles_from_10s_to_a_300s_cap_and_resets_after_10_minutes() -> None:
+    clock = FakeClock()
+    backoff = Backoff(clock, 10, 300)
+    delays = []
+    for _ in range(7):
+        delays.append(backoff.next("pod/c", clock.now()))
+        clock.advance(1)
+    assert delays == [10, 20, 40, 80, 160, 300, 300]
+    clock.advance(601)
+    assert backoff.next("pod/c", clock.now()) == 10
+
+
+def test_a_container_is_in_back_off_only_until_its_delay_has_passed() -> None:
+    clock = FakeClock()
+    backoff = Backoff(clock, 10, 300)
+    finished = clock.now()
+    assert not backoff.in_backoff_since("k", finished)  # first failure: restart at once
+    backoff.next("k", finished)
+    assert backoff.in_backoff_since("k", finished)
+    clock.advance(9.9)
+    assert backoff.in_backoff_since("k", finished)
+    clock.advance(0.2)
+    assert not backoff.in_backoff_since("k", finished)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(10, "10s"), (80, "1m20s"), (300, "5m0s")],
+                         ids=["seconds", "minutes and seconds", "whole minutes"])
+def test_back_off_durations_read_like_go(seconds: float, text: str) -> None:
+    assert _duration(seconds) == text
+
+
+def pod(containers: list[JSONObject], **spec: Any) -> JSONObject:
+    return {"metadata": {"name": "p", "namespace": "ns", "uid": "u1",
+                         "labels": {"app": "web"}},
+            "spec": {"containers": containers, "nodeName": "n1", **spec}}
+
+
+@pytest.mark.parametrize(("resources", "qos"), [
+    ({}, "BestEffort"),
+    ({"requests": {"cpu": "100m"}}, "Burstable"),
+    ({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}},
+     "Guaranteed"),
+    ({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "1Gi"}},
+     "Burstable"),
+], ids=["nothing set is best effort", "a request alone is burstable",
+        "equal requests and limits are guaranteed", "a smaller request is burstable"])
+def test_qos_class_follows_requests_and_limits(resources: JSONObject, qos: str) -> None:
+    assert podutil.qos_class(pod([{"name": "c", "resources": resources}])) == qos
+
+
+def test_limits_become_cgroup_values_and_qos_sets_oom_score_adj() -> None:
+    container = {"name": "c", "resources": {"requests": {"cpu": "250m", "memory": "1Gi"},
+                                            "limits": {"cpu": "500m", "memory": "2Gi"}}}
+    resources = podutil.linux_resources(pod([container]), container, 8 * 2**30)
+    assert (resources.cpu_shares, resources.cpu_quota, resources.cpu_period) == (
+        256, 50000, 100000)
+    assert resources.memory_limit_in_bytes == 2 * 2**30
+    assert resources.oom_score_adj == 875  # 1000 - 1000 * 1Gi / 8Gi
+    guaranteed = {"name": "g", "resources": {"limits": {"cpu": "1", "memory": "1Gi"},
+                                             "requests": {"cpu": "1", "memory": "1Gi"}}}
+    assert podutil.linux_resources(pod([guaranteed]), guaranteed, 2**33).oom_score_adj == -997
+    best = {"name": "b"}
+    assert podutil.linux_resources(pod([best]), best, 2**33).oom_score_adj == 1000
+    assert podutil.linux_resources(pod([best]), best, 2**33).cpu_shares == 2
+
+
+@pytest.mark.parametrize(("image", "policy"), [
+    ("busybox", "Always"), ("busybox:latest", "Always"), ("busybox:1.36", "IfNotPresent"),
+    ("registry:5000/busybox", "Always"), ("busybox@sha256:abc", "IfNotPresent")],
+    ids=["no tag", "latest", "a tag", "registry port is not a tag", "a digest"])
+def test_the_default_pull_policy_depends_on_the_tag(image: str, policy: str) -> None:
+    assert podutil.image_pull_policy({"image": image}) == policy
+
+
+def status(name: str, state: JSONObject, ready: bool = False,
+           last: JSONObject | None = None) -> JSONObject:
+    return {"name": name, "state": state, "ready": ready, "lastState": last or {}}
+
+
+RUNNING = {"running": {"startedAt": "x"}}
+OK = {"terminated": {"exitCode": 0}}
+FAILED = {"terminated": {"exitCode": 1}}
+WAITING = {"waiting": {"reason": "ContainerCreating"}}
+BACKOFF = {"waiting": {"reason": "CrashLoopBackOff"}}
+
+
+@pytest.mark.parametrize(("policy", "init", "regular", "phase"), [
+    ("Always", [], [status("a", WAITING)], "Pending"),
+    ("Always", [], [status("a", RUNNING)], "Running"),
+    ("Always", [], [status("a", BACKOFF, last=FAILED)], "Running"),
+    ("Never", [], [status("a", OK)], "Succeeded"),
+    ("Never", [], [status("a", OK), status("b", FAILED)], "Failed"),
+    ("OnFailure", [], [status("a", FAILED)], "Running"),
+    ("Always", [status("i", RUNNING)], [status("a", WAITING)], "Pending"),
+    ("Never", [status("i", FAILED)], [status("a", WAITING)], "Failed"),
+], ids=["waiting is pending", "running", "crash looping stays running",
+        "all succeeded", "one failed under Never", "failure restarts under OnFailure",
+        "init container still running", "init container failed under Never"])
+def test_pod_phase(policy: str, init: list[JSONObject], regular: list[JSONObject],
+                   phase: str) -> None:
+    assert pod_phase(pod([], restartPolicy=policy), init, regular) == phase
+
+
+def test_conditions_name_the_unready_containers() -> None:
+    conditions = {c["type"]: c for c in pod_conditions(
+        pod([]), "Running", True, [], [status("a", RUNNING, ready=True),
+                                       status("b", RUNNING)])}
+    assert conditions["Ready"]["status"] == "False"
+    assert conditions["Ready"]["reason"] == "ContainersNotReady"
+    assert conditions["Ready"]["message"] == "containers with unready status: [b]"
+    assert conditions["Initialized"]["status"] == "True"
+    assert conditions["PodReadyToStartContainers"]["status"] == "True"
+
+
+def test_dollar_references_expand_defined_variables_only() -> None:
+    variables = {"A": "1", "B": "two"}
+    assert expand("$(A)-$(B)-$(C)-$$(A)", variables) == "1-two-$(C)-$(A)"
+
+
+async def test_environment_from_config_maps_secrets_and_the_pod() -> None:
+    objects = {("configmaps", "cm"): {"data": {"k": "v", "other": "o"}},
+               ("secrets", "s"): {"data": {"pw": "cHc="}}}
+
+    async def getter(kind: str, namespace: str, name: str) -> JSONObject | None:
+        return objects.get((kind, name))
+    container = {"name": "c", "resources": {"limits": {"memory": "64Mi"}},
+                 "envFrom": [{"configMapRef": {"name": "cm"}, "prefix": "P_"}],
+                 "env": [{"name": "K", "valueFrom": {"configMapKeyRef": {"name": "cm",
+                                                                          "key": "k"}}},
+                         {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s",
+                                                                        "key": "pw"}}},
+                         {"name": "IP", "valueFrom": {"fieldRef": {
+                             "fieldPath": "status.podIP"}}},
+                         {"name": "APP", "valueFrom": {"fieldRef": {
+                             "fieldPath": "metadata.labels['app']"}}},
+                         {"name": "MEM", "valueFrom": {"resourceFieldRef": {
+                             "resource": "limits.memory", "divisor": "1Mi"}}},
+                         {"name": "OPT", "valueFrom": {"configMapKeyRef": {
+                             "name": "missing", "key": "x", "optional": True}}},
+                         {"name": "URL", "value": "http://$(IP):80"}]}
+    env = dict(await container_env(pod([container]), container, getter, pod_ip="10.0.0.5",
+                                   host_ip="192.168.0.1", node_allocatable={}))
+    assert env == {"P_k": "v", "P_other": "o", "K": "v", "PW": "pw", "IP": "10.0.0.5",
+                   "APP": "web", "MEM": "64", "URL": "http://10.0.0.5:80"}
+
+
+async def test_a_missing_config_map_key_is_reported_like_upstream() -> None:
+    async def getter(kind: str, namespace: str, name: str) -> JSONObject | None:
+        return {"data": {}}
+    container = {"name": "c", "env": [{"name": "K", "valueFrom": {"configMapKeyRef": {
+        "name": "cm", "key": "k"}}}]}
+    from kubeadmpy.kubelet.env import EnvError
+    with pytest.raises(EnvError, match="couldn't find key k in ConfigMap ns/cm"):
+        await container_env(pod([container]), container, getter, pod_ip="", host_ip="",
+                            node_allocatable={})
+
+
+def test_a_static_pod_is_named_after_the_node_and_its_uid_follows_its_content() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "etcd",
+                                                                "namespace": "kube-system"},
+                "spec": {"containers": [{"name": "etcd", "image": "x"}]}}
+    first = staticpods.static_pod(manifest, "cp1", "/etc/kubernetes/manifests/etcd.yaml")
+    again = staticpods.static_pod(manifest, "cp1", "/etc/kubernetes/manifests/etcd.yaml")
+    changed = staticpods.static_pod({**manifest, "spec": {"containers": [
+        {"name": "etcd", "image": "y"}]}}, "cp1", "/etc/kubernetes/manifests/etcd.yaml")
+    assert first["metadata"]["name"] == "etcd-cp1"
+    assert first["spec"]["nodeName"] == "cp1"
+    assert first["metadata"]["uid"] == again["metadata"]["uid"] != changed["metadata"]["uid"]
+    assert first["metadata"]["annotations"]["kubernetes.io/config.hash"] == \
+        first["metadata"]["uid"]
+    mirror = staticpods.mirror_pod(first, "node-uid")
+    assert mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"] == \
+        first["metadata"]["uid"]
+    assert "uid" not in mirror["metadata"]
+    assert mirror["metadata"]["ownerReferences"][0]["kind"] == "Node"
+
+
+def test_a_static_pod_directory_reports_added_and_removed_manifests(tmp_path: Path) -> None:
+    directory = staticpods.StaticPodDirectory(tmp_path, "n1")
+    assert not directory.scan()
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+                                     "spec: {containers: [{name: c, image: x}]}\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / "bad.yaml").write_text("kind: Service\n")
+    assert directory.scan()
+    assert [p["metadata"]["name"] for p in directory.pods.values()] == ["a-n1"]
+    (tmp_path / "a.yaml").unlink()
+    assert directory.scan()
+    assert directory.pods == {}
+
+
+def test_atomic_writes_swap_the_whole_set_and_drop_removed_keys(tmp_path: Path) -> None:
+    assert write_atomically(tmp_path, {"a": (b"1", 0o644), "dir/b": (b"2", 0o400)})
+    assert (tmp_path / "a").read_bytes() == b"1"
+    assert (tmp_path / "dir" / "b").read_bytes() == b"2"
+    assert os.readlink(tmp_path / "a") == "..data/a"
+    assert not write_atomically(tmp_path, {"a": (b"1", 0o644), "dir/b": (b"2", 0o400)})
+    first_target = os.readlink(tmp_path / "..data")
+    assert write_atomically(tmp_path, {"a": (b"changed", 0o644)})
+    assert (tmp_path / "a").read_bytes() == b"changed"
+    assert not (tmp_path / "dir").exists()
+    assert not (tmp_path / first_target).exists()
+
+
+@pytest.mark.parametrize(("kind", "make", "ok"), [
+    ("Directory", "dir", True), ("Directory", "file", False), ("File", "file", True),
+    ("File", "none", False), ("DirectoryOrCreate", "none", True),
+    ("FileOrCreate", "none", True), ("", "none", True)],
+    ids=["a directory is a directory", "a file is not a directory", "a file is a file",
+         "a missing file fails", "a missing directory is created",
+         "a missing file is created", "no type checks nothing"])
+def test_host_path_types_are_checked(tmp_path: Path, kind: str, make: str, ok: bool) -> None:
+    path = tmp_path / "target"
+    if make == "dir":
+        path.mkdir()
+    elif make == "file":
+        path.write_text("")
+    if ok:
+        check_host_path(path, kind)
+    else:
+        with pytest.raises(VolumeError, match="hostPath type check failed"):
+            check_host_path(path, kind)
+
+
+def test_flags_env_files_are_read_as_the_systemd_drop_in_passes_them(tmp_path: Path) -> None:
+    env = tmp_path / "kubeadm-flags.env"
+    env.write_text('KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/c.sock '
+                   '--hostname-override=worker-1 --register-with-taints=a=b:NoSchedule"\n')
+    config = tmp_path / "config.yaml"
+    config.write_text("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+                      "staticPodPath: /etc/kubernetes/manifests\nsyncFrequency: 1m0s\n"
+                      "clusterDNS: [10.96.0.10]\nclusterDomain: cluster.local\n"
+                      "someFutureField: 1\n")
+    assert read_flags_env(env)[0] == "--container-runtime-endpoint=unix:///run/c.sock"
+    command = parse_command_line([f"--config={config}", f"--flags-env-file={env}",
+                                  "--node-ip=10.0.0.7"])
+    settings = command.settings
+    assert settings.container_runtime_endpoint == "unix:///run/c.sock"
+    assert settings.node_name == "worker-1"
+    assert settings.register_with_taints == ({"key": "a", "value": "b",
+                                              "effect": "NoSchedule"},)
+    assert settings.static_pod_path == "/etc/kubernetes/manifests"
+    assert settings.sync_frequency_seconds == 60
+    assert settings.cluster_dns == ("10.96.0.10",)
+    assert settings.node_ip == "10.0.0.7"
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+     "syncFrequency: soon\n", "KubeletConfiguration.syncFrequency"),
+    ("apiVersion: v1\nkind: KubeletConfiguration\n", "apiVersion"),
+    ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+     "cgroupDriver: docker\n", "KubeletConfiguration.cgroupDriver")],
+    ids=["a bad duration", "a wrong apiVersion", "an unknown cgroup driver"])
+def test_bad_configuration_names_the_field(tmp_path: Path, text: str, field: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        parse_command_line([f"--config={config}"])
+    assert caught.value.field == field
+    assert str(config) in str(caught.value)
+
+
+@pytest.mark.parametrize("flag", ["--node-ip=not-an-ip", "--register-with-taints=a=b"],
+                         ids=["a bad node IP", "a taint without effect"])
+def test_bad_flags_are_refused_with_the_flag_named(flag: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_command_line([flag])
+    assert caught.value.field == flag.split("=", 1)[0]
+
+
+def test_taints_parse_with_and_without_values() -> None:
+    assert parse_taints("a=b:NoSchedule,c:NoExecute") == (
+        {"key": "a", "value": "b", "effect": "NoSchedule"}, {"key": "c", "effect": "NoExecute"})
