@@ -302,6 +302,10 @@ async def run(settings: ManagerSettings, state: RunningComponent | None = None,
     """Run until cancelled (or SIGTERM); `on_manager` receives the Manager of each term."""
     config = load_config(settings.kubeconfig or None).with_overrides(
         qps=settings.qps, burst=settings.burst, user_agent=user_agent())
+    election = settings.component.leader_election
+    if election is not None and election.enabled:
+        log.info("%s: leader election identity %s on lease %s/%s", COMPONENT,
+                 election.config.identity, election.config.namespace, election.config.name)
     async with Client(config) as client:
         async def work() -> None:
             manager = Manager(client, settings)
