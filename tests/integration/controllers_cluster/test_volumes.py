@@ -1,0 +1,69 @@
+"""The persistent-volume binder against the real API server: a claim binds to the smallest
+fitting volume (class, access modes, capacity), both become Bound, and a volume whose claim is
+deleted is Released; `kubectl get pvc` shows the binding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cluster_controllers_harness import eventually, running_controllers
+
+from apiserver_harness import Cluster  # isort: skip
+from kubeadmpy.client import Client
+from kubeadmpy.controllers.cluster import pvbinder
+from kubeadmpy.controllers.registry import ManagerOptions
+
+
+def volume(name: str, size: str, modes: list[str], storage_class: str = "manual"
+           ) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+            "spec": {"capacity": {"storage": size}, "accessModes": modes,
+                     "storageClassName": storage_class,
+                     "persistentVolumeReclaimPolicy": "Retain",
+                     "hostPath": {"path": f"/tmp/{name}"}}}
+
+
+async def phase(admin: Client, kind: str, name: str, namespace: str | None = None) -> str:
+    obj = await admin.get(kind, name, namespace)
+    return str((obj.get("status") or {}).get("phase") or "")
+
+
+async def test_a_claim_binds_to_the_smallest_fitting_volume_and_releases_it(
+        admin: Client, cluster: Cluster) -> None:
+    await admin.create("persistentvolumes", volume("too-small", "1Gi", ["ReadWriteOnce"]))
+    await admin.create("persistentvolumes", volume("wrong-mode", "5Gi", ["ReadOnlyMany"]))
+    await admin.create("persistentvolumes", volume("wrong-class", "5Gi", ["ReadWriteOnce"],
+                                                   "fast"))
+    await admin.create("persistentvolumes", volume("big", "10Gi", ["ReadWriteOnce"]))
+    await admin.create("persistentvolumes", volume("fits", "5Gi", ["ReadWriteOnce",
+                                                                   "ReadOnlyMany"]))
+    await admin.create("persistentvolumeclaims", {"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "storageClassName": "manual",
+        "resources": {"requests": {"storage": "2Gi"}}}}, "default")
+    async with running_controllers(admin, ManagerOptions(),
+                                   ("persistentvolume-binder", pvbinder.new_controller)):
+        async def bound() -> bool:
+            return await phase(admin, "persistentvolumeclaims", "data", "default") == "Bound"
+        await eventually(bound, "the claim is Bound")
+        claim = await admin.get("persistentvolumeclaims", "data", "default")
+        assert claim["spec"]["volumeName"] == "fits"
+        assert claim["status"]["capacity"] == {"storage": "5Gi"}
+        assert claim["status"]["accessModes"] == ["ReadWriteOnce", "ReadOnlyMany"]
+        assert claim["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
+        bound_volume = await admin.get("persistentvolumes", "fits")
+        assert bound_volume["spec"]["claimRef"]["name"] == "data"
+        assert bound_volume["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
+        await eventually(lambda: _is(admin, "fits", "Bound"), "the volume is Bound")
+        for other in ("too-small", "wrong-mode", "wrong-class", "big"):
+            await eventually(lambda name=other: _is(admin, name, "Available"),
+                             f"{other} is Available")
+        shown = cluster.kubectl("1.33", "get", "pvc", "data", "-n", "default").stdout
+        assert "Bound" in shown and "fits" in shown
+
+        await admin.delete("persistentvolumeclaims", "data", "default")
+        await eventually(lambda: _is(admin, "fits", "Released"),
+                         "the volume of a deleted claim is Released")
+
+
+async def _is(admin: Client, name: str, wanted: str) -> bool:
+    return await phase(admin, "persistentvolumes", name) == wanted
