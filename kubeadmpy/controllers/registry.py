@@ -115,7 +115,35 @@ CONTROLLERS: tuple[ControllerEntry, ...] = (
                     True, "generic-garbage-collector", ("garbagecollector",)),
     ControllerEntry("namespace-controller", f"{W}.namespace:new_controller", True,
                     "namespace-controller", ("namespace",)),
-    # Engineer B's cluster controllers (kubeadmpy/controllers/cluster/) are registered below.
+    # Cluster controllers (kubeadmpy/controllers/cluster/); bootstrapsigner and tokencleaner
+    # are off by default upstream (kubeadm turns them on with --controllers=*,bootstrapsigner,
+    # tokencleaner).
+    ControllerEntry("node-ipam-controller", f"{C}.nodeipam:new_controller", True,
+                    "node-controller", ("nodeipam",)),
+    ControllerEntry("node-lifecycle-controller", f"{C}.nodelifecycle:new_controller", True,
+                    "node-controller", ("nodelifecycle",)),
+    ControllerEntry("taint-eviction-controller", f"{C}.tainteviction:new_controller", True,
+                    "node-controller"),
+    ControllerEntry("endpoints-controller", f"{C}.endpoints:new_controller", True,
+                    "endpoint-controller", ("endpoint",)),
+    ControllerEntry("endpointslice-controller", f"{C}.endpointslice:new_controller", True,
+                    "endpointslice-controller", ("endpointslice",)),
+    ControllerEntry("serviceaccount-controller", f"{C}.serviceaccount:new_controller", True,
+                    "service-account-controller", ("serviceaccount",)),
+    ControllerEntry("root-ca-certificate-publisher-controller", f"{C}.rootca:new_controller",
+                    True, "root-ca-cert-publisher", ("root-ca-cert-publisher",)),
+    ControllerEntry("certificatesigningrequest-approving-controller",
+                    f"{C}.csrapproving:new_controller", True, "certificate-controller",
+                    ("csrapproving",)),
+    ControllerEntry("certificatesigningrequest-signing-controller",
+                    f"{C}.csrsigning:new_controller", True, "certificate-controller",
+                    ("csrsigning",)),
+    ControllerEntry("bootstrap-signer-controller", f"{C}.bootstrapsigner:new_controller",
+                    False, "bootstrap-signer", ("bootstrapsigner",)),
+    ControllerEntry("token-cleaner-controller", f"{C}.tokencleaner:new_controller", False,
+                    "token-cleaner", ("tokencleaner",)),
+    ControllerEntry("persistentvolume-binder-controller", f"{C}.pvbinder:new_controller",
+                    True, "persistent-volume-binder", ("persistentvolume-binder",)),
 )
 
 BY_NAME: dict[str, ControllerEntry] = {
