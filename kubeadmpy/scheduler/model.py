@@ -196,6 +196,7 @@ class PodInfo:
     spread_constraints: tuple[SpreadConstraint, ...]
     claim_names: tuple[str, ...]
     images: tuple[str, ...]
+    controller: tuple[str, str] | None  # (kind, name) of the controlling owner
 
     @property
     def key(self) -> str:
@@ -313,6 +314,8 @@ def pod_info(raw: dict[str, Any]) -> PodInfo:
         claim_names=tuple(str(v["persistentVolumeClaim"].get("claimName", ""))
                           for v in spec.get("volumes") or () if v.get("persistentVolumeClaim")),
         images=tuple(normalized_image_name(str(c.get("image", ""))) for c in containers),
+        controller=next(((str(o.get("kind", "")), str(o.get("name", "")))
+                         for o in meta.get("ownerReferences") or () if o.get("controller")), None),
     )
 
 

@@ -67,19 +67,21 @@ def _node_facts(node: JSONObject) -> tuple[Any, ...]:
 
 
 @dataclass
-class _VolumeObjects:
-    """Keeps claims, volumes or classes by key in the snapshot; any change is a VolumeChange."""
+class _KeyedObjects:
+    """Keeps objects of one resource by key in the snapshot; a change may be a cluster event."""
 
     store: dict[str, JSONObject]
     namespaced: bool
     queue: SchedulingQueue
+    event: str | None
 
     def _key(self, obj: JSONObject) -> str:
         return _key(obj) if self.namespaced else str((obj.get("metadata") or {}).get("name"))
 
     def put(self, obj: JSONObject) -> None:
         self.store[self._key(obj)] = obj
-        self.queue.on_event(fw.VOLUME_CHANGE)
+        if self.event is not None:
+            self.queue.on_event(self.event)
 
     def remove(self, obj: JSONObject) -> None:
         self.store.pop(self._key(obj), None)
@@ -124,8 +126,15 @@ class Scheduler:
         for resource, store in (("persistentvolumeclaims", self.snapshot.claims),
                                 ("persistentvolumes", self.snapshot.volumes),
                                 ("storageclasses", self.snapshot.storage_classes)):
-            f.informer(resource).add_handler(
-                _VolumeObjects(store, resource == "persistentvolumeclaims", self.queue).handler())
+            f.informer(resource).add_handler(_KeyedObjects(
+                store, resource == "persistentvolumeclaims", self.queue, fw.VOLUME_CHANGE
+            ).handler())
+        # Selectors for default topology spreading (scoring only: no event). Upstream also
+        # watches ReplicationControllers; our API server does not serve them.
+        for resource in ("services", "replicasets", "statefulsets"):
+            f.informer(resource).add_handler(_KeyedObjects(
+                self.snapshot.workloads.setdefault(resource, {}), True, self.queue, None
+            ).handler())
 
     def _responsible(self, pod: PodInfo) -> bool:
         return (pod.scheduler_name == self.settings.scheduler_name and not pod.terminating

@@ -85,6 +85,9 @@ class ClusterSnapshot:
         self.volumes: dict[str, dict[str, Any]] = {}  # name -> PersistentVolume
         self.storage_classes: dict[str, dict[str, Any]] = {}
         self.image_nodes: dict[str, int] = {}  # image -> number of nodes that have it
+        # Services, ReplicationControllers, ReplicaSets, StatefulSets by resource, "ns/name":
+        # their selectors give pods without spread constraints upstream's default spreading.
+        self.workloads: dict[str, dict[str, dict[str, Any]]] = {}
         # Nodes running pods with (anti-)affinity terms: inter-pod affinity visits only these
         # instead of every node when the incoming pod has no terms of its own.
         self.nodes_with_affinity: set[str] = set()

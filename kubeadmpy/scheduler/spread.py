@@ -5,8 +5,9 @@ namespace, not terminating) on the eligible nodes of each domain. A node is elig
 every constraint's topology key and passes the constraint's node policies (nodeAffinityPolicy
 Honor by default: the pod's nodeSelector/required affinity; nodeTaintsPolicy Ignore by default).
 Placing the pod in a domain must keep `count + self - global minimum <= maxSkew`; with fewer
-domains than `minDomains` the global minimum counts as zero. Upstream's cluster-level default
-constraints (applied to pods owned by Services/ReplicaSets) are not applied here.
+domains than `minDomains` the global minimum counts as zero. A pod without constraints of its
+own that a Service or a controller selects is scored with upstream's system defaults
+(hostname maxSkew 3 and zone maxSkew 5, ScheduleAnyway), so replicas spread by default.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from kubeadmpy.machinery.selectors import LabelSelector
 from kubeadmpy.scheduler import framework as fw
 from kubeadmpy.scheduler.filters import matches_node_selection
 from kubeadmpy.scheduler.framework import SKIP, FilterPlugin, ScorePlugin, Status
 from kubeadmpy.scheduler.model import PodInfo, SpreadConstraint, tolerated
+from kubeadmpy.scheduler.selection import label_selector
 from kubeadmpy.scheduler.snapshot import ClusterSnapshot, NodeInfo
 
 CONSTRAINTS_MISMATCH = "node(s) didn't match pod topology spread constraints"
@@ -49,8 +52,8 @@ def _matching(pod: PodInfo, constraint: SpreadConstraint, node: NodeInfo) -> int
 
 
 def _domain_counts(pod: PodInfo, constraints: tuple[SpreadConstraint, ...],
-                   nodes: Iterable[NodeInfo], only: list[Counter[str]] | None = None
-                   ) -> list[Counter[str]]:
+                   nodes: Iterable[NodeInfo], only: list[Counter[str]] | None = None,
+                   require_all: bool = True) -> list[Counter[str]]:
     """Matching pods per domain value, per constraint, over the eligible nodes that carry every
     topology key. With `only`, count into those counters and only for domains already in them.
 
@@ -63,10 +66,13 @@ def _domain_counts(pod: PodInfo, constraints: tuple[SpreadConstraint, ...],
     policy = [(c.honor_node_affinity and selective) or c.honor_node_taints for c in constraints]
     for info in nodes:
         labels = info.node.labels
-        try:
-            values = [labels[key] for key in keys]
-        except KeyError:  # a node without every topology key is in no domain
-            continue
+        if require_all:
+            try:
+                values = [labels[key] for key in keys]
+            except KeyError:  # a node without every topology key is in no domain
+                continue
+        else:  # system defaults: a missing label is the domain ""
+            values = [labels.get(key, "") for key in keys]
         for index, constraint in enumerate(constraints):
             value = values[index]
             domain = counts[index]
@@ -123,6 +129,51 @@ class _ScoreState:
     counts: list[Counter[str]]
     weights: list[float]
     ignored: set[str]
+    require_all: bool
+
+
+SYSTEM_DEFAULT_CONSTRAINTS = (("kubernetes.io/hostname", 3), ("topology.kubernetes.io/zone", 5))
+
+
+def default_selector(pod: PodInfo, snapshot: ClusterSnapshot) -> LabelSelector:
+    """Upstream's DefaultSelector: the selectors of the Services selecting the pod, plus the
+    selector of its controlling ReplicationController, ReplicaSet or StatefulSet."""
+    merged: dict[str, str] = {}
+    for service in snapshot.workloads.get("services", {}).values():
+        meta, selector = service.get("metadata") or {}, (service.get("spec") or {}).get("selector")
+        if (meta.get("namespace") == pod.namespace and selector
+                and all(pod.labels.get(k) == v for k, v in selector.items())):
+            merged.update(selector)
+    requirements = label_selector({"matchLabels": merged}).requirements if merged else ()
+    owner = pod.controller
+    if owner is not None:
+        kind, name = owner
+        resource = _OWNER_RESOURCES.get(kind)
+        workload = snapshot.workloads.get(resource or "", {}).get(f"{pod.namespace}/{name}")
+        selector = ((workload or {}).get("spec") or {}).get("selector")
+        if kind == "ReplicationController" and selector:
+            merged.update(selector)
+            requirements = label_selector({"matchLabels": merged}).requirements
+        elif workload is not None and selector:
+            requirements = requirements + label_selector(selector).requirements
+    return LabelSelector(tuple(requirements))
+
+
+_OWNER_RESOURCES = {"ReplicationController": "replicationcontrollers",
+                    "ReplicaSet": "replicasets", "StatefulSet": "statefulsets"}
+
+
+def system_default_constraints(pod: PodInfo, snapshot: ClusterSnapshot
+                               ) -> tuple[SpreadConstraint, ...]:
+    """Hostname (maxSkew 3) and zone (maxSkew 5), ScheduleAnyway, for pods a Service or a
+    controller selects — upstream's defaults when a pod has no constraints of its own."""
+    selector = default_selector(pod, snapshot)
+    if selector.empty:
+        return ()
+    return tuple(SpreadConstraint(max_skew=skew, topology_key=key, hard=False, selector=selector,
+                                  min_domains=1, honor_node_affinity=True,
+                                  honor_node_taints=False)
+                 for key, skew in SYSTEM_DEFAULT_CONSTRAINTS)
 
 
 class PodTopologySpreadScore(ScorePlugin):
@@ -133,25 +184,32 @@ class PodTopologySpreadScore(ScorePlugin):
     weight: ClassVar[int] = 2
 
     def pre_score(self, pod: PodInfo, snapshot: ClusterSnapshot, nodes: list[NodeInfo]) -> Any:
-        constraints = tuple(c for c in pod.spread_constraints if not c.hard)
+        if pod.spread_constraints:
+            constraints = tuple(c for c in pod.spread_constraints if not c.hard)
+            require_all = True
+        else:
+            constraints = system_default_constraints(pod, snapshot)
+            require_all = False  # upstream: system defaults do not ignore unlabelled nodes
         if not constraints:
             return SKIP
-        ignored = {n.name for n in nodes if not _has_keys(n, constraints)}
+        ignored = {n.name for n in nodes if require_all and not _has_keys(n, constraints)}
         counts: list[Counter[str]] = [Counter() for _ in constraints]
         for info in nodes:
             if info.name not in ignored:
+                labels = info.node.labels
                 for index, constraint in enumerate(constraints):
-                    counts[index][info.node.labels[constraint.topology_key]] += 0
+                    counts[index][labels.get(constraint.topology_key, "")] += 0
         weights = [math.log(len(c) + 2) for c in counts]
-        _domain_counts(pod, constraints, snapshot.nodes.values(), only=counts)
-        return _ScoreState(constraints, counts, weights, ignored)
+        _domain_counts(pod, constraints, snapshot.nodes.values(), only=counts,
+                       require_all=require_all)
+        return _ScoreState(constraints, counts, weights, ignored, require_all)
 
     def score(self, state: _ScoreState, pod: PodInfo, node: NodeInfo) -> int:
         if node.name in state.ignored:
             return 0
         total = 0.0
         for index, constraint in enumerate(state.constraints):
-            count = state.counts[index][node.node.labels[constraint.topology_key]]
+            count = state.counts[index][node.node.labels.get(constraint.topology_key, "")]
             total += count * state.weights[index] + (constraint.max_skew - 1)
         return math.floor(total + 0.5)  # Go's math.Round: halves away from zero
 

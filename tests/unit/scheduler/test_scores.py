@@ -11,7 +11,7 @@ from scheduler_objects import cluster, pod, pod_dict, zoned_node
 from kubeadmpy.scheduler.algorithm import Algorithm
 from kubeadmpy.scheduler.framework import SKIP, ScorePlugin
 from kubeadmpy.scheduler.interpod import InterPodAffinityScore
-from kubeadmpy.scheduler.model import PodInfo
+from kubeadmpy.scheduler.model import PodInfo, pod_info
 from kubeadmpy.scheduler.scores import (
     BalancedAllocation,
     ImageLocality,
@@ -143,3 +143,37 @@ def test_weights_make_a_preferred_node_beat_a_slightly_emptier_one() -> None:
             {"key": "disk", "operator": "In", "values": ["ssd"]}]}}]}}}
     decision = Algorithm(rng=random.Random(0)).schedule(pod(spec=preferred), snapshot)
     assert decision.node_name == "busy"
+
+
+def owned_by_replicaset(name: str, node: str = "") -> dict[str, Any]:
+    raw = pod_dict(name, labels={"app": "web", "pod-template-hash": "abc"}, node=node)
+    raw["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                           "name": "web-abc", "uid": "u", "controller": True}]
+    return raw
+
+
+def test_replicas_without_constraints_spread_by_upstreams_system_defaults() -> None:
+    snapshot = cluster(zoned_node("a1", "a"), zoned_node("a2", "a"), zoned_node("b1", "b"),
+                       pods=(owned_by_replicaset("web-1", "a1"), owned_by_replicaset("web-2", "a1")))
+    snapshot.workloads["replicasets"] = {"default/web-abc": {
+        "metadata": {"name": "web-abc", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "web", "pod-template-hash": "abc"}}}}}
+    result = scores(PodTopologySpreadScore(), pod_info(owned_by_replicaset("web-3")), snapshot)
+    # hostname (skew 3, 3 domains): a1 2*log5+2 = 5.2, others 2; zone (skew 5, 2 domains):
+    # zone a 2*log4+4 = 6.8, zone b 4 -> a1 12, a2 9, b1 6; normalised 100*(12+6-s)/12
+    assert result == {"a1": 50, "a2": 75, "b1": 100}
+
+
+def test_a_pod_selected_by_a_service_spreads_away_from_its_peers() -> None:
+    web = {"app": "web"}
+    snapshot = cluster(simulated_node("n1"), simulated_node("n2"),
+                       pods=(pod_dict("w1", labels=web, node="n1"),))
+    snapshot.workloads["services"] = {"default/web": {
+        "metadata": {"name": "web", "namespace": "default"}, "spec": {"selector": web}}}
+    result = scores(PodTopologySpreadScore(), pod(labels=web), snapshot)
+    assert result["n2"] > result["n1"]
+
+
+def test_a_lone_pod_gets_no_default_spreading() -> None:
+    snapshot = cluster(simulated_node("n1"))
+    assert PodTopologySpreadScore().pre_score(pod(), snapshot, snapshot.node_infos()) is SKIP
