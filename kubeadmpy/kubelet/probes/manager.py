@@ -79,7 +79,8 @@ class _PodState:
 
 
 class ProbeManager:
-    """Probes of every pod on the node; run `await manager.run()` in the kubelet's task group."""
+    """Probes of every pod on the node; run `await manager.run()` in the kubelet's task group
+    (or call `close()` when done). The callbacks may be given here or assigned later."""
 
     def __init__(self, cri: CRIClient, clock: Clock | None = None, *,
                  on_liveness_failure: LivenessFailure | None = None,
@@ -107,6 +108,15 @@ class ProbeManager:
                 for pod in self._pods.values():
                     for state in pod.containers.values():
                         self._stop_workers(state)
+
+    async def close(self) -> None:
+        """Stop every worker (what leaving run() does)."""
+        tasks = [t for pod in self._pods.values() for state in pod.containers.values()
+                 for t in state.workers]
+        for pod in self._pods.values():
+            for state in pod.containers.values():
+                self._stop_workers(state)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- what the pod workers tell us ---------------------------------------------------
 
@@ -187,9 +197,12 @@ class ProbeManager:
         return float(started_at)
 
     def _spawn(self, state: _ContainerState, work: Awaitable[None]) -> None:
-        if self._group is None:
-            raise RuntimeError("ProbeManager.run() is not running")
-        state.workers.append(self._group.create_task(work))  # type: ignore[arg-type]
+        # Inside run() the workers belong to its task group; without it (a caller that never
+        # runs the manager) they are plain tasks, still cancelled by remove_pod and close.
+        if self._group is not None:
+            state.workers.append(self._group.create_task(work))  # type: ignore[arg-type]
+        else:
+            state.workers.append(asyncio.get_running_loop().create_task(work))  # type: ignore[arg-type]
 
     @staticmethod
     def _stop_workers(state: _ContainerState) -> None:

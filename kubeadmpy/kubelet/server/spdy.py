@@ -16,6 +16,7 @@ import contextlib
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 SYN_STREAM, SYN_REPLY, RST_STREAM, SETTINGS, PING, GOAWAY, HEADERS, WINDOW_UPDATE = (
     1, 2, 3, 4, 6, 7, 8, 9)
@@ -150,7 +151,7 @@ class SpdySession:
     `accepted`; the client side opens streams with `open_stream`.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter | _Writer,
+    def __init__(self, reader: asyncio.StreamReader, writer: Writer,
                  *, client: bool) -> None:
         self._reader = reader
         self._writer = writer
@@ -259,9 +260,9 @@ class SpdySession:
             self._writer.close()
 
 
-class _Writer:
-    """What SpdySession needs from a writer (asyncio.StreamWriter has it; so does
-    `TransportWriter` for a connection taken over from aiohttp)."""
+class Writer(Protocol):
+    """What SpdySession needs from a writer: asyncio.StreamWriter has it, and so does the
+    connection the kubelet server takes over from aiohttp after a 101."""
 
     def write(self, data: bytes) -> None: ...
 
