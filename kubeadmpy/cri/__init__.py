@@ -1,7 +1,7 @@
 """The CRI v1 client of kubeadmpy (used by the kubelet and the containerd set-up).
 
 Public names: `CRIClient`, `wait_for_runtime`, `ExecResult`, the error classes, the generated
-``runtime.v1`` messages as `api`, CRI log files (`parse_log_line`, `read_log`), and
+``runtime.v1`` messages as `api`, CRI log files (`parse_log_line`, `read_log`), `remove_all_pods` for reset, and
 `ensure_containerd` for the init workflow's containerd phase.
 The throw-away runtime for tests and benchmarks is `kubeadmpy.cri.scratch.ScratchContainerd`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cri_api.v1 import api_pb2 as api
 
+from kubeadmpy.cri.cleanup import RemovalReport, remove_all_pods
 from kubeadmpy.cri.client import (
     DEFAULT_ENDPOINT,
     CRIClient,
@@ -53,6 +54,7 @@ __all__ = [
     "ExecResult",
     "LogFormatError",
     "LogLine",
+    "RemovalReport",
     "api",
     "containerd_values",
     "ensure_containerd",
@@ -60,6 +62,7 @@ __all__ = [
     "grpc_target",
     "parse_log_line",
     "read_log",
+    "remove_all_pods",
     "stop_containerd",
     "wait_for_runtime",
 ]

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeadmpy.cri.cleanup import RemovalReport, remove_all_pods
 from kubeadmpy.cri.client import CRIClient
 from kubeadmpy.cri.containerd_setup import ContainerdStatus, ensure_containerd_async
 from kubeadmpy.cri.errors import CRIError
@@ -117,28 +118,20 @@ class ScratchContainerd:
                 return str(namespace["path"])
         return ""
 
-    async def remove_all_pods(self) -> None:
+    async def remove_all_pods(self) -> RemovalReport:
         """Stop and remove every container and sandbox of this runtime."""
         async with CRIClient(self.endpoint, timeout=30.0) as client:
-            for container in await client.list_containers():
-                with contextlib.suppress(CRIError):
-                    await client.stop_container(container.id, 0)
-                with contextlib.suppress(CRIError):
-                    await client.remove_container(container.id)
             for sandbox in await client.list_pod_sandbox():
                 with contextlib.suppress(CRIError):
                     await self.remember_netns(client, sandbox.id)
-                with contextlib.suppress(CRIError):
-                    await client.stop_pod_sandbox(sandbox.id)
-                with contextlib.suppress(CRIError):
-                    await client.remove_pod_sandbox(sandbox.id)
+            return await remove_all_pods(client)
 
     async def close(self) -> list[str]:
         """Remove everything; returns what could not be removed (empty when clean)."""
         problems: list[str] = []
         if self.status is not None and Supervisor(self.paths).status("containerd").running:
             try:
-                await self.remove_all_pods()
+                problems += (await self.remove_all_pods()).left
             except CRIError as exc:
                 problems.append(f"CRI clean-up: {exc}")
         return problems + await asyncio.to_thread(self._remove_host_state)

@@ -17,6 +17,7 @@ from kubeadmpy.cri import (
     CRIUnavailable,
     api,
     read_log,
+    remove_all_pods,
     wait_for_runtime,
 )
 from kubeadmpy.cri.scratch import ScratchContainerd
@@ -256,3 +257,14 @@ async def test_the_pause_image_reaps_orphans_of_a_shared_pid_namespace(
             await remove_pod(client, sandbox, container)
     assert rows[0][0] == "1" and rows[0][-1] == "/pause"
     assert adopted == [], table.stdout.decode()  # exited and reaped, no zombie left
+
+
+async def test_remove_all_pods_empties_the_runtime_and_counts_what_it_removed(
+        runtime: ScratchContainerd) -> None:
+    async with CRIClient(runtime.endpoint) as client:
+        for name in ("reset-a", "reset-b"):
+            await run_pod(client, runtime, name, ["sleep", "3600"])
+        report = await remove_all_pods(client)
+        assert await client.list_pod_sandbox() == []
+        assert await client.list_containers() == []
+    assert (report.containers, report.sandboxes, report.left) == (2, 2, [])
