@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from apiserver_harness import Cluster, Process
-from workloads_harness import create_namespace, wait_for
+from workloads_harness import WORKLOAD_CONTROLLERS, create_namespace, wait_for
 
 from kubeadmpy.client import Client
 
@@ -34,7 +34,8 @@ def identity_of(process: Process) -> str:
 def managers(cluster: Cluster, tmp_path: Path) -> Iterator[list[Process]]:
     processes = [Process([sys.executable, "-m", "kubeadmpy.controllers.main",
                           f"--kubeconfig={cluster.kubeconfig}", "--bind-address=127.0.0.1",
-                          "--secure-port=0", *LEASE_FLAGS],
+                          "--secure-port=0", f"--controllers={WORKLOAD_CONTROLLERS}",
+                          *LEASE_FLAGS],
                          tmp_path / f"controller-manager-{i}.log") for i in range(2)]
     try:
         for process in processes:

@@ -16,12 +16,19 @@ from kubeadmpy.controllers.registry import CONTROLLERS, select_controllers
 from kubeadmpy.scheduler import main as scheduler_main
 from kubeadmpy.scheduler.simulated import simulated_node, simulated_nodes
 
-__all__ = ["create_namespace", "manager_settings", "mark_pod_ready", "register_simulated_nodes",
+__all__ = ["WORKLOAD_CONTROLLERS", "create_namespace", "manager_settings", "mark_pod_ready", "register_simulated_nodes",
            "running_scheduler", "simulated_kubelet", "simulated_node", "simulated_nodes",
            "wait_for"]
 
 
-def manager_settings(kubeconfig: Path | str, controllers: str = "*") -> ManagerSettings:
+# this suite's controllers; the cluster controllers need flags (CA files...) of their own
+WORKLOAD_CONTROLLERS = ("deployment-controller,replicaset-controller,daemonset-controller,"
+                        "statefulset-controller,job-controller,cronjob-controller,"
+                        "garbage-collector-controller,namespace-controller")
+
+
+def manager_settings(kubeconfig: Path | str,
+                     controllers: str = WORKLOAD_CONTROLLERS) -> ManagerSettings:
     return ManagerSettings(
         str(kubeconfig), ComponentSettings("kube-controller-manager", "127.0.0.1", 0),
         tuple(select_controllers(controllers.split(","), CONTROLLERS)), qps=0, burst=1000)
