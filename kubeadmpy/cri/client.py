@@ -3,7 +3,9 @@
 The kubelet, `ensure_containerd` and the node tests all talk to containerd through this one
 class. Messages are the generated ``runtime.v1`` classes of the PyPI package
 ``container-runtime-interface-api`` (re-exported as `kubeadmpy.cri.api`), so callers build
-requests with upstream field names. Every call has a deadline (the kubelet's
+requests with upstream field names. That package (2.0.1: CRI v1 as of Kubernetes 1.33–1.35,
+generated with protobuf 6.31 / grpc 1.73) works as shipped with grpcio 1.85 and protobuf 6.33,
+so no stubs are generated at build time; protobuf stays below 7, which its gencode needs. Every call has a deadline (the kubelet's
 ``--runtime-request-timeout`` default, 2 minutes, unless the call says otherwise) and every
 failure arrives as a `kubeadmpy.cri.errors.CRIError` subclass.
 """
