@@ -19,7 +19,7 @@ import platform
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -195,13 +195,6 @@ class _HashingWriter(io.RawIOBase):
         return f"sha256:{self.sha256.hexdigest()}"
 
 
-def layer_diff_id(entries: Sequence[Entry]) -> str:
-    """The digest of the uncompressed layer: cheap (no compression), the content cache key."""
-    sink = _HashingWriter()
-    write_layer_tar(entries, sink)  # type: ignore[arg-type]
-    return sink.digest
-
-
 @dataclass(frozen=True)
 class Blob:
     """A content-addressed file of the layout."""
@@ -332,9 +325,3 @@ class FileHashes:
         # Atomic: two builds sharing a cache never read a half-written memo.
         write_file(self.memo_file, json.dumps(self._memo, separators=(",", ":")))
         self._dirty = False
-
-
-def iter_archive_names(archive: Path) -> Iterator[str]:
-    """The member names of a packed image (for checks and tests)."""
-    with tarfile.open(archive) as tar:
-        yield from tar.getnames()
