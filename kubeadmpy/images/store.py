@@ -176,7 +176,12 @@ def import_image(image: CachedImage, address: str, *, force: bool = False) -> bo
             write_layout_tar(image.layout, ctr.stdin)
         with contextlib.suppress(BrokenPipeError):
             ctr.stdin.close()
-        ctr.wait(timeout=CTR_TIMEOUT_SECONDS)
+        try:
+            ctr.wait(timeout=CTR_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            ctr.kill()
+            raise ImageImportError(f"ctr images import of {image.reference} did not finish "
+                                   f"within {CTR_TIMEOUT_SECONDS} s") from exc
         errors.seek(0)
         stderr = errors.read()
     if ctr.returncode != 0:
