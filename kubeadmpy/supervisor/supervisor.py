@@ -123,7 +123,7 @@ class Supervisor:
                              tuple(str(a) for a in argv) if isinstance(argv, list) else (),
                              float(started) if isinstance(started, int | float) else None)
 
-    def list(self) -> list[ProcessStatus]:
+    def known(self) -> list[ProcessStatus]:
         """Every process the supervisor has a record of, running or not."""
         if not self.run_dir.is_dir():
             return []

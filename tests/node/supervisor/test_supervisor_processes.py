@@ -24,7 +24,7 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
     try:
         yield sup
     finally:
-        for status in sup.list():
+        for status in sup.known():
             sup.stop(status.name, timeout=1.0)
 
 
