@@ -24,6 +24,7 @@ import sysconfig
 import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 
@@ -58,25 +59,43 @@ def _dist_key(name: str) -> str:
     return _NORMALIZE.sub("-", name).lower()
 
 
-def _requirements(dist: metadata.Distribution) -> list[str]:
-    """What `dist` requires; for an editable install, what its pyproject.toml says now.
+def _editable_project(dist: metadata.Distribution) -> dict[str, Any] | None:
+    """The [project] table of an editable install's pyproject.toml, None for a normal install.
 
-    An editable install's metadata is frozen at install time, while the source tree (and its
-    imports) moves on; the project file is the truth for such a checkout.
+    An editable install's metadata is frozen at install time, while the source tree (its
+    imports and its entry points) moves on; the project file is the truth for such a checkout.
     """
     try:
         origin = json.loads(dist.read_text("direct_url.json") or "{}")
     except ValueError:
-        origin = {}
+        return None
     url = str(origin.get("url", ""))
-    if origin.get("dir_info", {}).get("editable") and url.startswith("file://"):
-        project_file = Path(url.removeprefix("file://")) / "pyproject.toml"
-        try:
-            project = tomllib.loads(project_file.read_text())
-            return list(project["project"].get("dependencies", []))
-        except (OSError, tomllib.TOMLDecodeError, KeyError):
-            pass
+    if not (origin.get("dir_info", {}).get("editable") and url.startswith("file://")):
+        return None
+    try:
+        project = tomllib.loads((Path(url.removeprefix("file://")) / "pyproject.toml").read_text())
+        table = project["project"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def _requirements(dist: metadata.Distribution) -> list[str]:
+    """What `dist` requires (from pyproject.toml for an editable install)."""
+    project = _editable_project(dist)
+    if project is not None:
+        return [str(r) for r in project.get("dependencies", [])]
     return list(dist.requires or [])
+
+
+def console_scripts() -> dict[str, str]:
+    """kubeadmpy's console scripts, name → ``module:function``."""
+    dist = metadata.distribution(PROJECT)
+    project = _editable_project(dist)
+    if project is not None:
+        return {str(k): str(v) for k, v in project.get("scripts", {}).items()}
+    return {point.name: point.value for point in dist.entry_points
+            if point.group == "console_scripts"}
 
 
 def requirement_closure(root: str = PROJECT) -> list[metadata.Distribution]:
@@ -179,13 +198,11 @@ def project_entries() -> Iterator[Entry]:
 def script_entries() -> Iterator[Entry]:
     """One launcher per console script of kubeadmpy (kubeadmpy-apiserver, ...)."""
     interpreter = f"/{IMAGE_PREFIX}/bin/python3"
-    for point in metadata.distribution(PROJECT).entry_points:
-        if point.group != "console_scripts":
-            continue
-        module, _, attribute = point.value.partition(":")
+    for name, target in sorted(console_scripts().items()):
+        module, _, attribute = target.partition(":")
         body = (f"#!{interpreter}\nimport sys\nfrom {module} import {attribute}\n"
                 f"sys.exit({attribute}())\n")
-        yield Entry.file(f"{SCRIPT_DIR}/{point.name}", body.encode(), 0o755)
+        yield Entry.file(f"{SCRIPT_DIR}/{name}", body.encode(), 0o755)
 
 
 def shared_libraries(binaries: Iterable[Path]) -> dict[str, Path]:

@@ -15,7 +15,7 @@ from kubeadmpy.images import (
     ensure_image,
     pause_recipe,
 )
-from kubeadmpy.images.controlplane import control_plane_recipe
+from kubeadmpy.images.controlplane import console_scripts, control_plane_recipe
 
 
 def test_building_twice_gives_the_same_digest_and_the_second_build_is_a_cache_hit(
@@ -66,13 +66,16 @@ async def run_to_completion(runtime: ScratchContainerd, image: str,
     return status.exit_code, "\n".join(line.split(" ", 3)[3] for line in log.splitlines())
 
 
-async def test_the_control_plane_image_runs_kubeadmpy_and_etcd(
+async def test_the_control_plane_image_runs_every_component_and_etcd(
         bare_runtime: ScratchContainerd) -> None:
     ensure_image(pause_recipe(), bare_runtime.paths, bare_runtime.socket)
     result = ensure_image(control_plane_recipe(), bare_runtime.paths, bare_runtime.socket)
     code, output = await run_to_completion(bare_runtime, result.image.reference, [
         "sh", "-c",
-        "kubeadmpy version -o short && kubeadmpy-apiserver --help >/dev/null && echo api-ok"
+        "kubeadmpy version -o short"
+        " && for s in /usr/local/bin/kubeadmpy*; do"
+        "      $s --help >/dev/null 2>&1 && echo help-ok ${s##*/} || echo help-failed ${s##*/};"
+        "    done"
         " && python3 -c 'import kubeadmpy.apiserver.main, grpc, cryptography; print(\"imports-ok\")'"
         " && python3 -c 'from kubeadmpy.machinery.schema import definitions as d; d.load();"
         " print(\"schemas-ok\")'"
@@ -80,5 +83,8 @@ async def test_the_control_plane_image_runs_kubeadmpy_and_etcd(
     assert code == 0, output
     lines = output.splitlines()
     assert lines[0].startswith("v")
-    assert {"api-ok", "imports-ok", "schemas-ok"} <= set(lines)
+    assert {"imports-ok", "schemas-ok"} <= set(lines)
+    helped = {line.split()[1] for line in lines if line.startswith("help-")}
+    assert helped == set(console_scripts()), output
+    assert not [line for line in lines if line.startswith("help-failed")], output
     assert lines[-1].startswith("etcd Version: 3.")
