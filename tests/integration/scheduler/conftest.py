@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
 
 from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster
 
-from kubeadmpy.client import Client, load_kubeconfig
+from kubeadmpy.client import Client, errors, load_kubeconfig
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +40,17 @@ async def admin(cluster: Cluster) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
-def scheduler_kubeconfig(cluster: Cluster) -> Path:
-    """The kubeconfig the scheduler runs with.
-
-    kubeadm gives it user system:kube-scheduler; our apiserver does not enforce RBAC yet (it
-    admits only system:masters until then), so for now it is the admin's kubeconfig.
-    """
-    return cluster.kubeconfig
+async def scheduler_kubeconfig(cluster: Cluster) -> Path:
+    """The kubeconfig the scheduler runs with: kubeadm's identity, user system:kube-scheduler
+    with only the RBAC rights upstream gives it — unless this apiserver does not enforce RBAC
+    yet (it then admits only system:masters and says so), in which case the admin's."""
+    path = cluster.workdir / "scheduler.conf"
+    path.write_text(cluster.certs.kubeconfig(cluster.apiserver.url, "system:kube-scheduler", ()))
+    async with Client(load_kubeconfig(path)) as probe:
+        try:
+            await probe.list("nodes")
+        except errors.Forbidden as exc:
+            if "until RBAC is enabled" not in str(exc):
+                raise
+            return cluster.kubeconfig
+    return path
