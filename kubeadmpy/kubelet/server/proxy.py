@@ -53,7 +53,7 @@ async def proxy_to_kubelet(request: web.Request, node_address: str, port: int, p
     """Relay `request` to https://node_address:port/path (path includes the query string)."""
     context = kubelet_ssl_context(client_cert, client_key, ca)
     if _is_upgrade(request):
-        return await _splice_upgrade(request, node_address, port, path, context)
+        return await splice_upgrade(request, node_address, port, path, context)
     return await _relay_plain(request, node_address, port, path, context)
 
 
@@ -113,8 +113,13 @@ class _Feed:
         self.reader.feed_eof()
 
 
-async def _splice_upgrade(request: web.Request, node_address: str, port: int, path: str,
-                          context: ssl.SSLContext) -> web.StreamResponse:
+async def splice_upgrade(request: web.Request, node_address: str, port: int, path: str,
+                         context: ssl.SSLContext | None) -> web.StreamResponse:
+    """Forward an upgrade request to host:port/path; on 101, splice the two connections.
+
+    The kubelet also uses it for port-forward, toward the runtime's streaming server (plain
+    HTTP on loopback, `context` None).
+    """
     try:
         async with asyncio.timeout(CONNECT_SECONDS):
             reader, writer = await asyncio.open_connection(node_address, port, ssl=context)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from cryptography import x509
@@ -30,7 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubeadmpy.cri import CRIClient, CRIError
 from kubeadmpy.files import write_file
-from kubeadmpy.kubelet.server import logs, spdy_client, streams
+from kubeadmpy.kubelet.server import logs, proxy, spdy_client, streams
 from kubeadmpy.kubelet.server.auth import (
     APIRequester,
     Authenticator,
@@ -189,6 +190,8 @@ class KubeletServer:
             for pattern in (f"/{verb}/{{namespace}}/{{pod}}/{{container}}",
                             f"/{verb}/{{namespace}}/{{pod}}/{{uid}}/{{container}}"):
                 routes += [web.get(pattern, self._stream), web.post(pattern, self._stream)]
+        for pattern in ("/portForward/{namespace}/{pod}", "/portForward/{namespace}/{pod}/{uid}"):
+            routes += [web.get(pattern, self._port_forward), web.post(pattern, self._port_forward)]
         return routes
 
     @web.middleware
@@ -264,4 +267,28 @@ class KubeletServer:
             return await streams.serve_websocket(request, options, open_backend)
         if streams.wants_spdy(request):
             return await streams.serve_spdy(request, options, open_backend)
+        raise web.HTTPBadRequest(text="Upgrade request required")
+
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        """SPDY port-forward (and kubectl 1.31+'s SPDY tunnelled in WebSocket) relayed byte for
+        byte to the runtime's port-forward stream: the runtime speaks portforward.k8s.io."""
+        info = request.match_info
+        pod = await self.pods.lookup(info["namespace"], info["pod"])
+        if pod is None or ("uid" in info and info["uid"] != pod.uid):
+            raise web.HTTPNotFound(text=f"pod {info['namespace']}/{info['pod']} not found")
+        try:
+            ports = [int(p) for p in request.query.getall("port", [])]
+        except ValueError:
+            raise web.HTTPBadRequest(text="port must be a number") from None
+        try:
+            url = urlsplit(await self.cri.port_forward_url(pod.sandbox_id, ports))
+        except CRIError as exc:
+            raise web.HTTPInternalServerError(text=f"port-forward: {exc}") from exc
+        target = url.path + (f"?{url.query}" if url.query else "")
+        if streams.wants_websocket(request):
+            return await streams.serve_tunnelled_port_forward(
+                request, url.hostname or "127.0.0.1", url.port or 80, target)
+        if streams.wants_spdy(request):
+            return await proxy.splice_upgrade(request, url.hostname or "127.0.0.1",
+                                              url.port or 80, target, None)
         raise web.HTTPBadRequest(text="Upgrade request required")

@@ -241,3 +241,50 @@ async def _accept_streams(session: SpdySession, options: StreamOptions) -> dict[
                 raise TimeoutError
             streams[stream.stream_type] = stream
     return streams
+
+
+TUNNELLED_PORT_FORWARD = "SPDY/3.1+portforward.k8s.io"  # kubectl 1.31+ port-forward
+
+
+async def serve_tunnelled_port_forward(request: web.Request, host: str, port: int,
+                                       target: str) -> web.WebSocketResponse:
+    """kubectl 1.31+ sends SPDY frames inside WebSocket binary messages: unwrap them onto a
+    SPDY connection to the runtime's port-forward URL, and wrap what comes back."""
+    socket = web.WebSocketResponse(protocols=(TUNNELLED_PORT_FORWARD,), autoping=True)
+    await socket.prepare(request)
+    if socket.ws_protocol != TUNNELLED_PORT_FORWARD:
+        await socket.close(message=b"only SPDY/3.1+portforward.k8s.io is served here")
+        return socket
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write((f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                      "X-Stream-Protocol-Version: portforward.k8s.io\r\n"
+                      "Content-Length: 0\r\n\r\n").encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0] + b" ":
+            await socket.close(message=head.split(b"\r\n", 1)[0][:120])
+            return socket
+
+        async def upward() -> None:
+            async for message in socket:
+                if message.type == WSMsgType.BINARY:
+                    writer.write(message.data)
+                    await writer.drain()
+
+        async def downward() -> None:
+            while chunk := await reader.read(65536):
+                await socket.send_bytes(chunk)
+
+        pumps = [asyncio.ensure_future(upward()), asyncio.ensure_future(downward())]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+    finally:
+        writer.close()
+        await socket.close()
+    return socket
