@@ -20,6 +20,7 @@ SCHEDULER_NAME = "default-scheduler"
 FAILED_SCHEDULING = "FailedScheduling"
 SCHEDULED = "Scheduled"
 PREEMPTED = "Preempted"
+SCHEDULING_GATED = "SchedulingGated"
 
 
 _ACTIONS = {FAILED_SCHEDULING: "Scheduling", SCHEDULED: "Binding", PREEMPTED: "Preempting"}
@@ -73,3 +74,11 @@ def disruption_condition_patch(scheduler_name: str, now: datetime) -> dict[str, 
         "type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler",
         "message": f"{scheduler_name}: preempting to accommodate a higher priority pod",
         "lastTransitionTime": rfc3339(now)}]}}
+
+
+def gated_condition_patch(now: datetime) -> dict[str, Any]:
+    """What upstream reports for a pod held back by spec.schedulingGates."""
+    return {"status": {"conditions": [{
+        "type": "PodScheduled", "status": "False", "reason": SCHEDULING_GATED,
+        "message": "Scheduling is blocked due to non-empty scheduling gates",
+        "lastProbeTime": None, "lastTransitionTime": rfc3339(now)}]}}

@@ -140,6 +140,16 @@ class Scheduler:
         return (pod.scheduler_name == self.settings.scheduler_name and not pod.terminating
                 and not pod.finished)
 
+    def _gated(self, pod: PodInfo) -> bool:
+        """spec.schedulingGates: not ours to schedule until the last gate is removed."""
+        if not (pod.raw.get("spec") or {}).get("schedulingGates"):
+            return False
+        conditions = (pod.raw.get("status") or {}).get("conditions") or ()
+        if self._group is not None and not any(c.get("reason") == events.SCHEDULING_GATED
+                                               for c in conditions):
+            self._spawn(self._report_gated(pod))
+        return True
+
     def _pod_added(self, obj: JSONObject) -> None:
         if _assigned(obj):
             self.snapshot.set_pod(obj)
@@ -147,7 +157,7 @@ class Scheduler:
             self.queue.on_event(fw.ASSIGNED_POD_ADD)
             return
         pod = pod_info(obj)
-        if self._responsible(pod):
+        if self._responsible(pod) and not self._gated(pod):
             self.queue.add(pod)
             nominated = (obj.get("status") or {}).get("nominatedNodeName")
             if nominated:  # a reservation made before a restart or by the previous leader
@@ -162,8 +172,9 @@ class Scheduler:
             self.queue.on_event(fw.ASSIGNED_POD_UPDATE if _assigned(old) else fw.ASSIGNED_POD_ADD)
             return
         pod = pod_info(new)
-        if self._responsible(pod):
-            self.queue.update(pod, spec_changed=_scheduling_relevant(old) != _scheduling_relevant(new))
+        if self._responsible(pod) and not self._gated(pod):
+            changed = _scheduling_relevant(old) != _scheduling_relevant(new)
+            self.queue.update(pod, spec_changed=changed)
         else:
             self.queue.delete(pod.key)
             self.snapshot.clear_nomination(pod.key)
@@ -273,6 +284,13 @@ class Scheduler:
             return
         await self._write_event(victim, events.PREEMPTED,
                                 events.preempted_message(preemptor, node), warning=False)
+
+    async def _report_gated(self, pod: PodInfo) -> None:
+        try:
+            await self.event_client.patch("pods", pod.name, events.gated_condition_patch(
+                self.clock.wall()), pod.namespace, subresource="status")
+        except (errors.APIError, OSError, TimeoutError) as exc:
+            log.warning("scheduler: could not mark %s gated: %s", pod.key, exc)
 
     async def _report_failure(self, pod: PodInfo, message: str) -> None:
         previous = self._last_failure.get(pod.key)
