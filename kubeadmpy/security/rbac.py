@@ -100,6 +100,20 @@ class RBACAuthorizer:
             self._put(obj)
         self._reaggregate()
 
+    def replace_kind(self, kind: str, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Make the store hold exactly `objects` of `kind` (a watch cache's relist): objects of
+        that kind that are no longer listed are dropped, the others are added or replaced."""
+        self._decisions.clear()
+        if kind == ROLE:
+            self._roles.clear()
+        elif kind == CLUSTER_ROLE:
+            self._cluster_role_objects.clear()
+            self._cluster_roles.clear()
+        elif kind in (ROLE_BINDING, CLUSTER_ROLE_BINDING):
+            for key in [k for k in self._bindings if k[0] == kind]:
+                self._unindex(*key)
+        self.load({**obj, "kind": kind} for obj in objects)
+
     def apply(self, obj: Mapping[str, Any]) -> None:
         """Add or replace one Role, ClusterRole, RoleBinding or ClusterRoleBinding."""
         self._decisions.clear()

@@ -161,6 +161,22 @@ def test_deleting_a_binding_or_role_takes_the_permission_away() -> None:
     assert not rbac.authorize(request).allowed
 
 
+def test_a_relist_replaces_every_object_of_its_kind() -> None:
+    rbac = RBACAuthorizer()
+    rbac.load([role("r", [policy_rule("get", CORE, "pods")]),
+               bind("a", "r", [subject("User", "alice")]),
+               bind("b", "r", [subject("User", "bob")])])
+    bob = user("bob")
+    request = resource_request(bob, "get", "pods", "ns", "p")
+    assert rbac.authorize(request).allowed
+    # binding "b" was deleted while the watch was down; the relist no longer has it
+    rbac.replace_kind("ClusterRoleBinding", [bind("a", "r", [subject("User", "alice")])])
+    assert not rbac.authorize(request).allowed
+    assert rbac.authorize(resource_request(ALICE, "get", "pods", "ns", "p")).allowed
+    rbac.replace_kind("ClusterRole", [])
+    assert not rbac.authorize(resource_request(ALICE, "get", "pods", "ns", "p")).allowed
+
+
 def test_aggregation_gathers_labelled_roles_and_follows_label_changes() -> None:
     rbac = RBACAuthorizer()
     rbac.load([role("monitoring", [], aggregate_labels={"example.com/agg": "true"}),
