@@ -88,12 +88,7 @@ class SimulatedNodes:
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
                                                    **(labels or {})}}})
-        stamp = now_rfc3339()
-        node = await self.client.patch("nodes", name, {"status": {"conditions": [{
-            "type": "Ready", "status": "True" if ready else "False",
-            "reason": "KubeletReady" if ready else "KubeletNotReady",
-            "message": "simulated kubelet", "lastHeartbeatTime": stamp,
-            "lastTransitionTime": stamp}]}}, patch_type=PatchType.MERGE, subresource="status")
+        node = await self.post_status(name, ready)
         await self.client.create("leases", {
             "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": name, "namespace": "kube-node-lease"},
@@ -101,6 +96,18 @@ class SimulatedNodes:
                      "renewTime": now_rfc3339(micro=True)}}, "kube-node-lease")
         self.alive.add(name)
         return node
+
+    async def post_status(self, name: str, ready: bool) -> dict[str, Any]:
+        """The kubelet's node status update: Ready (or not) with a fresh heartbeat."""
+        stamp = now_rfc3339()
+        return await self.client.patch("nodes", name, {"status": {"conditions": [{
+            "type": "Ready", "status": "True" if ready else "False",
+            "reason": "KubeletReady" if ready else "KubeletNotReady",
+            "message": "simulated kubelet", "lastHeartbeatTime": stamp,
+            "lastTransitionTime": stamp}]}}, patch_type=PatchType.MERGE, subresource="status")
+
+    def resume_renewing(self, name: str) -> None:
+        self.alive.add(name)
 
     async def renew(self, name: str) -> None:
         await self.client.patch("leases", name, {"spec": {"renewTime": now_rfc3339(micro=True)}},
