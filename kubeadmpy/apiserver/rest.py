@@ -26,6 +26,7 @@ from kubeadmpy.apiserver.watchcache import WatchCache
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
 from kubeadmpy.machinery.status import StatusDetails
+from kubeadmpy.security.stack import SecurityStack
 
 
 class Environment(Protocol):
@@ -39,6 +40,9 @@ class Environment(Protocol):
 
     @property
     def kubelets(self) -> KubeletProxy: ...
+
+    @property
+    def security(self) -> SecurityStack: ...
 
 
 def _verb(method: str, target: Target, query: Any) -> str:

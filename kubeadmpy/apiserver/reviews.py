@@ -1,8 +1,6 @@
-"""Review resources that are answered, never stored: `kubectl auth whoami` (SelfSubjectReview)
-and `kubectl auth can-i` (SelfSubjectAccessReview, SelfSubjectRulesReview).
-
-Answers follow the interim policy of kubeadmpy.apiserver.auth (system:masters may do
-everything); the RBAC issue replaces `_allowed` with a real authorizer.
+"""Review resources that are answered, never stored: `kubectl auth whoami` (SelfSubjectReview),
+`kubectl auth can-i` (SelfSubjectAccessReview, SelfSubjectRulesReview), SubjectAccessReview and
+TokenReview — answered by the security stack (kubeadmpy.security) for the calling user.
 """
 
 from __future__ import annotations
@@ -12,10 +10,11 @@ from typing import Any
 from aiohttp import web
 
 from kubeadmpy.apiserver import negotiation
-from kubeadmpy.apiserver.auth import MASTERS, UserInfo
 from kubeadmpy.machinery import status
-from kubeadmpy.machinery.objects import now_rfc3339
 from kubeadmpy.machinery.registry import ResourceSpec
+from kubeadmpy.security.identity import UserInfo
+from kubeadmpy.security.reviews import ReviewInvalid
+from kubeadmpy.security.stack import SecurityStack
 
 AUTHN = "authentication.k8s.io"
 AUTHZ = "authorization.k8s.io"
@@ -24,10 +23,14 @@ REVIEW_SPECS = (
     *(ResourceSpec(AUTHN, version, "SelfSubjectReview", "selfsubjectreviews",
                    "selfsubjectreview", False, verbs=("create",))
       for version in ("v1", "v1beta1", "v1alpha1")),
+    ResourceSpec(AUTHN, "v1", "TokenReview", "tokenreviews", "tokenreview", False,
+                 verbs=("create",)),
     ResourceSpec(AUTHZ, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
                  "selfsubjectaccessreview", False, verbs=("create",)),
     ResourceSpec(AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
                  "selfsubjectrulesreview", False, verbs=("create",)),
+    ResourceSpec(AUTHZ, "v1", "SubjectAccessReview", "subjectaccessreviews",
+                 "subjectaccessreview", False, verbs=("create",)),
 )
 _BY_PLURAL = {(s.group, s.version, s.plural): s for s in REVIEW_SPECS}
 
@@ -39,11 +42,8 @@ def review_spec(path: str) -> ResourceSpec | None:
     return None
 
 
-def _allowed(user: UserInfo) -> bool:
-    return MASTERS in user.groups
-
-
-async def answer(request: web.Request, spec: ResourceSpec, user: UserInfo) -> web.Response:
+async def answer(request: web.Request, spec: ResourceSpec, user: UserInfo,
+                 security: SecurityStack) -> web.Response:
     if request.method != "POST":
         raise status.method_not_allowed()
     raw = await negotiation.read_body(request)
@@ -53,31 +53,21 @@ async def answer(request: web.Request, spec: ResourceSpec, user: UserInfo) -> we
         body = {}
     if not isinstance(body, dict):
         raise status.bad_request(f"the body must be a {spec.kind} object")
-    review: dict[str, Any] = {"kind": spec.kind, "apiVersion": spec.api_version,
-                              "metadata": {"creationTimestamp": now_rfc3339()},
-                              "spec": body.get("spec") or {}}
-    if spec.kind == "SelfSubjectReview":
-        review.pop("spec")
-        review["status"] = {"userInfo": {"username": user.name, "groups": list(user.groups)}}
-    elif spec.kind == "SelfSubjectAccessReview":
-        attributes = review["spec"]
-        if not attributes.get("resourceAttributes") and not attributes.get(
-                "nonResourceAttributes"):
-            raise status.invalid(spec.kind, spec.group, "", [status.Cause(
-                "FieldValueRequired", "Required value: exactly one of nonResourceAttributes "
-                "or resourceAttributes must be specified", "spec.resourceAttributes")])
-        allowed = _allowed(user)
-        review["status"] = {"allowed": allowed} if allowed else {
-            "allowed": False, "reason": "only members of system:masters are authorized until "
-                                        "RBAC is enabled"}
-    else:
-        everything = _allowed(user)
-        review["status"] = {
-            "resourceRules": ([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
-                              if everything else []),
-            "nonResourceRules": [{"verbs": ["*"] if everything else ["get"],
-                                  "nonResourceURLs": ["*"] if everything else
-                                  ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
-                                   "/readyz", "/version", "/openapi", "/openapi/*"]}],
-            "incomplete": False}
+    body.setdefault("apiVersion", spec.api_version)
+    body.setdefault("kind", spec.kind)
+    try:
+        if spec.kind == "SelfSubjectReview":
+            review = security.self_subject_review(body, user)
+        elif spec.kind == "SelfSubjectAccessReview":
+            review = security.self_subject_access_review(body, user)
+        elif spec.kind == "SelfSubjectRulesReview":
+            review = security.self_subject_rules_review(body, user)
+        elif spec.kind == "SubjectAccessReview":
+            review = security.subject_access_review(body)
+        else:
+            review = security.token_review(body)
+    except ReviewInvalid as exc:
+        raise status.invalid(spec.kind, spec.group, "", [status.Cause(
+            "FieldValueInvalid", exc.problem, exc.field)]) from exc
+    review["apiVersion"] = spec.api_version  # v1beta1/v1alpha1 whoami of kubectl 1.27
     return negotiation.respond(review, 201)

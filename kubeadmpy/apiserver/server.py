@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, writes
+from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, security, writes
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, EtcdTLS
 from kubeadmpy.apiserver.ipalloc import (
     ClusterIPAllocator,
@@ -37,6 +37,8 @@ from kubeadmpy.errors import KubeadmpyError, UserInputError
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import ResourceSpec
 from kubeadmpy.machinery.schema import OpenAPIDocuments
+from kubeadmpy.security.identity import forbidden_message, request_attributes
+from kubeadmpy.security.stack import credentials_from_aiohttp
 
 log = logging.getLogger("kubeadmpy.apiserver")
 
@@ -69,6 +71,7 @@ class APIServer:
             spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
             for spec in self.registry.all() if "watch" in spec.verbs}
         self.openapi = OpenAPIDocuments(self.registry.all())
+        self.security = security.build(settings, self.registry, self.caches)
         self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
         self._tasks: asyncio.TaskGroup | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -113,6 +116,7 @@ class APIServer:
                     f"{ETCD_START_TIMEOUT_SECONDS} s: check --etcd-servers, --etcd-cafile, "
                     "--etcd-certfile and --etcd-keyfile, and that etcd runs") from exc
             await self._bootstrap()
+            await security.reconcile_default_policy(self.registry, self.storage)
             await self._serve()
         except BaseException:
             await self._shutdown()
@@ -222,10 +226,16 @@ class APIServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            user = auth.authenticate(request)
-            request["user"] = user
-            if reviews.review_spec(request.path) is None:  # everyone may ask about themselves
-                auth.check_access(user, request.method, request.path)
+            result = self.security.authenticate(credentials_from_aiohttp(request))
+            if result.user is None:
+                log.info("Unable to authenticate the request: %s", result.reason)
+                raise status.unauthorized()
+            attrs = request_attributes(result.user, request.method, request.path,
+                                       request.query_string)
+            verdict = self.security.authorize(attrs)
+            if not verdict.allowed:
+                raise status.forbidden(forbidden_message(attrs, verdict.reason))
+            request["user"] = result.user
             return await handler(request)
         except status.APIStatusError as exc:
             return negotiation.error_response(exc)
@@ -252,7 +262,7 @@ class APIServer:
                 return document
         review = reviews.review_spec(path)
         if review is not None:
-            return await reviews.answer(request, review, request["user"])
+            return await reviews.answer(request, review, request["user"], self.security)
         target = resolve(self.registry, path)
         if target is None:
             raise status.path_not_found()

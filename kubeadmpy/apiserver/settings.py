@@ -10,19 +10,27 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubeadmpy.errors import UserInputError
 
+# Flags handed to kubeadmpy.security (authentication, authorization, tokens); the repeatable
+# ones keep every value, as upstream's string-slice flags do.
+SECURITY_FLAGS = (
+    "authorization-mode", "enable-admission-plugins", "enable-bootstrap-token-auth",
+    "service-account-issuer", "service-account-key-file", "service-account-signing-key-file",
+    "anonymous-auth", "api-audiences",
+)
+REPEATABLE_FLAGS = frozenset({"service-account-issuer", "service-account-key-file",
+                              "api-audiences"})
 # Flags that parse but whose feature is not implemented here yet (logged at start-up).
 NOT_YET_ENFORCED = (
-    "allow-privileged", "authorization-mode", "enable-admission-plugins",
-    "enable-bootstrap-token-auth", "proxy-client-cert-file", "proxy-client-key-file",
+    "allow-privileged", "proxy-client-cert-file", "proxy-client-key-file",
     "requestheader-allowed-names", "requestheader-client-ca-file",
     "requestheader-extra-headers-prefix", "requestheader-group-headers",
-    "requestheader-username-headers", "service-account-issuer", "service-account-key-file",
-    "service-account-signing-key-file", "authorization-config", "audit-log-path",
-    "audit-policy-file", "encryption-provider-config",
-    "feature-gates", "runtime-config", "anonymous-auth", "profiling", "v",
+    "requestheader-username-headers", "authorization-config", "audit-log-path",
+    "audit-policy-file", "encryption-provider-config", "feature-gates", "runtime-config",
+    "profiling", "v",
 )
 
 
@@ -45,6 +53,7 @@ class Settings:
     kubelet_preferred_address_types: tuple[str, ...] = ()
     watch_cache_window: int = 10_000
     etcd_compaction_interval: float = 300.0
+    security_flags: dict[str, Any] = field(default_factory=dict)
     not_enforced: dict[str, str] = field(default_factory=dict)
 
 
@@ -79,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="How often old etcd revisions are compacted (Go duration, 0 disables).")
     add("--watch-cache-window", type=int, default=10_000,
         help="Events kept per resource for watches resuming from an older resourceVersion.")
+    for name in SECURITY_FLAGS:
+        if name in REPEATABLE_FLAGS:
+            add(f"--{name}", default=None, action="append", help=f"upstream's --{name}")
+        else:
+            add(f"--{name}", default=None, help=f"upstream's --{name}")
     for name in NOT_YET_ENFORCED:
         add(f"--{name}", default=None, help=f"accepted; not yet enforced by kubeadmpy ({name})")
     return parser
@@ -106,6 +120,8 @@ def parse_settings(argv: list[str]) -> Settings:
                              "(kubeadmpy init writes /etc/kubernetes/pki/apiserver.crt)")
     not_enforced = {name: args[name.replace("-", "_")] for name in NOT_YET_ENFORCED
                     if args.get(name.replace("-", "_")) is not None}
+    security_flags = {name: args[name.replace("-", "_")] for name in SECURITY_FLAGS
+                      if args.get(name.replace("-", "_")) is not None}
     return Settings(
         etcd_servers=servers, etcd_cafile=args["etcd_cafile"],
         etcd_certfile=args["etcd_certfile"], etcd_keyfile=args["etcd_keyfile"],
@@ -121,7 +137,7 @@ def parse_settings(argv: list[str]) -> Settings:
         watch_cache_window=args["watch_cache_window"],
         etcd_compaction_interval=parse_duration_flag("--etcd-compaction-interval",
                                                      args["etcd_compaction_interval"]),
-        not_enforced=not_enforced)
+        security_flags=security_flags, not_enforced=not_enforced)
 
 
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}

@@ -12,10 +12,12 @@ from aiohttp import web
 from kubeadmpy.apiserver import negotiation, patching, writes
 from kubeadmpy.apiserver.kubelet_proxy import choose_container
 from kubeadmpy.apiserver.routing import Target
+from kubeadmpy.errors import UserInputError
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.objects import format_rfc3339
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
 from kubeadmpy.machinery.selectors import format_label_selector
+from kubeadmpy.security.tokenrequest import TokenRequestInvalid, TokenRequestNotFound
 
 if TYPE_CHECKING:
     from kubeadmpy.apiserver.rest import ResourceHandlers
@@ -46,10 +48,33 @@ class SubresourceHandlers:
             return await self._bind(request, target)
         if sub == "eviction" and method == "POST":
             return await self._evict(request, target)
+        if sub == "token" and method == "POST":
+            return await self._token(request, target)
         if sub == "log" and method == "GET":
             return await self._logs(request, target)
         raise status.service_unavailable(
             f"the {sub} subresource of {target.spec.plural} is not implemented yet")
+
+    async def _token(self, request: web.Request, target: Target) -> web.Response:
+        """TokenRequest: a signed service-account token (`kubectl create token`)."""
+        account = await self.rest.storage.get(target.spec, target.namespace, target.name)
+        body = await self.rest._body(request, target.spec, "TokenRequest")
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise status.bad_request("the body must be a TokenRequest object")
+        if isinstance(body.get("spec"), dict):  # kubectl 1.27 sends nulls for unset fields
+            body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
+        try:
+            answer = self.rest.env.security.token_request(body, target.namespace, account)
+        except TokenRequestNotFound as exc:
+            raise status.APIStatusError(404, "NotFound", str(exc)) from exc
+        except TokenRequestInvalid as exc:
+            raise status.invalid("TokenRequest", "authentication.k8s.io", target.name, [
+                status.Cause("FieldValueInvalid", exc.problem, exc.field)]) from exc
+        except UserInputError as exc:  # no signing key configured
+            raise status.internal_error(str(exc)) from exc
+        return negotiation.respond(answer, 201)
 
     async def _logs(self, request: web.Request, target: Target) -> web.StreamResponse:
         pod = await self.rest.storage.get(target.spec, target.namespace, target.name)

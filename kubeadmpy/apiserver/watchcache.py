@@ -113,6 +113,7 @@ class WatchCache:
         self.ready = asyncio.Event()
         self._changed = asyncio.Condition()
         self.on_event: Callable[[CacheEvent], None] | None = None
+        self.on_reset: Callable[[list[JSONObject]], None] | None = None
 
     async def _relist(self, replay: bool = False) -> None:
         """Load the objects; with `replay`, as of an older revision so that the watch that
@@ -135,6 +136,8 @@ class WatchCache:
         for watcher in list(self.watchers):
             watcher.close()
         self.watchers.clear()
+        if self.on_reset is not None:
+            self.on_reset(list(self.objects.values()))
         self.ready.set()
 
     async def run(self) -> None:

@@ -64,6 +64,12 @@ def _raise_if_invalid(spec: ResourceSpec, obj: JSONObject, causes: list[Cause]) 
         raise status.invalid(spec.kind, spec.group, str(obj["metadata"].get("name", "")), causes)
 
 
+def _validate_meta(spec: ResourceSpec, meta: JSONObject) -> list[Cause]:
+    rule = spec.strategy.name_rule
+    return validate_object_meta(meta, namespaced=spec.namespaced, label_name=rule == "label",
+                                path_segment_name=rule == "path-segment")
+
+
 def prepare_create(spec: ResourceSpec, obj: JSONObject, namespace: str) -> JSONObject:
     meta = obj["metadata"]
     if spec.namespaced:
@@ -82,8 +88,7 @@ def prepare_create(spec: ResourceSpec, obj: JSONObject, namespace: str) -> JSONO
     meta["generation"] = 1
     spec.strategy.prepare_for_create(obj)
     spec.strategy.default(obj)
-    causes = validate_object_meta(meta, namespaced=spec.namespaced,
-                                  label_name=spec.plural in ("namespaces", "services"))
+    causes = _validate_meta(spec, meta)
     if not causes:
         causes += spec.strategy.validate(obj)
     _raise_if_invalid(spec, obj, causes)
@@ -129,8 +134,7 @@ def prepare_update(spec: ResourceSpec, new: JSONObject, old: JSONObject, *,
     elif subresource == "":
         spec.strategy.prepare_for_update(new, old)
     spec.strategy.default(new)
-    causes = validate_object_meta(new["metadata"], namespaced=spec.namespaced,
-                                  label_name=spec.plural in ("namespaces", "services"))
+    causes = _validate_meta(spec, new["metadata"])
     if not causes and subresource != "status":
         causes += spec.strategy.validate_update(new, old)
     _raise_if_invalid(spec, new, causes)

@@ -78,6 +78,14 @@ def age(obj: dict[str, Any], now: float) -> str:
     return human_duration(now - parse_rfc3339(created))
 
 
+def validate_path_segment_name(name: str, path: str) -> list[Cause]:
+    """RBAC's rule: any name usable as one URL path segment (`system:node` is fine)."""
+    if name in (".", "..") or "/" in name or "%" in name:
+        return [Cause("FieldValueInvalid", f'Invalid value: "{name}": may not be \'.\' or '
+                      "'..' and may not contain '/' or '%'", path)]
+    return []
+
+
 def validate_name(name: str, path: str, *, label: bool = False) -> list[Cause]:
     """DNS-1123 subdomain (most kinds) or label (namespaces, services) rules for a name."""
     limit, pattern, what = ((63, DNS1123_LABEL, "RFC 1123 label") if label
@@ -103,7 +111,8 @@ def _validate_qualified_key(key: str, path: str) -> list[Cause]:
     return []
 
 
-def validate_object_meta(meta: Any, *, namespaced: bool, label_name: bool = False) -> list[Cause]:
+def validate_object_meta(meta: Any, *, namespaced: bool, label_name: bool = False,
+                         path_segment_name: bool = False) -> list[Cause]:
     if not isinstance(meta, dict):
         return [Cause("FieldValueTypeInvalid", "must be an object", "metadata")]
     causes: list[Cause] = []
@@ -111,6 +120,8 @@ def validate_object_meta(meta: Any, *, namespaced: bool, label_name: bool = Fals
     if not isinstance(name, str) or not name:
         causes.append(Cause("FieldValueRequired", "Required value: name or generateName is "
                             "required", "metadata.name"))
+    elif path_segment_name:
+        causes += validate_path_segment_name(name, "metadata.name")
     else:
         causes += validate_name(name, "metadata.name", label=label_name)
     if namespaced and meta.get("namespace"):

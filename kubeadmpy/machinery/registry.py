@@ -57,6 +57,9 @@ class Strategy:
     has_status: bool = False
     #: Kinds whose spec changes bump metadata.generation.
     tracks_generation: bool = False
+    #: How names are checked: "subdomain" (most kinds), "label" (namespaces, services) or
+    #: "path-segment" (RBAC objects such as `system:node`).
+    name_rule: str = "subdomain"
     #: Extra field-selector labels beyond metadata.name / metadata.namespace.
     field_labels: tuple[str, ...] = ()
 

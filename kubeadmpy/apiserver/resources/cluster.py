@@ -44,6 +44,10 @@ def _csr_condition(obj: JSONObject) -> str:
     return ",".join(str(s) for s in states) or "Pending"
 
 
+class RBACStrategy(Strategy):
+    name_rule = "path-segment"
+
+
 def _rbac(kind: str, plural: str, singular: str, namespaced: bool,
           binding: bool) -> ResourceSpec:
     columns: tuple[Column, ...] = DEFAULT_COLUMNS
@@ -61,7 +65,7 @@ def _rbac(kind: str, plural: str, singular: str, namespaced: bool,
                        for s in o.get("subjects") or [] if s.get("kind") == "ServiceAccount"),
                         1))
     return ResourceSpec("rbac.authorization.k8s.io", "v1", kind, plural, singular, namespaced,
-                        columns=columns)
+                        columns=columns, strategy=RBACStrategy())
 
 
 CLUSTER = (

@@ -39,6 +39,7 @@ _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 class NamespaceStrategy(Strategy):
     has_status = True
+    name_rule = "label"
     field_labels = ("status.phase",)
 
     def default(self, obj: JSONObject) -> None:

@@ -22,6 +22,7 @@ STATUS = Subresource("status", STATUS_VERBS)
 
 class ServiceStrategy(Strategy):
     has_status = True
+    name_rule = "label"
 
     def default(self, obj: JSONObject) -> None:
         spec = obj.get("spec")

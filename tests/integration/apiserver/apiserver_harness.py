@@ -165,6 +165,9 @@ class APIServerProcess:
                 "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
                 "--service-cluster-ip-range=10.96.0.0/12",
                 f"--service-account-key-file={c.path('sa.pub')}",
+                f"--service-account-signing-key-file={c.path('sa.key')}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--enable-bootstrap-token-auth=true",
                 "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction"]
 
     def start(self) -> None:

@@ -53,15 +53,27 @@ def cm(name: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("path", "code"), [
     ("/healthz", 200), ("/livez", 200), ("/readyz", 200), ("/version", 200),
-    ("/api", 401), ("/api/v1/namespaces", 401)], ids=lambda v: str(v))
+    ("/api", 403), ("/api/v1/namespaces", 403)], ids=lambda v: str(v))
 async def test_anonymous_callers_only_reach_health_and_version(cluster: Cluster, path: str,
                                                                code: int) -> None:
+    """As upstream with --anonymous-auth on: system:anonymous is authenticated but RBAC grants
+    it only system:public-info-viewer."""
     connector = aiohttp.TCPConnector(ssl=cluster.ssl_context(anonymous=True))
     async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as session, \
             session.get(path) as response:
         assert response.status == code
-        if code == 401:
-            assert (await response.json())["reason"] == "Unauthorized"
+        if code == 403:
+            body = await response.json()
+            assert body["reason"] == "Forbidden" and "system:anonymous" in body["message"]
+
+
+async def test_a_bad_bearer_token_is_unauthorized(cluster: Cluster) -> None:
+    connector = aiohttp.TCPConnector(ssl=cluster.ssl_context(anonymous=True))
+    async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as session, \
+            session.get("/api", headers={"Authorization": "Bearer abcdef.0123456789abcdef"}
+                        ) as response:
+        assert response.status == 401
+        assert (await response.json())["reason"] == "Unauthorized"
 
 
 async def test_users_outside_system_masters_may_discover_but_not_read(cluster: Cluster) -> None:

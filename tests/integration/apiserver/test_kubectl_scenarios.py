@@ -432,8 +432,6 @@ def test_cordon_and_drain_evict_pods_through_the_eviction_subresource(
     assert "uncordoned" in k(kubectl_version, "uncordon", node).stdout
 
 
-@pytest.mark.xfail(strict=True, reason="TokenRequest (serviceaccounts/token) needs the service "
-                                       "account token signer, not built yet")
 def test_create_token_for_a_service_account(cluster: Cluster, kubectl_version: str,
                                             ns: str) -> None:
     k = cluster.kubectl

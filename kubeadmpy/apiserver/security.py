@@ -1,0 +1,129 @@
+"""Wiring kubeadmpy.security (authentication, RBAC/Node authorization, reviews, TokenRequest)
+into the server: the stack is built from the upstream flags, reads objects from the watch
+caches, learns RBAC objects from their caches as they change, and the default policy
+(system:* roles and bindings) is reconciled into etcd at start-up, as kube-apiserver does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kubeadmpy.apiserver import writes
+from kubeadmpy.apiserver.settings import Settings
+from kubeadmpy.apiserver.storage import Storage
+from kubeadmpy.apiserver.watchcache import CacheEvent, WatchCache
+from kubeadmpy.machinery import status
+from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
+from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
+from kubeadmpy.security.stack import SecuritySettings, SecurityStack, build_stack
+
+log = logging.getLogger(__name__)
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC_KINDS = {"Role": "roles", "ClusterRole": "clusterroles", "RoleBinding": "rolebindings",
+              "ClusterRoleBinding": "clusterrolebindings"}
+
+
+class CacheObjects:
+    """`ClusterObjects` for the security stack, answered from the watch caches."""
+
+    def __init__(self, registry: ResourceRegistry, caches: dict[ResourceSpec, WatchCache]
+                 ) -> None:
+        self._by_plural: dict[str, WatchCache] = {}
+        for spec, cache in caches.items():
+            self._by_plural.setdefault(spec.plural, cache)
+        self.registry = registry
+
+    def get(self, resource: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        cache = self._by_plural.get(resource)
+        if cache is None:
+            return None
+        return cache.objects.get(cache.spec.key(namespace, name))
+
+    def pods_on_node(self, node_name: str) -> Iterable[Mapping[str, Any]]:
+        cache = self._by_plural.get("pods")
+        if cache is None:
+            return []
+        return [p for p in cache.objects.values()
+                if (p.get("spec") or {}).get("nodeName") == node_name]
+
+    def list(self, resource: str) -> Iterable[Mapping[str, Any]]:
+        cache = self._by_plural.get(resource)
+        return list(cache.objects.values()) if cache is not None else []
+
+
+def security_settings(settings: Settings) -> SecuritySettings:
+    flags: dict[str, Any] = dict(settings.security_flags)
+    flags["client-ca-file"] = settings.client_ca_file
+    return SecuritySettings.from_flags(flags)
+
+
+def build(settings: Settings, registry: ResourceRegistry,
+          caches: dict[ResourceSpec, WatchCache]) -> SecurityStack:
+    """The stack; raises UserInputError/ConfigError/PKIError before anything is served."""
+    stack = build_stack(security_settings(settings), CacheObjects(registry, caches))
+    for kind, plural in RBAC_KINDS.items():
+        spec = registry.lookup(RBAC_GROUP, "v1", plural)
+        if spec is not None:
+            _feed_rbac(stack, caches[spec], kind)
+    return stack
+
+
+def _feed_rbac(stack: SecurityStack, cache: WatchCache, kind: str) -> None:
+    def reset(objects: list[JSONObject]) -> None:
+        stack.rbac.load([{**o, "kind": kind} for o in objects])
+
+    def changed(event: CacheEvent) -> None:
+        meta = event.obj.get("metadata", {})
+        if event.type == "DELETED":
+            stack.rbac.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
+        else:
+            stack.rbac.apply({**event.obj, "kind": kind})
+
+    cache.on_reset = reset
+    cache.on_event = changed
+
+
+async def reconcile_default_policy(registry: ResourceRegistry, storage: Storage) -> None:
+    """Create or update the system:* roles and bindings (idempotent; a restart writes nothing)."""
+    def spec_of(kind: str) -> ResourceSpec:
+        spec = registry.lookup(RBAC_GROUP, "v1", RBAC_KINDS[kind])
+        assert spec is not None
+        return spec
+
+    async def get(kind: str, namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await storage.get(spec_of(kind), namespace, name)
+        except status.APIStatusError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+    async def create(obj: Mapping[str, Any]) -> None:
+        spec = spec_of(str(obj["kind"]))
+        body = writes.check_kind(spec, dict(obj))
+        prepared = writes.prepare_create(spec, body, body["metadata"].get("namespace", ""))
+        try:
+            await storage.create(spec, prepared)
+        except status.APIStatusError as exc:
+            if exc.code != 409:  # another apiserver made it first
+                raise
+
+    async def update(obj: Mapping[str, Any]) -> None:
+        spec = spec_of(str(obj["kind"]))
+        meta = obj["metadata"]
+
+        async def mutate(current: JSONObject) -> JSONObject | None:
+            desired = writes.check_kind(spec, {**dict(obj), "metadata": {
+                **current["metadata"], "labels": meta.get("labels"),
+                "annotations": meta.get("annotations")}})
+            desired["metadata"].pop("resourceVersion", None)
+            return writes.prepare_update(spec, desired, current)
+
+        await storage.update(spec, meta.get("namespace", ""), meta["name"], mutate)
+
+    report = await reconcile_bootstrap_policy_async(get, create, update)
+    log.info("default RBAC policy reconciled: %d created, %d updated, %d left as they are",
+             len(report.created), len(report.updated), len(report.protected))
