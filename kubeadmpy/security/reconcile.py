@@ -48,7 +48,10 @@ def _merge_meta(existing: Obj, expected: Mapping[str, Any]) -> bool:
     meta = existing.setdefault("metadata", {})
     for section in ("labels", "annotations"):
         want = (expected.get("metadata") or {}).get(section) or {}
-        have = meta.setdefault(section, {}) if want else meta.get(section) or {}
+        if not want:
+            continue
+        have = meta.get(section) or {}  # stored as null or absent: start empty
+        meta[section] = have
         for k, v in want.items():
             if k not in have:
                 have[k] = v
@@ -67,7 +70,9 @@ def _merge_role(existing: Obj, expected: Mapping[str, Any]) -> bool:
                 changed = True
         return changed  # rules of an aggregated role belong to the aggregation controller
     held: list[Rule] = list(rules_from_api(existing.get("rules")))
-    rules = existing.setdefault("rules", []) if existing.get("rules") is None else existing["rules"]
+    if not isinstance(existing.get("rules"), list):
+        existing["rules"] = []
+    rules = existing["rules"]
     for raw in expected.get("rules") or []:
         wanted = rules_from_api([raw])
         if uncovered(held, wanted):
@@ -80,7 +85,7 @@ def _merge_role(existing: Obj, expected: Mapping[str, Any]) -> bool:
 def _merge_binding(existing: Obj, expected: Mapping[str, Any]) -> bool:
     changed = _merge_meta(existing, expected)
     subjects = existing.get("subjects")
-    if subjects is None:
+    if not isinstance(subjects, list):
         subjects = existing["subjects"] = []
     for subject in expected.get("subjects") or []:
         if not any(_same_subject(s, subject) for s in subjects):

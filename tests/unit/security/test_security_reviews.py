@@ -206,6 +206,20 @@ def test_reconcile_keeps_user_additions_and_restores_missing_defaults() -> None:
     assert crb["metadata"]["labels"] == {"kubernetes.io/bootstrapping": "rbac-defaults"}
 
 
+def test_reconcile_copes_with_null_fields_as_storage_may_return_them() -> None:
+    store = Store()
+    reconcile_bootstrap_policy(store.get, store.put, store.put)
+    crb = store.objects[("ClusterRoleBinding", "", "system:node")]
+    crb["subjects"] = None
+    crb["metadata"]["labels"] = None
+    role_ = store.objects[("ClusterRole", "", "system:kube-dns")]
+    role_["rules"] = None
+    report = reconcile_bootstrap_policy(store.get, store.put, store.put)
+    assert sorted(report.updated) == ["ClusterRole system:kube-dns",
+                                      "ClusterRoleBinding system:node"]
+    assert store.objects[("ClusterRole", "", "system:kube-dns")]["rules"]
+
+
 def test_reconcile_leaves_autoupdate_false_objects_alone() -> None:
     store = Store()
     reconcile_bootstrap_policy(store.get, store.put, store.put)
