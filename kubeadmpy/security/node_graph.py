@@ -108,3 +108,44 @@ def _reaches_pv(source: NodeObjectSource, pod: Mapping[str, Any], pv_name: str) 
         if pvc is not None and (pvc.get("spec") or {}).get("volumeName") == pv_name:
             return True
     return False
+
+
+class PodIndex:
+    """Pods by spec.nodeName, kept up to date from pod watch events, so `pods_on_node` costs
+    the node's pods rather than a scan of every pod in the cluster."""
+
+    def __init__(self) -> None:
+        self._by_node: dict[str, dict[tuple[str, str], Mapping[str, Any]]] = {}
+        self._node_of: dict[tuple[str, str], str] = {}
+
+    @staticmethod
+    def _key(pod: Mapping[str, Any]) -> tuple[str, str]:
+        meta = pod.get("metadata") or {}
+        return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+    def apply(self, pod: Mapping[str, Any]) -> None:
+        """A pod was added or changed (it may have been bound to a node meanwhile)."""
+        key = self._key(pod)
+        self.delete(*key)
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        if node:
+            self._by_node.setdefault(node, {})[key] = pod
+            self._node_of[key] = node
+
+    def delete(self, namespace: str, name: str) -> None:
+        node = self._node_of.pop((namespace, name), None)
+        if node is not None:
+            pods = self._by_node.get(node, {})
+            pods.pop((namespace, name), None)
+            if not pods:
+                self._by_node.pop(node, None)
+
+    def replace(self, pods: Iterable[Mapping[str, Any]]) -> None:
+        """A relist: exactly these pods."""
+        self._by_node.clear()
+        self._node_of.clear()
+        for pod in pods:
+            self.apply(pod)
+
+    def pods_on_node(self, node_name: str) -> list[Mapping[str, Any]]:
+        return list(self._by_node.get(node_name, {}).values())

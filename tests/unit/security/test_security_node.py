@@ -230,3 +230,19 @@ def test_node_restriction_admits_the_kubelets_own_work(objects: ObjectTable) -> 
     # and it does not judge anyone else
     admit(objects, "UPDATE", "nodes", name="node-b", obj=node_object("node-b"),
           old=node_object("node-b"), who=user("kubernetes-admin", "system:masters"))
+
+
+def test_the_pod_index_follows_binding_moves_and_deletes() -> None:
+    from kubeadmpy.security.node_graph import PodIndex
+
+    index = PodIndex()
+    index.replace([pod("ns", "a", "node-a"), pod("ns", "b", "node-b"), pod("ns", "c")])
+    assert [p["metadata"]["name"] for p in index.pods_on_node("node-a")] == ["a"]
+    index.apply(pod("ns", "c", "node-a"))  # the scheduler bound it
+    assert sorted(p["metadata"]["name"] for p in index.pods_on_node("node-a")) == ["a", "c"]
+    index.apply(pod("ns", "a", "node-b"))  # recreated elsewhere under the same name
+    assert [p["metadata"]["name"] for p in index.pods_on_node("node-a")] == ["c"]
+    index.delete("ns", "c")
+    assert index.pods_on_node("node-a") == []
+    index.replace([])
+    assert index.pods_on_node("node-b") == []
