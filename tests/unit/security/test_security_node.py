@@ -11,6 +11,7 @@ from kubeadmpy.security import bootstrap_policy
 from kubeadmpy.security.authorizer import AuthorizerChain
 from kubeadmpy.security.identity import Attributes
 from kubeadmpy.security.node_authorizer import NodeAuthorizer
+from kubeadmpy.security.node_graph import PodIndex
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest, NodeRestriction
 from kubeadmpy.security.rbac import RBACAuthorizer
 
@@ -233,8 +234,6 @@ def test_node_restriction_admits_the_kubelets_own_work(objects: ObjectTable) -> 
 
 
 def test_the_pod_index_follows_binding_moves_and_deletes() -> None:
-    from kubeadmpy.security.node_graph import PodIndex
-
     index = PodIndex()
     index.replace([pod("ns", "a", "node-a"), pod("ns", "b", "node-b"), pod("ns", "c")])
     assert [p["metadata"]["name"] for p in index.pods_on_node("node-a")] == ["a"]
