@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ssl
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -126,7 +127,9 @@ async def splice_upgrade(request: web.Request, node_address: str, port: int, pat
     except (OSError, TimeoutError) as exc:
         raise _bad_gateway(node_address, port, exc) from exc
     try:
-        lines = [f"{request.method} {path} HTTP/1.1", f"Host: {_host(node_address, port)}"]
+        # an already-encoded path stays as it is; a decoded one (spaces, '>') gets encoded
+        target = quote(path, safe="/?&=%:+,;@!$'()*~")
+        lines = [f"{request.method} {target} HTTP/1.1", f"Host: {_host(node_address, port)}"]
         for name in FORWARDED_HEADERS:
             lines += [f"{name}: {value}" for value in request.headers.getall(name, [])]
         lines.append("Content-Length: 0")

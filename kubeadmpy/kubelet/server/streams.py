@@ -103,6 +103,7 @@ async def serve_websocket(request: web.Request, options: StreamOptions,
         await socket.close()
         return socket
     v5 = socket.ws_protocol == "v5.channel.k8s.io"
+    log.info("%s %s over websocket %s", request.method, request.path, socket.ws_protocol)
 
     async def send(channel: int, data: bytes) -> None:
         if not socket.closed:
@@ -190,6 +191,7 @@ async def serve_spdy(request: web.Request, options: StreamOptions,
     if not chosen:
         raise web.HTTPForbidden(text=f"unable to upgrade: no common protocols: offered {offered}, "
                                 f"supported {list(SPDY_PROTOCOLS)}")
+    log.info("%s %s over SPDY/3.1 %s", request.method, request.path, chosen)
     reader = asyncio.StreamReader()
     request.protocol.set_parser(_FeedReader(reader))  # type: ignore[arg-type]
     response = web.StreamResponse(status=101, headers={

@@ -1,22 +1,30 @@
 """The real kubectl against the real apiserver, which relays to this kubelet server: `kubectl
 logs` (plain, --tail, --timestamps, -f) reaches a real container's CRI log; `kubectl exec` waits
-for the apiserver to relay pods/exec (xfail until it does)."""
+for the apiserver to relay pods/exec (xfail until it does). Meanwhile `kubectl exec` is shown
+working through an `ExecFront`: the apiserver's wiring-to-be (pods/exec → proxy_to_kubelet) in
+front of the real apiserver, which answers everything else."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
+import yaml
+from aiohttp import web
 from apiserver_harness import KUBECTL_VERSIONS, APIServerProcess, Certs, Etcd
 from kubelet_server_helpers import (
     NODE,
     LabelledPod,
+    client_files,
     kubelet_server,
     remove_labelled_pod,
     start_labelled_pod,
@@ -27,6 +35,7 @@ from kubeadmpy.client import errors as api_errors
 from kubeadmpy.cri import CRIClient
 from kubeadmpy.cri.scratch import ScratchContainerd
 from kubeadmpy.kubelet.server import KubeletServer
+from kubeadmpy.kubelet.server.proxy import proxy_to_kubelet
 
 
 class WiredAPIServer(APIServerProcess):
@@ -97,16 +106,19 @@ async def api_pod(wired: Wired, name: str) -> None:
                 await api.request("POST", path, body={"apiVersion": "v1", **body})
 
 
-async def kubectl(wired: Wired, version: str, *args: str) -> tuple[int, str, str]:
+async def kubectl(wired: Wired, version: str, *args: str, stdin: bytes | None = None,
+                  kubeconfig: Path | None = None) -> tuple[int, str, str]:
     """kubectl as a child process, so that this event loop keeps serving the kubelet API."""
+    config = kubeconfig or wired.kubeconfig
     process = await asyncio.create_subprocess_exec(
-        KUBECTL_VERSIONS[version], f"--kubeconfig={wired.kubeconfig}",
-        f"--cache-dir={wired.workdir / ('cache-' + version)}", *args,
+        KUBECTL_VERSIONS[version], f"--kubeconfig={config}",
+        f"--cache-dir={wired.workdir / ('cache-' + version + config.stem)}", *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "HOME": str(wired.workdir)})
     try:
         async with asyncio.timeout(60):
-            out, err = await process.communicate()
+            out, err = await process.communicate(stdin)
     finally:
         if process.returncode is None:
             process.kill()
@@ -164,3 +176,68 @@ async def test_kubectl_exec_runs_in_the_container_through_the_apiserver(
                                    "echo inside; exit 3")
     assert (code, out) == (3, "inside\n"), err
     assert "command terminated with exit code 3" in err
+
+
+@pytest.fixture
+async def exec_front(wired: Wired, certs: Certs, node: KubeletServer, tmp_path: Path
+                     ) -> AsyncIterator[Path]:
+    """A kubeconfig whose server is the ExecFront: pods/<name>/exec goes to proxy_to_kubelet
+    exactly as the apiserver will call it; every other request is relayed to the apiserver."""
+    admin = ssl.create_default_context(cafile=certs.path("ca.crt"))
+    admin.load_cert_chain(*client_files(certs, "kubernetes-admin", ("system:masters",)))
+    http = aiohttp.ClientSession()
+
+    async def pod_exec(request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        query = request.rel_url.raw_query_string
+        path = f"/exec/{info['ns']}/{info['pod']}/{request.query.get('container', 'main')}"
+        return await proxy_to_kubelet(request, "127.0.0.1", node.port, f"{path}?{query}",
+                                      certs.path("apiserver-kubelet-client.crt"),
+                                      certs.path("apiserver-kubelet-client.key"))
+
+    async def to_apiserver(request: web.Request) -> web.StreamResponse:
+        headers = {k: v for k, v in request.headers.items()
+                   if k in ("Accept", "Content-Type", "User-Agent")}
+        async with http.request(request.method, wired.apiserver.url + request.path_qs,
+                                data=await request.read(), headers=headers,
+                                ssl=admin) as answer:
+            return web.Response(status=answer.status, body=await answer.read(), headers={
+                k: v for k, v in answer.headers.items() if k == "Content-Type"})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/exec", pod_exec)
+    app.router.add_route("*", "/{tail:.*}", to_apiserver)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    kubeconfig = tmp_path / "front.conf"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "front",
+        "clusters": [{"name": "front", "cluster": {
+            "server": f"http://127.0.0.1:{runner.addresses[0][1]}"}}],
+        "users": [{"name": "front", "user": {}}],
+        "contexts": [{"name": "front", "context": {"cluster": "front", "user": "front"}}]}))
+    try:
+        yield kubeconfig
+    finally:
+        await runner.cleanup()
+        await http.close()
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
+async def test_kubectl_exec_reaches_the_container_through_proxy_to_kubelet(
+        wired: Wired, printed: LabelledPod, exec_front: Path, version: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "kubeadmpy.kubelet.server.streams")
+    code, out, err = await kubectl(wired, version, "exec", "kl-printer", "--", "sh", "-c",
+                                   "echo inside; echo oops >&2; exit 3", kubeconfig=exec_front)
+    transport = {"1.27": "over SPDY/3.1 v4.channel.k8s.io",
+                 "1.33": "over websocket v5.channel.k8s.io"}[version]
+    assert any(transport in record.getMessage() for record in caplog.records), caplog.text
+    assert (code, out) == (3, "inside\n"), err
+    assert "oops" in err
+    assert "command terminated with exit code 3" in err
+    code, out, err = await kubectl(wired, version, "exec", "-i", "kl-printer", "--", "wc", "-c",
+                                   stdin=b"twelve bytes", kubeconfig=exec_front)
+    assert (code, out.strip()) == (0, "12"), err
