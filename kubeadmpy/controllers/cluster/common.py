@@ -6,8 +6,10 @@ keep that code short without hiding what is sent (objects stay plain JSON dicts)
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from kubeadmpy.client import errors
 from kubeadmpy.client.rest import Client, Preconditions, ResourceRef
 from kubeadmpy.paths import HostPaths
 
+log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
 
 
@@ -104,3 +107,16 @@ def host_file(root_dir: Path, logical: str) -> Path:
     if not logical.startswith("/"):
         return Path(logical)  # relative to the working directory, as upstream reads it
     return HostPaths(root_dir).host(logical)
+
+
+class Disabled:
+    """What a factory returns when upstream would not start its controller (a flag it needs
+    is unset): says so once, then idles until the manager stops."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        self.why = why
+
+    async def run(self) -> None:
+        log.info("%s: not started: %s", self.name, self.why)
+        await asyncio.Event().wait()

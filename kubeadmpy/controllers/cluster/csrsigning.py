@@ -19,6 +19,7 @@ from kubeadmpy.client import Controller, Request, Result, errors
 from kubeadmpy.client.clock import Clock
 from kubeadmpy.controllers.cluster import csr, signer
 from kubeadmpy.controllers.cluster.common import (
+    Disabled,
     JSONObject,
     host_file,
     rfc3339,
@@ -26,7 +27,7 @@ from kubeadmpy.controllers.cluster.common import (
     status,
     writable,
 )
-from kubeadmpy.controllers.registry import ControllerContext
+from kubeadmpy.controllers.registry import ControllerContext, Runnable
 
 log = logging.getLogger(__name__)
 NAME = "certificatesigningrequest-signing-controller"
@@ -83,8 +84,10 @@ class CSRSigningController:
             await self.client.update_status("certificatesigningrequests", failed)
 
 
-def new_controller(ctx: ControllerContext) -> CSRSigningController:
+def new_controller(ctx: ControllerContext) -> Runnable:
     options = ctx.options
+    if not options.cluster_signing_cert_file and not options.cluster_signing_key_file:
+        return Disabled(NAME, "no --cluster-signing-cert-file/--cluster-signing-key-file")
     ca = signer.load_signing_ca(host_file(ctx.root_dir, options.cluster_signing_cert_file),
                                 host_file(ctx.root_dir, options.cluster_signing_key_file))
     return CSRSigningController(ctx, ca)

@@ -9,14 +9,13 @@ Runs only with --allocate-node-cidrs, as upstream.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 
 from kubeadmpy.client import Controller, Request, Result
 from kubeadmpy.client.rest import PatchType
 from kubeadmpy.controllers.cluster.cidrset import CIDRSet, Network, cidr_sets
-from kubeadmpy.controllers.cluster.common import JSONObject, spec
+from kubeadmpy.controllers.cluster.common import Disabled, JSONObject, spec
 from kubeadmpy.controllers.registry import ControllerContext, Runnable
 
 log = logging.getLogger(__name__)
@@ -95,16 +94,10 @@ class NodeIPAMController:
         return None
 
 
-class _Disabled:
-    async def run(self) -> None:
-        log.info("%s: --allocate-node-cidrs is false; not allocating pod CIDRs", NAME)
-        await asyncio.Event().wait()
-
-
 def new_controller(ctx: ControllerContext) -> Runnable:
     options = ctx.options
     if not options.allocate_node_cidrs:
-        return _Disabled()
+        return Disabled(NAME, "--allocate-node-cidrs is false")
     sets = cidr_sets(options.cluster_cidr, options.node_cidr_mask_size,
                      options.node_cidr_mask_size_ipv4, options.node_cidr_mask_size_ipv6)
     return NodeIPAMController(ctx, sets)

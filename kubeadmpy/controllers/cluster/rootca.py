@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kubeadmpy.client import Controller, Request, Result
 from kubeadmpy.controllers.cluster.common import (
+    Disabled,
     JSONObject,
     create_if_missing,
     host_file,
@@ -19,7 +20,7 @@ from kubeadmpy.controllers.cluster.common import (
     status,
     writable,
 )
-from kubeadmpy.controllers.registry import ControllerContext
+from kubeadmpy.controllers.registry import ControllerContext, Runnable
 from kubeadmpy.errors import ConfigError
 
 NAME = "root-ca-certificate-publisher-controller"
@@ -31,10 +32,6 @@ DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserv
 
 
 def read_root_ca(path: str, root_dir: Path = Path("/")) -> str:
-    if not path:
-        raise ConfigError("--root-ca-file", "is empty, but the root-ca publisher needs the "
-                          "cluster CA bundle", "pass --root-ca-file=/etc/kubernetes/pki/ca.crt "
-                          "or disable the controller with --controllers=*,-root-ca-cert-publisher")
     try:
         text = host_file(root_dir, path).read_text()
     except OSError as exc:
@@ -88,5 +85,12 @@ class RootCAPublisher:
         return None
 
 
-def new_controller(ctx: ControllerContext) -> RootCAPublisher:
-    return RootCAPublisher(ctx)
+def new_controller(ctx: ControllerContext) -> Runnable:
+    """Without --root-ca-file the CA of the controller-manager's own kubeconfig is published,
+    as upstream falls back to it."""
+    if ctx.options.root_ca_file:
+        return RootCAPublisher(ctx)
+    ca_pem = ctx.client.config.ca_pem.decode(errors="replace")
+    if "-----BEGIN CERTIFICATE-----" not in ca_pem:
+        return Disabled(NAME, "no --root-ca-file and no CA in the kubeconfig")
+    return RootCAPublisher(ctx, ca_pem)
