@@ -180,6 +180,12 @@ async def test_two_schedulers_one_leads_the_other_takes_over_and_no_pod_is_bound
         return all((await pods_by_node(admin, "default")).values())
     await wait_for(all_bound, "every pod bound by the leader")
 
+    async def all_reported() -> bool:
+        events = (await admin.list("events", "default")).items
+        return sum(1 for e in events if e["reason"] == "Scheduled") == 20
+    # events are written after each binding: let them land before the leader dies
+    await wait_for(all_reported, "a Scheduled event per bound pod")
+
     leader_port = next(port for port, process in two_schedulers.items()
                        if process.log.exists() and "caches synced" in process.log.read_text())
     others = [p for p in two_schedulers if p != leader_port]
