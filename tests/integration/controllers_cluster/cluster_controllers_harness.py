@@ -36,12 +36,16 @@ def now_rfc3339(micro: bool = False) -> str:
 
 @contextlib.asynccontextmanager
 async def running_controllers(client: Client, options: ManagerOptions,
-                              *factories: tuple[str, Factory]
+                              *factories: tuple[str, Factory],
+                              clients: dict[str, Client] | None = None
                               ) -> AsyncIterator[dict[str, Runnable]]:
-    """Start the named controllers on shared informers (as the manager does) and stop them
-    all on exit, also when the test fails."""
+    """Start the named controllers on shared informers (as the manager does: informers read
+    as `client`, each controller writes with `clients[name]` when given) and stop them all
+    on exit, also when the test fails."""
     informers = SharedInformerFactory(client)
-    built = {name: factory(ControllerContext(name, client, informers, options))
+    writers = clients or {}
+    built = {name: factory(ControllerContext(name, writers.get(name, client), informers,
+                                             options))
              for name, factory in factories}
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(informers.run())]
