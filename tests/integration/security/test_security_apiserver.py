@@ -1,0 +1,187 @@
+"""The issue's must-shows through the real kubeadmpy-apiserver with kubeadmpy.security wired in.
+
+A real etcd and the real server (`python -m kubeadmpy.apiserver.main`, Node,RBAC, bootstrap
+tokens, service-account keys from kubeadmpy.pki) on kernel-chosen loopback ports, judged by the
+real kubectl: a `dev` user bound to `edit` in one namespace creates deployments there and
+nowhere else; a kubelet identity cannot read secrets of pods not bound to it nor change another
+node; an expired bootstrap token is a 401 with the reason in the server's log.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from security_etcd import Etcd, free_port
+
+from kubeadmpy import pki
+
+KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+@dataclass
+class Server:
+    url: str
+    directory: Path
+    settings: pki.PKISettings
+    log: Path
+
+    def kubeconfig(self, name: str, groups: list[str], token: str | None = None) -> Path:
+        path = self.directory / f"{name.replace(':', '_')}-{token or 'cert'}.conf"
+        path.write_text(pki.kubeconfig_for_user(name, groups, self.settings, self.directory,
+                                                token=token, server=self.url))
+        return path
+
+    def kubectl(self, config: Path, *args: str,
+                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        home = self.directory / "home"
+        home.mkdir(exist_ok=True)
+        return subprocess.run([KUBECTL, f"--kubeconfig={config}",
+                               f"--cache-dir={home / config.stem}", *args], input=stdin,
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "HOME": str(home)})
+
+
+@pytest.fixture(scope="module")
+def server(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = Path(tmp_path_factory.mktemp("security-apiserver"))
+    settings = pki.PKISettings(node_name="node1", advertise_address="127.0.0.1")
+    pki.ensure_certs(settings, directory)
+    port = free_port()
+    log = directory / "apiserver.log"
+    handle = log.open("wb")
+    proc = subprocess.Popen([
+        sys.executable, "-m", "kubeadmpy.apiserver.main", f"--etcd-servers={etcd.url}",
+        "--bind-address=127.0.0.1", f"--secure-port={port}", "--advertise-address=127.0.0.1",
+        f"--tls-cert-file={directory / 'apiserver.crt'}",
+        f"--tls-private-key-file={directory / 'apiserver.key'}",
+        f"--client-ca-file={directory / 'ca.crt'}", "--authorization-mode=Node,RBAC",
+        "--enable-bootstrap-token-auth=true", "--enable-admission-plugins=NodeRestriction",
+        f"--service-account-issuer={ISSUER}",
+        f"--service-account-key-file={directory / 'sa.pub'}",
+        f"--service-account-signing-key-file={directory / 'sa.key'}",
+        "--service-cluster-ip-range=10.96.0.0/12", "--v=2"],
+        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    handle.close()
+    url = f"https://127.0.0.1:{port}"
+    context = ssl.create_default_context(cafile=str(directory / "ca.crt"))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", context=context, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "apiserver not ready:\n" + log.read_text()[-3000:]
+            time.sleep(0.2)
+        yield Server(url, directory, settings, log)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(15)
+
+
+def apply(server: Server, manifest: dict[str, object]) -> None:
+    admin = server.kubeconfig("kubernetes-admin", ["system:masters"])
+    result = server.kubectl(admin, "apply", "-f", "-", stdin=json.dumps(manifest))
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_dev_user_bound_to_edit_in_one_namespace(server: Server) -> None:
+    for name in ("team-a", "team-b"):
+        apply(server, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    apply(server, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "dev-edit", "namespace": "team-a"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "edit"},
+                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                 "name": "dev"}]})
+    dev = server.kubeconfig("carol", ["dev"])
+    deadline = time.monotonic() + 20  # the binding reaches the authorizer through a watch
+    while True:
+        made = server.kubectl(dev, "create", "deployment", "web", "--image=busybox",
+                              "-n", "team-a")
+        if made.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert made.returncode == 0, made.stderr
+    refused = server.kubectl(dev, "create", "deployment", "web", "--image=busybox",
+                             "-n", "team-b")
+    assert refused.returncode != 0
+    assert ('deployments.apps is forbidden: User "carol" cannot create resource "deployments" '
+            'in API group "apps" in the namespace "team-b"') in refused.stderr
+    assert server.kubectl(dev, "get", "nodes").returncode != 0
+    whoami = server.kubectl(dev, "auth", "whoami")
+    assert "carol" in whoami.stdout and "[dev system:authenticated]" in whoami.stdout
+    listing = server.kubectl(dev, "auth", "can-i", "--list", "-n", "team-a")
+    assert listing.returncode == 0, listing.stderr
+    assert any(line.startswith("deployments.apps ") and "create" in line
+               for line in listing.stdout.splitlines())
+
+
+def test_a_kubelet_reads_only_what_its_pods_need(server: Server) -> None:
+    apply(server, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nodes-ns"}})
+    for name in ("mine", "theirs"):
+        apply(server, {"apiVersion": "v1", "kind": "Secret", "metadata": {
+            "name": name, "namespace": "nodes-ns"}, "stringData": {"k": "v"}})
+    for pod, node, secret in (("on-n1", "n1", "mine"), ("on-n2", "n2", "theirs")):
+        apply(server, {"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": pod, "namespace": "nodes-ns"},
+                       "spec": {"nodeName": node, "containers": [{"name": "c",
+                                                                  "image": "busybox"}],
+                                "volumes": [{"name": "s", "secret": {"secretName": secret}}]}})
+    kubelet = server.kubeconfig("system:node:n1", ["system:nodes"])
+    deadline = time.monotonic() + 20  # pods reach the Node authorizer through a watch
+    while True:
+        mine = server.kubectl(kubelet, "get", "secret", "mine", "-n", "nodes-ns")
+        if mine.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert mine.returncode == 0, mine.stderr
+    theirs = server.kubectl(kubelet, "get", "secret", "theirs", "-n", "nodes-ns")
+    assert theirs.returncode != 0 and "forbidden" in theirs.stderr
+    listing = server.kubectl(kubelet, "get", "secrets", "-n", "nodes-ns")
+    assert listing.returncode != 0 and "forbidden" in listing.stderr
+    apply(server, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"}})
+    patch = server.kubectl(kubelet, "label", "node", "n2", "hijacked=yes")
+    assert patch.returncode != 0 and "forbidden" in patch.stderr
+
+
+def test_an_expired_bootstrap_token_is_401_with_a_logged_reason(server: Server) -> None:
+    expired = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    values = {"token-id": "oldtok", "token-secret": "0123456789abcdef",
+              "usage-bootstrap-authentication": "true", "expiration": expired}
+    apply(server, {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+                   "metadata": {"name": "bootstrap-token-oldtok", "namespace": "kube-system"},
+                   "data": {k: base64.b64encode(v.encode()).decode()
+                            for k, v in values.items()}})
+    config = server.kubeconfig("tls-bootstrap-token-user", [], token="oldtok.0123456789abcdef")
+    deadline = time.monotonic() + 20
+    while True:
+        result = server.kubectl(config, "get", "--raw", "/api")
+        if "oldtok' expired" in server.log.read_text() or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert result.returncode != 0
+    assert "Unauthorized" in result.stderr
+    assert "bootstrap token 'oldtok' expired" in server.log.read_text()
