@@ -27,6 +27,7 @@ from kubeadmpy.controllers.cluster.common import (
     spec,
     writable,
 )
+from kubeadmpy.controllers.cluster.events import NORMAL, EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class NodeLifecycleController:
         self.nodes = ctx.informers.informer("nodes")
         self.leases = ctx.informers.informer("leases", namespace=LEASE_NAMESPACE)
         self.seen: dict[str, _Seen] = {}
+        self.events = EventRecorder(ctx.client, "node-controller", ctx.clock)
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
         self.nodes.add_handler(EventHandler(on_add=self._node_seen,
                                             on_update=lambda _o, n: self._node_seen(n)))
@@ -133,6 +135,8 @@ class NodeLifecycleController:
         log.info("node %s: no lease renewal or status for the grace period; conditions "
                  "Unknown", name_of(node))
         updated: JSONObject = await self.client.update_status("nodes", changed)
+        await self.events.record({"kind": "Node", **updated}, NORMAL, "NodeNotReady",
+                                 f"Node {name_of(node)} status is now: NodeNotReady")
         return updated
 
     async def _sync_taints(self, node: JSONObject) -> None:

@@ -26,6 +26,7 @@ from kubeadmpy.controllers.cluster.common import (
     rfc3339,
     spec,
 )
+from kubeadmpy.controllers.cluster.events import NORMAL, EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class TaintEvictionController:
         self.clock: Clock = ctx.clock
         self.nodes = ctx.informers.informer("nodes")
         self.pods = ctx.informers.informer("pods", indexers={NODE_NAME_INDEX: pods_by_node_name})
+        self.events = EventRecorder(ctx.client, "taint-eviction-controller", ctx.clock)
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock, workers=4)
         self.controller.watch(self.pods)
         self.controller.watch(self.nodes, self._pods_on)
@@ -87,6 +89,8 @@ class TaintEvictionController:
             return
         except errors.APIError as exc:  # the condition is informative; deleting is the point
             log.warning("pod %s/%s: could not add DisruptionTarget: %s", namespace, name, exc)
+        await self.events.record({"kind": "Pod", **pod}, NORMAL, "TaintManagerEviction",
+                                 f"Marking for deletion Pod {namespace}/{name}")
         await delete_if_present(self.client, "pods", name, namespace,
                                 uid=str(meta(pod).get("uid") or ""))
 

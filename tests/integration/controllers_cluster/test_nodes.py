@@ -92,6 +92,11 @@ async def test_a_node_whose_lease_stops_being_renewed_becomes_unknown_tainted_an
         await eventually(lambda: gone("tolerates-3s"), "the 3 s pod is evicted after 3 s", 15)
         assert not await gone("tolerates-forever")
         assert not await gone("on-healthy")
+        events = (await admin.list("events", "default")).items
+        reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
+        assert ("silent", "NodeNotReady") in reasons
+        assert ("intolerant", "TaintManagerEviction") in reasons
+        assert ("tolerates-forever", "TaintManagerEviction") not in reasons
         healthy = await admin.get("nodes", "healthy")
         assert not (healthy.get("spec") or {}).get("taints")
         assert next(c for c in healthy["status"]["conditions"]

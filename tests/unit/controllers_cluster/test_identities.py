@@ -20,6 +20,8 @@ WRITES = [
     ("node-lifecycle-controller", "update", "", "nodes", "", "", "n1"),
     ("taint-eviction-controller", "patch", "", "pods", "status", "ns", "p"),
     ("taint-eviction-controller", "delete", "", "pods", "", "ns", "p"),
+    ("taint-eviction-controller", "create", "", "events", "", "ns", ""),
+    ("node-lifecycle-controller", "create", "", "events", "", "default", ""),
     ("endpoints-controller", "create", "", "endpoints", "", "ns", "svc"),
     ("endpoints-controller", "update", "", "endpoints", "", "ns", "svc"),
     ("endpoints-controller", "delete", "", "endpoints", "", "ns", "svc"),
