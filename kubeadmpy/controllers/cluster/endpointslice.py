@@ -10,7 +10,6 @@ upstream. Existing slices are reused in place, so only changed slices are writte
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from kubeadmpy.controllers.cluster.common import (
     namespace_of,
     owner_reference,
     spec,
+    status,
     writable,
 )
 from kubeadmpy.controllers.registry import ControllerContext
@@ -51,7 +51,8 @@ def _listed_pods(slice_: JSONObject) -> list[str]:
 
 
 def address_type(ip: str) -> str:
-    return "IPv6" if ipaddress.ip_address(ip).version == 6 else "IPv4"
+    """Pod IPs come validated from the API server: only IPv6 text contains ':'."""
+    return "IPv6" if ":" in ip else "IPv4"
 
 
 def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
@@ -59,13 +60,14 @@ def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
     """(address type + ports, endpoints) per slice to have, in a stable order."""
     groups: dict[SliceKey, list[JSONObject]] = {}
     for pod in pods:
-        if not backends.is_candidate(pod):
+        ips = backends.pod_ips(pod)
+        if not ips or status(pod).get("phase") in ("Succeeded", "Failed"):
             continue
         ports = backends.pod_ports(service, pod)
         if spec(service).get("ports") and not ports:
             continue
         ready, terminating = backends.is_ready(pod), is_terminating(pod)
-        for ip in backends.pod_ips(pod):
+        for ip in ips:
             endpoint: JSONObject = {
                 "addresses": [ip],
                 "conditions": {"ready": ready and not terminating, "serving": ready,
