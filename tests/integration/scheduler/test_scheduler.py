@@ -130,12 +130,16 @@ def scheduler_process(cluster: Cluster, kubeconfig: Path, port: int) -> Process:
 
 
 def healthz(port: int, path: str = "/healthz") -> str:
+    """The body of a health endpoint, or "" while the process is not serving yet."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the scheduler serves a self-signed certificate
-    with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context,
-                                timeout=2) as response:
-        return str(response.read().decode())
+    try:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context,
+                                    timeout=2) as response:
+            return str(response.read().decode())
+    except OSError:
+        return ""
 
 
 @pytest.fixture
