@@ -8,7 +8,11 @@ Prints:
   * the same decisions by a reference evaluator that scans every binding (what the index saves);
   * GET latency of a Pod from an aiohttp server on loopback whose middleware authorizes every
     request, with authorization off (AlwaysAllow) and Node,RBAC (with and without the decision
-    cache), rounds interleaved in one run: the ratio is what RBAC adds to a GET.
+    cache), rounds interleaved in one run: the ratio is what RBAC adds to a GET;
+  * the same ratio through the real kubeadmpy-apiserver: two servers on one etcd, one with
+    --authorization-mode=AlwaysAllow and one with Node,RBAC, the synthetic roles and bindings
+    stored through the API, a client-certificate user GETting a ConfigMap over HTTPS
+    (skip with --no-apiserver).
 
 Usage: python benchmarks/bench_rbac.py [--roles 1000] [--bindings 1000] [--seconds 1.0]
 """
@@ -17,16 +21,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import functools
 import json
+import os
 import random
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 from aiohttp import web
 
+from kubeadmpy import pki
 from kubeadmpy.security import bootstrap_policy
 from kubeadmpy.security.authorizer import AlwaysAllow, AuthorizerChain
 from kubeadmpy.security.identity import Attributes, UserInfo, request_attributes
@@ -116,6 +131,8 @@ def main() -> None:
     parser.add_argument("--roles", type=int, default=1000)
     parser.add_argument("--bindings", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--no-apiserver", action="store_true",
+                        help="skip the measurement through the real kubeadmpy-apiserver")
     args = parser.parse_args()
 
     objects = [*bootstrap_policy.all_objects(), *synthetic_objects(args.roles, args.bindings)]
@@ -192,6 +209,10 @@ def main() -> None:
     for label, latency in latencies.items():
         print(f"  {label:30} {latency * 1e6:7.0f} us   ratio to off {latency / off:5.3f}")
     print("  goal: RBAC adds under 10 % to GET latency")
+    if not args.no_apiserver:
+        with tempfile.TemporaryDirectory(prefix="bench-rbac-") as tmp:
+            asyncio.run(real_apiserver_ratio(Path(tmp), args.roles, args.bindings,
+                                             args.seconds * 6))
 
 
 async def http_get_latencies(body: dict[str, Any], who: UserInfo, path: str,
@@ -241,6 +262,159 @@ async def http_get_latencies(body: dict[str, Any], who: UserInfo, path: str,
     finally:
         await runner.cleanup()
     return {label: elapsed / count for label, (elapsed, count) in totals.items()}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as handle:
+        return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(15)
+
+
+async def _wait_ready(session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes],
+                      log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited; see {log}")
+        try:
+            async with session.get(url) as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after 60 s; see {log}")
+
+
+def _client_context(directory: Path, settings: Any, name: str, groups: list[str]) -> ssl.SSLContext:
+    config = yaml.safe_load(pki.kubeconfig_for_user(name, groups, settings, directory,
+                                                    server="https://127.0.0.1"))
+    user = config["users"][0]["user"]
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
+    key.write_bytes(base64.b64decode(user["client-key-data"]))
+    context = ssl.create_default_context(cafile=str(directory / "ca.crt"))
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def real_apiserver_ratio(directory: Path, roles: int, bindings: int,
+                               seconds: float) -> None:
+    """GET latency through kubeadmpy-apiserver with authorization off and Node,RBAC."""
+    settings = pki.PKISettings(node_name="bench", advertise_address="127.0.0.1")
+    pki.ensure_certs(settings, directory)
+    client_port, peer_port = _free_port(), _free_port()
+    etcd_url = f"http://127.0.0.1:{client_port}"
+    procs = [_start(["etcd", "--name", "bench", "--data-dir", str(directory / "etcd"),
+                     "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
+                     "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+                     "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+                     "--initial-cluster", f"bench=http://127.0.0.1:{peer_port}"],
+                    directory / "etcd.log")]
+    urls: dict[str, str] = {}
+    try:
+        async with aiohttp.ClientSession() as plain:
+            await _wait_ready(plain, f"{etcd_url}/health", procs[0], directory / "etcd.log")
+        for mode in ("AlwaysAllow", "Node,RBAC"):
+            port = _free_port()
+            log = directory / f"apiserver-{port}.log"
+            procs.append(_start([
+                sys.executable, "-m", "kubeadmpy.apiserver.main", f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1", f"--secure-port={port}",
+                "--advertise-address=127.0.0.1", f"--tls-cert-file={directory / 'apiserver.crt'}",
+                f"--tls-private-key-file={directory / 'apiserver.key'}",
+                f"--client-ca-file={directory / 'ca.crt'}", f"--authorization-mode={mode}",
+                "--service-cluster-ip-range=10.96.0.0/12"], log))
+            urls[mode] = f"https://127.0.0.1:{port}"
+            ready = ssl.create_default_context(cafile=str(directory / "ca.crt"))
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ready)) as s:
+                await _wait_ready(s, f"{urls[mode]}/readyz", procs[-1], log)
+        admin = _client_context(directory, settings, "bench-admin", ["system:masters"])
+        user = _client_context(directory, settings, "user-17",
+                               ["group-3", "group-40"])
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=admin)) as session:
+            base = urls["AlwaysAllow"]
+            gate = asyncio.Semaphore(16)
+
+            async def post(path: str, body: dict[str, Any]) -> None:
+                async with gate, session.post(base + path, json=body) as response:
+                    assert response.status in (201, 409), (path, await response.text())
+
+            namespaces = {f"ns-{i}" for i in range(100)}
+            await asyncio.gather(*(post("/api/v1/namespaces", {
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}})
+                for n in namespaces))
+            rbac_objects = synthetic_objects(roles, bindings)
+            rbac_objects.append({"kind": "RoleBinding",
+                                 "metadata": {"name": "bench-read", "namespace": "ns-7"},
+                                 "subjects": [{"kind": "User", "name": "user-17"}],
+                                 "roleRef": {"kind": "ClusterRole", "name": "view",
+                                             "apiGroup": "rbac.authorization.k8s.io"}})
+            started = time.perf_counter()
+            await asyncio.gather(*(post(_collection(o), {
+                **o, "apiVersion": "rbac.authorization.k8s.io/v1",
+                "subjects": [{**sub, "apiGroup": "rbac.authorization.k8s.io"}
+                             if sub["kind"] != "ServiceAccount" else sub
+                             for sub in o.get("subjects", [])]} if "Binding" in o["kind"]
+                else {**o, "apiVersion": "rbac.authorization.k8s.io/v1"})
+                for o in rbac_objects))
+            stored_s = time.perf_counter() - started
+            await post("/api/v1/namespaces/ns-7/configmaps", {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "ns-7"}, "data": {"a": "b"}})
+        print(f"real kubeadmpy-apiserver: stored {len(rbac_objects)} RBAC objects through the "
+              f"API in {stored_s:.1f} s")
+        path = "/api/v1/namespaces/ns-7/configmaps/settings"
+        totals = {mode: [0.0, 0] for mode in urls}
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=user)) as session:
+            for url in urls.values():  # wait until the binding reached the authorizer
+                for _ in range(100):
+                    async with session.get(url + path) as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
+            for _ in range(6):
+                for mode, url in urls.items():
+                    start = time.perf_counter()
+                    while time.perf_counter() - start < seconds / 12:
+                        async with session.get(url + path) as response:
+                            assert response.status == 200, (mode, response.status)
+                            await response.read()
+                        totals[mode][1] += 1
+                    totals[mode][0] += time.perf_counter() - start
+        off = totals["AlwaysAllow"][0] / totals["AlwaysAllow"][1]
+        print(f"GET {path} over HTTPS as a client-certificate user, rounds interleaved:")
+        for mode, (elapsed, count) in totals.items():
+            latency = elapsed / count
+            print(f"  --authorization-mode={mode:12} {latency * 1e6:7.0f} us   ratio to "
+                  f"AlwaysAllow {latency / off:5.3f}")
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def _collection(obj: dict[str, Any]) -> str:
+    plural = {"Role": "roles", "ClusterRole": "clusterroles", "RoleBinding": "rolebindings",
+              "ClusterRoleBinding": "clusterrolebindings"}[obj["kind"]]
+    namespace = obj["metadata"].get("namespace")
+    scope = f"/namespaces/{namespace}" if namespace else ""
+    return f"/apis/rbac.authorization.k8s.io/v1{scope}/{plural}"
 
 
 if __name__ == "__main__":
