@@ -13,7 +13,8 @@ from typing import Any
 
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 
-IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+# upstream's set; kube-node-lease is not in it (kube-apiserver recreates it if deleted)
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 # review-like resources are answered, not stored, so a terminating namespace does not matter
 EXEMPT_RESOURCES = frozenset({("authorization.k8s.io", "localsubjectaccessreviews")})
 

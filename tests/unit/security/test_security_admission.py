@@ -37,9 +37,9 @@ def lifecycle(operation: str, resource: str, namespace: str = "", name: str = ""
      "it is being terminated", 403),
     (("DELETE", "namespaces", "", "kube-system"), 'namespaces "kube-system" is forbidden: this '
      "namespace may not be deleted", 403),
-    (("DELETE", "namespaces", "", "kube-node-lease"), "may not be deleted", 403),
+    (("DELETE", "namespaces", "", "kube-public"), "may not be deleted", 403),
 ], ids=["creating in a missing namespace", "creating in a terminating namespace",
-        "deleting kube-system", "deleting kube-node-lease"])
+        "deleting kube-system", "deleting kube-public"])
 def test_namespace_lifecycle_refusals(args: tuple[str, ...], message: str, code: int) -> None:
     with pytest.raises(AdmissionDenied) as caught:
         lifecycle(*args)
@@ -52,6 +52,7 @@ def test_namespace_lifecycle_lets_ordinary_work_through() -> None:
     lifecycle("DELETE", "pods", "old", "p")
     lifecycle("CREATE", "pods", "old", "p", "eviction")
     lifecycle("DELETE", "namespaces", "", "team")
+    lifecycle("DELETE", "namespaces", "", "kube-node-lease")  # as upstream: not immortal
     lifecycle("CREATE", "nodes")  # cluster-scoped
 
 
