@@ -232,8 +232,10 @@ def interpreter_entries(dists: list[metadata.Distribution]) -> Iterator[Entry]:
     yield from _tree_entries(stdlib, f"{IMAGE_PREFIX}/lib/{version}", STDLIB_SKIP)
     extensions = list((stdlib / "lib-dynload").glob("*.so"))
     for dist in dists:
-        extensions += [Path(str(dist.locate_file(f))) for f in dist.files or []
-                       if str(f).endswith(".so")]
+        # RECORD read as text: building dist.files objects twice costs ~0.15 s per build.
+        record = dist.read_text("RECORD") or ""
+        extensions += [Path(str(dist.locate_file(line.split(",", 1)[0])))
+                       for line in record.splitlines() if line.split(",", 1)[0].endswith(".so")]
     for soname, host in sorted(shared_libraries([executable, ETCD_BINARY, *extensions]).items()):
         if soname.startswith("/"):
             yield Entry.copy(soname.lstrip("/"), host.resolve(), 0o755)  # the dynamic loader
