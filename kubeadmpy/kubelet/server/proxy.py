@@ -159,14 +159,12 @@ async def splice_upgrade(request: web.Request, node_address: str, port: int, pat
 
 async def _splice(client: asyncio.StreamReader, client_transport: asyncio.Transport | Any,
                   kubelet: asyncio.StreamReader, kubelet_writer: asyncio.StreamWriter) -> None:
-    """Copy both ways until either side ends; then end the other."""
+    """Copy both ways until either side ends, then end both: upgraded sessions (WebSocket,
+    SPDY) never half-close TCP, so an end on one side means the session is over."""
     async def to_kubelet() -> None:
         while chunk := await client.read(SPLICE_CHUNK):
             kubelet_writer.write(chunk)
             await kubelet_writer.drain()
-        if kubelet_writer.can_write_eof():  # TLS cannot half-close; the session ends it
-            with contextlib.suppress(OSError, RuntimeError):
-                kubelet_writer.write_eof()
 
     async def to_client() -> None:
         while chunk := await kubelet.read(SPLICE_CHUNK):
@@ -174,12 +172,11 @@ async def _splice(client: asyncio.StreamReader, client_transport: asyncio.Transp
                 return
             client_transport.write(chunk)
 
-    upward = asyncio.ensure_future(to_kubelet())
+    pumps = [asyncio.ensure_future(to_kubelet()), asyncio.ensure_future(to_client())]
     try:
-        with contextlib.suppress(ConnectionError):
-            await to_client()
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        upward.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-            await upward
+        for pump in pumps:
+            pump.cancel()
+        await asyncio.gather(*pumps, return_exceptions=True)
         client_transport.close()

@@ -42,6 +42,7 @@ from kubeadmpy.kubelet.server.lookup import ContainerRef, PodLookup, PodRef
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_SECONDS = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -158,7 +159,9 @@ class KubeletServer:
 
     async def _listen(self, app: web.Application, host: str, port: int,
                       context: Any) -> int:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # open streams (logs -f, exec sessions) are cut after 2 s at shutdown, not 60
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port, ssl_context=context, reuse_address=True)
@@ -289,6 +292,7 @@ class KubeletServer:
             return await streams.serve_tunnelled_port_forward(
                 request, url.hostname or "127.0.0.1", url.port or 80, target)
         if streams.wants_spdy(request):
+            log.info("%s %s: port-forward over SPDY/3.1", request.method, request.path)
             return await proxy.splice_upgrade(request, url.hostname or "127.0.0.1",
                                               url.port or 80, target, None)
         raise web.HTTPBadRequest(text="Upgrade request required")

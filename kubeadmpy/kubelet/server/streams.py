@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -131,15 +132,19 @@ async def _close_stream(stream: SpdyStream | None) -> None:
         await stream.close()
 
 
-async def _bridge(pump_in: Awaitable[None], pump_out: Awaitable[None], backend: Backend) -> None:
-    """Run both directions; the session ends when the runtime has sent everything."""
+async def _bridge(pump_in: Awaitable[None], pump_out: Awaitable[None], backend: Backend,
+                  client_gone: Awaitable[Any] | None = None) -> None:
+    """Run both directions; the session ends when the runtime has sent everything, or when
+    the client went away (`client_gone`; for WebSocket the inbound pump ending is that)."""
     inbound = asyncio.ensure_future(pump_in)
+    outbound = asyncio.ensure_future(pump_out)
+    gone = asyncio.ensure_future(client_gone) if client_gone is not None else inbound
     try:
-        await pump_out
+        await asyncio.wait([outbound, gone], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        inbound.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await inbound
+        for task in {inbound, outbound, gone}:
+            task.cancel()
+        await asyncio.gather(inbound, outbound, gone, return_exceptions=True)
         await backend.close()
 
 
@@ -220,7 +225,7 @@ async def serve_spdy(request: web.Request, options: StreamOptions,
                     await target.close()
             await asyncio.gather(copy("stdin"), copy("resize"))
 
-        await _bridge(pump_in(), _pump_out(backend, send), backend)
+        await _bridge(pump_in(), _pump_out(backend, send), backend, session.closed.wait())
         for stream in streams.values():
             await stream.close()
     except TimeoutError:
@@ -257,6 +262,8 @@ async def serve_tunnelled_port_forward(request: web.Request, host: str, port: in
     if socket.ws_protocol != TUNNELLED_PORT_FORWARD:
         await socket.close(message=b"only SPDY/3.1+portforward.k8s.io is served here")
         return socket
+    log.info("%s %s: port-forward over websocket %s", request.method, request.path,
+             TUNNELLED_PORT_FORWARD)
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write((f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp import web
-from apiserver_harness import KUBECTL_VERSIONS, APIServerProcess, Certs, Etcd
+from apiserver_harness import KUBECTL_VERSIONS, APIServerProcess, Certs, Etcd, free_port
 from kubelet_server_helpers import (
     NODE,
     LabelledPod,
@@ -204,8 +204,17 @@ async def exec_front(wired: Wired, certs: Certs, node: KubeletServer, tmp_path: 
             return web.Response(status=answer.status, body=await answer.read(), headers={
                 k: v for k, v in answer.headers.items() if k == "Content-Type"})
 
+    async def pod_port_forward(request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        path = f"/portForward/{info['ns']}/{info['pod']}?{request.rel_url.raw_query_string}"
+        return await proxy_to_kubelet(request, "127.0.0.1", node.port, path,
+                                      certs.path("apiserver-kubelet-client.crt"),
+                                      certs.path("apiserver-kubelet-client.key"))
+
     app = web.Application()
     app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/exec", pod_exec)
+    app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/portforward",
+                         pod_port_forward)
     app.router.add_route("*", "/{tail:.*}", to_apiserver)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
@@ -241,3 +250,49 @@ async def test_kubectl_exec_reaches_the_container_through_proxy_to_kubelet(
     code, out, err = await kubectl(wired, version, "exec", "-i", "kl-printer", "--", "wc", "-c",
                                    stdin=b"twelve bytes", kubeconfig=exec_front)
     assert (code, out.strip()) == (0, "12"), err
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
+async def test_kubectl_port_forward_reaches_the_pod_through_proxy_to_kubelet(
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path,
+        version: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "kubeadmpy.kubelet.server")
+    name = f"kl-web-{version.replace('.', '')}"
+    await api_pod(wired, name)
+    async with Client(load_kubeconfig(wired.kubeconfig)) as api:  # kubectl wants it Running
+        await api.request("PATCH", f"/api/v1/namespaces/default/pods/{name}/status",
+                          body={"status": {"phase": "Running"}},
+                          content_type="application/merge-patch+json")
+    pod = await start_labelled_pod(cri, runtime, name, [
+        "sh", "-c", "mkdir /www && echo served-by-the-pod > /www/index.html && "
+                    "exec httpd -f -p 8080 -h /www"])
+    local = free_port()
+    process = await asyncio.create_subprocess_exec(
+        KUBECTL_VERSIONS[version], f"--kubeconfig={exec_front}", "port-forward", name,
+        f"{local}:8080", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "HOME": str(wired.workdir)})
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(30):
+            first = await process.stdout.readline()
+        if b"Forwarding from 127.0.0.1:" not in first:
+            assert process.stderr is not None
+            raise AssertionError((await process.stderr.read()).decode())
+        bodies = []
+        for _ in range(2):  # two connections over the one forwarded session
+            async with aiohttp.ClientSession() as session:
+                for _ in range(50):  # httpd may still be starting
+                    try:
+                        async with session.get(f"http://127.0.0.1:{local}/") as response:
+                            bodies.append(await response.text())
+                            break
+                    except aiohttp.ClientError:
+                        await asyncio.sleep(0.1)
+        assert bodies == ["served-by-the-pod\n"] * 2
+        transport = {"1.27": "port-forward over SPDY/3.1",
+                     "1.33": "port-forward over websocket SPDY/3.1+portforward.k8s.io"}[version]
+        assert any(transport in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        process.terminate()
+        await process.wait()
+        await remove_labelled_pod(cri, pod)
