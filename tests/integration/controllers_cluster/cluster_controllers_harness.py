@@ -10,8 +10,10 @@ subresource. Everything it starts is cancelled when the `async with` block ends.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -76,6 +78,36 @@ async def eventually(check: Callable[[], Awaitable[T | None]], what: str,
                 return last
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out waiting until {what}; last seen: {last!r}")
+
+
+def openssl_csr(workdir: Path, stem: str, subject: str, san: str = "") -> tuple[Path, str]:
+    """A new EC key and a PEM CSR for `subject` (openssl's /O=.../CN=... form)."""
+    key = workdir / f"{stem}.key"
+    args = ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", str(key), "-subj", subject]
+    if san:
+        args += ["-addext", f"subjectAltName={san}"]
+    pem = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return key, pem
+
+
+def csr_object(name: str, pem: str, signer: str, usages: list[str],
+               expiration_seconds: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"request": base64.b64encode(pem.encode()).decode(), "signerName": signer,
+                 "usages": usages}}
+    if expiration_seconds is not None:
+        body["spec"]["expirationSeconds"] = expiration_seconds
+    return body
+
+
+def openssl_verify(ca_file: str, cert: Path) -> str:
+    result = subprocess.run(["openssl", "verify", "-CAfile", ca_file, str(cert)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 @dataclass
