@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from kubeadmpy.apiserver import fields, negotiation, patching, tables, writes
+from kubeadmpy.apiserver import fields, negotiation, patching, security, tables, writes
 from kubeadmpy.apiserver.kubelet_proxy import KubeletProxy
 from kubeadmpy.apiserver.listing import (
     list_body,
@@ -160,6 +160,9 @@ class ResourceHandlers:
                 raise status.path_not_found()
             await self._require_namespace(target.namespace)
         obj = writes.prepare_create(spec, obj, target.namespace)
+        obj = security.admit(self.env.security, request, "CREATE", spec,
+                             namespace=target.namespace, name=obj["metadata"]["name"],
+                             obj=obj) or obj
         if manager:
             fields.track(None, obj, manager)
         if not dry_run:
@@ -220,8 +223,13 @@ class ResourceHandlers:
             if spec.namespaced and namespace and namespace != target.namespace:
                 raise status.bad_request("the namespace of the provided object does not match "
                                          "the namespace sent on the request")
-            return writes.prepare_update(spec, desired, current, subresource=subresource,
-                                         manager="" if applying else manager)
+            updated = writes.prepare_update(spec, desired, current, subresource=subresource,
+                                            manager="" if applying else manager)
+            if updated is None:
+                return None
+            return security.admit(self.env.security, request, "UPDATE", spec,
+                                  namespace=target.namespace, name=target.name, obj=updated,
+                                  old=current, subresource=subresource)
 
         new, _old = await self.storage.update(spec, target.namespace, target.name, mutate,
                                               dry_run=dry_run)
@@ -282,6 +290,10 @@ class ResourceHandlers:
             if raw else None
         options = writes.parse_delete_options(body, request.query)
         spec = target.spec
+        if self.env.security.admission:
+            current = await self.storage.get(spec, target.namespace, target.name)
+            security.admit(self.env.security, request, "DELETE", spec,
+                           namespace=target.namespace, name=target.name, obj=None, old=current)
         obj, removed = await writes.delete_object(self.storage, spec, target.namespace,
                                                   target.name, options, self.env)
         if removed and spec.plural not in writes.DELETE_RETURNS_OBJECT:

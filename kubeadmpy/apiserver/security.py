@@ -10,12 +10,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aiohttp import web
+
 from kubeadmpy.apiserver import writes
 from kubeadmpy.apiserver.settings import Settings
 from kubeadmpy.apiserver.storage import Storage
 from kubeadmpy.apiserver.watchcache import CacheEvent, WatchCache
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
+from kubeadmpy.security.escalation import EscalationForbidden
+from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
 from kubeadmpy.security.stack import SecuritySettings, SecurityStack, build_stack
 
@@ -127,3 +131,24 @@ async def reconcile_default_policy(registry: ResourceRegistry, storage: Storage)
     report = await reconcile_bootstrap_policy_async(get, create, update)
     log.info("default RBAC policy reconciled: %d created, %d updated, %d left as they are",
              len(report.created), len(report.updated), len(report.protected))
+
+
+def admit(stack: SecurityStack, request: web.Request, operation: str, spec: ResourceSpec, *,
+          namespace: str, name: str, obj: JSONObject | None, old: JSONObject | None = None,
+          subresource: str = "") -> JSONObject | None:
+    """Run the enabled admission plugins (and RBAC's escalation check on role and binding
+    writes); returns the object to store, mutated if a plugin did so."""
+    user = request["user"]
+    try:
+        admitted = stack.admit(AdmissionRequest(user, operation, spec.plural, subresource,
+                                                spec.group, namespace, name, obj, old))
+        if spec.group == RBAC_GROUP and operation in ("CREATE", "UPDATE") and obj is not None:
+            stack.check_rbac_write(user, obj)
+    except AdmissionDenied as exc:
+        raise status.APIStatusError(exc.code, "NotFound" if exc.code == 404 else "Forbidden",
+                                    str(exc)) from exc
+    except EscalationForbidden as exc:
+        raise status.forbidden(str(exc)) from exc
+    if admitted is None or admitted is obj:
+        return obj
+    return dict(admitted)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from kubeadmpy.apiserver import negotiation, patching, writes
+from kubeadmpy.apiserver import negotiation, patching, security, writes
 from kubeadmpy.apiserver.kubelet_proxy import choose_container
 from kubeadmpy.apiserver.routing import Target
 from kubeadmpy.errors import UserInputError
@@ -59,6 +59,9 @@ class SubresourceHandlers:
         """TokenRequest: a signed service-account token (`kubectl create token`)."""
         account = await self.rest.storage.get(target.spec, target.namespace, target.name)
         body = await self.rest._body(request, target.spec, "TokenRequest")
+        security.admit(self.rest.env.security, request, "CREATE", target.spec,
+                       namespace=target.namespace, name=target.name,
+                       obj=body if isinstance(body, dict) else None, subresource="token")
         if body is None:
             body = {}
         if not isinstance(body, dict):
@@ -166,6 +169,9 @@ class SubresourceHandlers:
 
     async def _evict(self, request: web.Request, target: Target) -> web.Response:
         body = await self.rest._body(request, target.spec, "Eviction")
+        security.admit(self.rest.env.security, request, "CREATE", target.spec,
+                       namespace=target.namespace, name=target.name,
+                       obj=body if isinstance(body, dict) else None, subresource="eviction")
         options = writes.parse_delete_options(
             body.get("deleteOptions") if isinstance(body, dict) else None, request.query)
         await writes.delete_object(self.rest.storage, target.spec, target.namespace, target.name,

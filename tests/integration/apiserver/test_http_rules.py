@@ -345,3 +345,59 @@ async def test_pagination_returns_every_item_once(http: aiohttp.ClientSession, n
                                              f"{page['metadata']['continue']}")
         names += [i["metadata"]["name"] for i in page["items"]]
     assert names == [f"c{i}" for i in range(7)]
+
+
+async def test_kubelets_are_confined_by_node_authorization_and_node_restriction(
+        cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    suffix = next(_names)
+    mine, other = f"n{suffix}a", f"n{suffix}b"
+    for node in (mine, other):
+        await call(http, "POST", "/api/v1/nodes", {"metadata": {"name": node}})
+    connector = aiohttp.TCPConnector(ssl=cluster.ssl_context(f"system:node:{mine}",
+                                                             ("system:nodes",)))
+    merge = {"Content-Type": "application/merge-patch+json"}
+    async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as kubelet:
+        code, _, _ = await call(kubelet, "PATCH", f"/api/v1/nodes/{mine}",
+                                {"metadata": {"labels": {"kubernetes.io/os": "linux"}}}, merge)
+        assert code == 200
+        code, body, _ = await call(kubelet, "PATCH", f"/api/v1/nodes/{mine}", {"metadata": {
+            "labels": {"node-restriction.kubernetes.io/pool": "x"}}}, merge)
+        assert code == 403 and body["reason"] == "Forbidden"
+        code, body, _ = await call(kubelet, "PATCH", f"/api/v1/nodes/{other}",
+                                   {"metadata": {"labels": {"kubernetes.io/os": "linux"}}},
+                                   merge)
+        assert code == 403
+
+
+async def test_rbac_refuses_granting_more_than_one_holds(cluster: Cluster,
+                                                         http: aiohttp.ClientSession,
+                                                         ns: str) -> None:
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "jane-admin"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "admin"},
+               "subjects": [{"kind": "User", "name": "jane",
+                             "apiGroup": "rbac.authorization.k8s.io"}]}
+    code, _, _ = await call(http, "POST",
+                            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+                            binding)
+    assert code == 201
+    connector = aiohttp.TCPConnector(ssl=cluster.ssl_context("jane", ("devs",)))
+    async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as jane:
+        code, _, _ = await call(jane, "POST", f"/api/v1/namespaces/{ns}/configmaps", cm("ok"))
+        assert code == 201  # the admin role lets her write configmaps and roles here
+        reader = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                  "metadata": {"name": "reader"},
+                  "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+        code, _, _ = await call(jane, "POST",
+                                f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+                                reader)
+        assert code == 201
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": {"name": "everything"},
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
+        code, body, _ = await call(jane, "POST",
+                                   f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+                                   role)
+        assert code == 403 and body["reason"] == "Forbidden"
+        assert "attempting to grant RBAC permissions not currently held" in body["message"]
