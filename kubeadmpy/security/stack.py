@@ -60,6 +60,7 @@ from kubeadmpy.security.serviceaccount import (
     TokenIssuer,
 )
 from kubeadmpy.security.serviceaccount_admission import ServiceAccountAdmission
+from kubeadmpy.security.token_cache import CachedTokenAuthenticator
 from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 
 # upstream's order among the plugins implemented here
@@ -242,7 +243,9 @@ def build_stack(settings: SecuritySettings, objects: ClusterObjects) -> Security
         tokens.append(ServiceAccountAuthenticator(settings.service_account_issuers, keys,
                                                   object_getters(objects), audiences))
     if tokens:
-        authenticators.append(BearerTokenAuthenticator(tokens))
+        # TokenReview asks the authenticators directly; requests go through the cache
+        authenticators.append(BearerTokenAuthenticator(
+            [CachedTokenAuthenticator(t) for t in tokens]))
     rbac = RBACAuthorizer()
     authorizers: list[Authorizer] = []
     for mode in settings.authorization_modes:
