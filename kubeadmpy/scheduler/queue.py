@@ -1,7 +1,8 @@
 """The scheduling queue: which pending pod the scheduler tries next, and when it retries.
 
 Three places a pending pod can wait, as upstream:
-- activeQ: ready to schedule, highest priority first, then the earliest to enter the queue;
+- activeQ: ready to schedule, highest priority first, then the oldest (creation time, then the
+  order pods arrived);
 - backoffQ: failed recently; back in activeQ once its back-off (1 s doubling per attempt up to
   10 s) has passed;
 - unschedulable: no node fitted. Such a pod stays until a cluster event that could help it
@@ -55,6 +56,8 @@ class SchedulingQueue:
             for event in events:
                 self._interested[event] = self._interested.get(event, frozenset()) | {plugin}
         self._active: dict[str, QueuedPod] = {}
+        # (-priority, creation time, arrival sequence): after a restart, when every pending pod
+        # arrives at once in list order, pods still go oldest first.
         self._active_heap: list[tuple[int, float, int, QueuedPod]] = []
         self._backoff: dict[str, QueuedPod] = {}
         self._backoff_heap: list[tuple[float, int, QueuedPod]] = []
@@ -204,7 +207,7 @@ class SchedulingQueue:
 
     def _push_active(self, queued: QueuedPod) -> None:
         self._active[queued.key] = queued
-        heapq.heappush(self._active_heap, (-queued.pod.priority, queued.timestamp,
+        heapq.heappush(self._active_heap, (-queued.pod.priority, queued.pod.created,
                                            next(self._sequence), queued))
         self._ready.set()
 

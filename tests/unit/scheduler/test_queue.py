@@ -25,6 +25,13 @@ def popped(queue: SchedulingQueue) -> QueuedPod:
     return queued
 
 
+def test_older_pods_go_first_among_equals_even_when_they_arrive_later() -> None:
+    queue, _ = new_queue()
+    queue.add(pod("young", created="2026-01-01T00:00:09Z"))
+    queue.add(pod("old", created="2026-01-01T00:00:01Z"))
+    assert [popped(queue).pod.name for _ in range(2)] == ["old", "young"]
+
+
 def test_higher_priority_first_then_the_order_pods_arrived() -> None:
     queue, clock = new_queue()
     for name, priority in (("low-1", 0), ("high", 1000), ("low-2", 0), ("mid", 10)):
