@@ -108,6 +108,16 @@ class NodeResourcesFit(FilterPlugin):
         fw.NODE_ADD, fw.NODE_UPDATE, fw.ASSIGNED_POD_DELETE, fw.ASSIGNED_POD_UPDATE})
 
     def filter(self, state: Any, pod: PodInfo, node: NodeInfo) -> Status | None:
+        want, used, allocatable = pod.requests, node.requested, node.node.allocatable
+        if (len(node.pods) < node.node.allowed_pods and not want.scalar
+                and want.milli_cpu <= allocatable.milli_cpu - used.milli_cpu
+                and want.memory <= allocatable.memory - used.memory
+                and want.ephemeral_storage <= allocatable.ephemeral_storage
+                - used.ephemeral_storage):
+            return None  # the common case, without building a reason list
+        return self._reasons(pod, node)
+
+    def _reasons(self, pod: PodInfo, node: NodeInfo) -> Status | None:
         reasons = []
         if len(node.pods) + 1 > node.node.allowed_pods:
             reasons.append(TOO_MANY_PODS)
