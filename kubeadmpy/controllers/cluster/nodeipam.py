@@ -14,12 +14,14 @@ import logging
 
 from kubeadmpy.client import Controller, Request, Result
 from kubeadmpy.client.rest import PatchType
-from kubeadmpy.controllers.cluster.cidrset import CIDRSet, Network, cidr_sets
+from kubeadmpy.controllers.cluster.cidrset import CIDRSet, CIDRSetFull, Network, cidr_sets
 from kubeadmpy.controllers.cluster.common import Disabled, JSONObject, spec
+from kubeadmpy.controllers.cluster.events import NORMAL, EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext, Runnable
 
 log = logging.getLogger(__name__)
 NAME = "node-ipam-controller"
+RETRY_WHEN_FULL = 30.0  # a deleted node frees a subnet; look again after this long
 
 
 def node_pod_cidrs(node: JSONObject) -> list[str]:
@@ -36,10 +38,20 @@ class NodeIPAMController:
         self.sets = sets
         self.nodes = ctx.informers.informer("nodes")
         self.assigned: dict[str, list[Network]] = {}
+        self.events = EventRecorder(ctx.client, "cidrAllocator", ctx.clock)
         self._primed = False
         # One worker: allocation mutates the shared sets between awaits.
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
-        self.controller.watch(self.nodes)
+        self.controller.watch(self.nodes, self._node_and_waiting)
+
+    def _node_and_waiting(self, node: JSONObject) -> list[Request]:
+        """The node; when it was deleted (gone from the cache), also every node still
+        waiting for a CIDR, since its subnet is free again."""
+        requests = [Request("", str(node["metadata"]["name"]))]
+        if requests[0].name not in self.nodes.store:
+            requests += [Request("", str(n["metadata"]["name"])) for n in self.nodes.store.list()
+                         if not node_pod_cidrs(n)]
+        return requests
 
     async def run(self) -> None:
         await self.controller.run()
@@ -79,7 +91,17 @@ class NodeIPAMController:
             return None
         if request.name in self.assigned:  # patched by us, the cache has not caught up
             return None
-        allocated = [cidr_set.allocate_next() for cidr_set in self.sets]
+        allocated: list[Network] = []
+        try:
+            for cidr_set in self.sets:
+                allocated.append(cidr_set.allocate_next())
+        except CIDRSetFull as exc:
+            for cidr_set, subnet in zip(self.sets, allocated, strict=False):
+                cidr_set.release(subnet)
+            await self.events.record({"kind": "Node", **node}, NORMAL, "CIDRNotAvailable",
+                                     f"Node {request.name} status is now: CIDRNotAvailable")
+            log.warning("node %s: no pod CIDR left: %s", request.name, exc)
+            return Result(requeue_after=RETRY_WHEN_FULL)
         texts = [str(subnet) for subnet in allocated]
         try:
             await self.client.patch("nodes", request.name,

@@ -7,22 +7,33 @@ changed for --node-monitor-grace-period (40 s), the node's Ready, MemoryPressure
 and PIDPressure conditions become Unknown ("Kubelet stopped posting node status."). It also
 keeps the condition taints in step: Ready=False → node.kubernetes.io/not-ready, Ready=Unknown →
 node.kubernetes.io/unreachable, each with NoSchedule and NoExecute, and
-node.kubernetes.io/unschedulable:NoSchedule for cordoned nodes. Evicting pods from NoExecute
-nodes is the taint-eviction controller's job.
+node.kubernetes.io/unschedulable:NoSchedule for cordoned nodes. Pods on a node that is not
+Ready get Ready=False (so Endpoints stop routing to them), as upstream's MarkPodsNotReady.
+Evicting pods from NoExecute nodes is the taint-eviction controller's job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
-from kubeadmpy.client import Controller, EventHandler, Request, Result
+from kubeadmpy.client import (
+    Controller,
+    EventHandler,
+    Request,
+    Result,
+    errors,
+    pods_by_node_name,
+)
 from kubeadmpy.client.clock import Clock
 from kubeadmpy.controllers.cluster import taints
 from kubeadmpy.controllers.cluster.common import (
     JSONObject,
     condition,
+    is_terminating,
     name_of,
+    namespace_of,
     rfc3339,
     spec,
     writable,
@@ -33,6 +44,7 @@ from kubeadmpy.controllers.registry import ControllerContext
 log = logging.getLogger(__name__)
 NAME = "node-lifecycle-controller"
 LEASE_NAMESPACE = "kube-node-lease"
+NODE_NAME_INDEX = "spec.nodeName"
 OUR_REASONS = ("NodeStatusUnknown", "NodeStatusNeverUpdated")
 MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
@@ -61,6 +73,7 @@ class NodeLifecycleController:
         self.monitor_period = ctx.options.node_monitor_period
         self.nodes = ctx.informers.informer("nodes")
         self.leases = ctx.informers.informer("leases", namespace=LEASE_NAMESPACE)
+        self.pods = ctx.informers.informer("pods", indexers={NODE_NAME_INDEX: pods_by_node_name})
         self.seen: dict[str, _Seen] = {}
         self.events = EventRecorder(ctx.client, "node-controller", ctx.clock)
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
@@ -72,6 +85,7 @@ class NodeLifecycleController:
         self.controller.watch(self.leases, lambda lease: [Request("", name_of(lease))])
 
     async def run(self) -> None:
+        await self.pods.wait_synced()  # pods are read on each sync, not watched for changes
         await self.controller.run()
 
     def _entry(self, name: str) -> _Seen:
@@ -108,6 +122,9 @@ class NodeLifecycleController:
         if silent_for > grace:
             node = await self._mark_unknown(node, entry.ever_ready_reported)
         await self._sync_taints(node)
+        ready = condition(node, "Ready")
+        if ready is not None and ready.get("status") != "True":
+            await self._mark_pods_not_ready(name_of(node))
         remaining = grace - silent_for
         return Result(requeue_after=remaining + 0.05 if remaining > 0 else self.monitor_period)
 
@@ -138,6 +155,22 @@ class NodeLifecycleController:
         await self.events.record({"kind": "Node", **updated}, NORMAL, "NodeNotReady",
                                  f"Node {name_of(node)} status is now: NodeNotReady")
         return updated
+
+    async def _mark_pods_not_ready(self, node_name: str) -> None:
+        """Pods of a node that is not Ready are not ready either (Services stop sending them
+        traffic), as upstream's MarkPodsNotReady does; the kubelet sets them again later."""
+        for pod in self.pods.store.by_index(NODE_NAME_INDEX, node_name):
+            ready = condition(pod, "Ready")
+            if ready is None or ready.get("status") != "True" or is_terminating(pod):
+                continue
+            changed = writable(pod)
+            for entry in changed["status"]["conditions"]:
+                if entry.get("type") == "Ready":
+                    entry.update(status="False", lastTransitionTime=rfc3339(self.clock.wall()))
+            log.info("node %s is not ready: marking pod %s/%s not ready", node_name,
+                     namespace_of(pod), name_of(pod))
+            with contextlib.suppress(errors.NotFound):
+                await self.client.update_status("pods", changed, namespace_of(pod))
 
     async def _sync_taints(self, node: JSONObject) -> None:
         ready = condition(node, "Ready")

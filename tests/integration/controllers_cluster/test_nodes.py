@@ -51,6 +51,7 @@ async def test_a_node_whose_lease_stops_being_renewed_becomes_unknown_tainted_an
             "containers": [{"name": "c", "image": "x"}]}}, "default")
     await admin.create("pods", {"metadata": {"name": "on-healthy"}, "spec": {
         "nodeName": "healthy", "containers": [{"name": "c", "image": "x"}]}}, "default")
+    await nodes.mark_pod_ready("default", "tolerates-forever", "10.244.1.5")
     async with running_controllers(
             admin, options, ("nodelifecycle", nodelifecycle.new_controller),
             ("tainteviction", tainteviction.new_controller)):
@@ -92,6 +93,9 @@ async def test_a_node_whose_lease_stops_being_renewed_becomes_unknown_tainted_an
         await eventually(lambda: gone("tolerates-3s"), "the 3 s pod is evicted after 3 s", 15)
         assert not await gone("tolerates-forever")
         assert not await gone("on-healthy")
+        staying = await admin.get("pods", "tolerates-forever", "default")
+        assert next(c for c in staying["status"]["conditions"]
+                    if c["type"] == "Ready")["status"] == "False"  # its node is not Ready
         events = (await admin.list("events", "default")).items
         reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
         assert ("silent", "NodeNotReady") in reasons
@@ -155,3 +159,28 @@ async def test_pods_get_the_default_300_second_tolerations(admin: Client) -> Non
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         assert {"key": key, "operator": "Exists", "effect": "NoExecute",
                 "tolerationSeconds": 300} in tolerations
+
+
+async def test_when_the_cluster_cidr_is_exhausted_a_node_waits_for_a_deleted_nodes_subnet(
+        admin: Client, nodes: SimulatedNodes) -> None:
+    options = ManagerOptions(allocate_node_cidrs=True, cluster_cidr="10.10.0.0/23")
+    async with running_controllers(admin, options, ("nodeipam", nodeipam.new_controller)):
+        for name in ("one", "two"):
+            await nodes.add(name)
+
+        async def cidr_of(name: str) -> str | None:
+            return ((await admin.get("nodes", name)).get("spec") or {}).get("podCIDR")
+        first = await eventually(lambda: cidr_of("one"), "node one gets a CIDR")
+        await eventually(lambda: cidr_of("two"), "node two gets the other one")
+        await nodes.add("three")
+
+        async def not_available() -> bool:
+            events = (await admin.list("events", "default")).items
+            return any(e["reason"] == "CIDRNotAvailable" and
+                       e["involvedObject"]["name"] == "three" for e in events)
+        await eventually(not_available, "node three is told no CIDR is available")
+        assert await cidr_of("three") is None
+
+        await admin.delete("nodes", "one")
+        assert await eventually(lambda: cidr_of("three"),
+                                "node three gets the deleted node's subnet") == first

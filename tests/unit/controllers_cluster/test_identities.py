@@ -22,6 +22,7 @@ WRITES = [
     ("taint-eviction-controller", "delete", "", "pods", "", "ns", "p"),
     ("taint-eviction-controller", "create", "", "events", "", "ns", ""),
     ("node-lifecycle-controller", "create", "", "events", "", "default", ""),
+    ("node-lifecycle-controller", "update", "", "pods", "status", "ns", "p"),
     ("endpoints-controller", "create", "", "endpoints", "", "ns", "svc"),
     ("endpoints-controller", "update", "", "endpoints", "", "ns", "svc"),
     ("endpoints-controller", "delete", "", "endpoints", "", "ns", "svc"),
