@@ -15,10 +15,9 @@ from pathlib import Path, PurePosixPath
 
 from kubeadmpy import pki
 from kubeadmpy.config import InitBundle
-from kubeadmpy.errors import NeedsControlPlaneError
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
-from kubeadmpy.phases import init_values
+from kubeadmpy.phases import init_api, init_values
 from kubeadmpy.phases.preflight import PreflightFailed, init_checks, run_preflight
 from kubeadmpy.phases.preflight.from_config import ignore_list, init_context
 from kubeadmpy.phases.workflow import Phase, Workflow
@@ -44,6 +43,8 @@ class InitContext:
     dry_run: bool = False
     ignore_preflight_errors: list[str] = field(default_factory=list)
     out: Printer = print
+    kubelet_started: bool = False
+    cluster_admins_bound: bool = False
     _pki: pki.PKISettings | None = None
 
     @property
@@ -154,21 +155,7 @@ def start_kubelet(ctx: InitContext) -> None:
         )
 
 
-# --- phases that need the API server -------------------------------------------------------------
-
-
-def _needs_api(tag: str, would: str) -> Callable[[InitContext], None]:
-    def run(ctx: InitContext) -> None:
-        if ctx.dry_run:
-            ctx.out(f"[dryrun] [{tag}] Would {would}")
-            return
-        raise NeedsControlPlaneError(
-            f"cannot {would}: this needs the control plane running, and no kubelet on this "
-            "machine starts the static pods written above. The files are in place; "
-            "`kubeadmpy reset` removes them"
-        )
-
-    return run
+# --- after the files ---------------------------------------------------------------------------
 
 
 def show_join_command(ctx: InitContext) -> None:
@@ -293,7 +280,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
     Phase(
         "wait-control-plane",
         "Wait for the control plane to start",
-        run=_needs_api("wait-control-plane", "wait for the API server at /healthz"),
+        run=init_api.wait_control_plane,
         needs_control_plane=True,
     ),
     Phase(
@@ -304,13 +291,13 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
             Phase(
                 "kubeadm",
                 "Upload the kubeadm ClusterConfiguration to a ConfigMap",
-                run=_needs_api("upload-config", "create ConfigMap kube-system/kubeadm-config"),
+                run=init_api.upload_kubeadm_config,
                 needs_control_plane=True,
             ),
             Phase(
                 "kubelet",
                 "Upload the kubelet component config to a ConfigMap",
-                run=_needs_api("upload-config", "create ConfigMap kube-system/kubelet-config"),
+                run=init_api.upload_kubelet_config,
                 needs_control_plane=True,
             ),
         ),
@@ -318,31 +305,26 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
     Phase(
         "upload-certs",
         "Upload certificates to kubeadm-certs",
-        run=_needs_api("upload-certs", "create the encrypted Secret kube-system/kubeadm-certs"),
+        run=init_api.upload_certs,
         run_if=_uploads_certs,
         needs_control_plane=True,
     ),
     Phase(
         "mark-control-plane",
         "Mark a node as a control-plane",
-        run=_needs_api("mark-control-plane", "label and taint the Node as a control-plane"),
+        run=init_api.mark_control_plane,
         needs_control_plane=True,
     ),
     Phase(
         "bootstrap-token",
         "Generates bootstrap tokens used to join a node to a cluster",
-        run=_needs_api(
-            "bootstrap-token",
-            "create bootstrap token Secrets, their RBAC and the cluster-info ConfigMap",
-        ),
+        run=init_api.bootstrap_token,
         needs_control_plane=True,
     ),
     Phase(
         "kubelet-finalize",
         "Updates settings relevant to the kubelet after TLS bootstrap",
-        run=_needs_api(
-            "kubelet-finalize", "point kubelet.conf at the rotated kubelet client certificate"
-        ),
+        run=init_api.kubelet_finalize,
         needs_control_plane=True,
     ),
     Phase(
@@ -353,14 +335,14 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
             Phase(
                 "coredns",
                 "Install the CoreDNS addon to a Kubernetes cluster",
-                run=_needs_api("addon", "create the CoreDNS Deployment and the kube-dns Service"),
+                run=init_api.addon_not_shipped("CoreDNS"),
                 run_if=_dns_enabled,
                 needs_control_plane=True,
             ),
             Phase(
                 "kube-proxy",
                 "Install the kube-proxy addon to a Kubernetes cluster",
-                run=_needs_api("addon", "create the kube-proxy DaemonSet"),
+                run=init_api.addon_not_shipped("kube-proxy"),
                 run_if=_proxy_enabled,
                 needs_control_plane=True,
             ),

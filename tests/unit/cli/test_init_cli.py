@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -103,6 +104,7 @@ def test_a_full_init_writes_every_file_then_says_it_needs_a_running_control_plan
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: [wait-control-plane]")
+    assert "no kubelet runs on this machine" in result.stderr
     assert "Traceback" not in result.stderr
     manifests = tmp_path / "etc/kubernetes/manifests"
     names = sorted(p.name for p in manifests.iterdir())
