@@ -279,8 +279,10 @@ class KubeletServer:
         pod = await self.pods.lookup(info["namespace"], info["pod"])
         if pod is None or ("uid" in info and info["uid"] != pod.uid):
             raise web.HTTPNotFound(text=f"pod {info['namespace']}/{info['pod']} not found")
-        try:
-            ports = [int(p) for p in request.query.getall("port", [])]
+        try:  # kubelet's "port" (repeated); "ports" (comma list) as the API spells it
+            ports = [int(p) for value in (*request.query.getall("port", []),
+                                          *request.query.getall("ports", []))
+                     for p in value.split(",") if p.strip()]
         except ValueError:
             raise web.HTTPBadRequest(text="port must be a number") from None
         try:
@@ -288,6 +290,11 @@ class KubeletServer:
         except CRIError as exc:
             raise web.HTTPInternalServerError(text=f"port-forward: {exc}") from exc
         target = url.path + (f"?{url.query}" if url.query else "")
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        if streams.wants_websocket(request) and streams.TUNNELLED_PORT_FORWARD not in offered:
+            if not ports:
+                raise web.HTTPBadRequest(text="query parameter \"port\" is required")
+            return await streams.serve_websocket_port_forward(request, ports, url.geturl())
         if streams.wants_websocket(request):
             return await streams.serve_tunnelled_port_forward(
                 request, url.hostname or "127.0.0.1", url.port or 80, target)

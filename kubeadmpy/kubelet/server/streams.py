@@ -297,3 +297,45 @@ async def serve_tunnelled_port_forward(request: web.Request, host: str, port: in
         writer.close()
         await socket.close()
     return socket
+
+
+async def serve_websocket_port_forward(request: web.Request, ports: list[int],
+                                       runtime_url: str) -> web.WebSocketResponse:
+    """Port-forward over a channel WebSocket (the Python client): for the i-th port, channel
+    2i carries data and 2i+1 errors, each opened by a frame holding the port (uint16, little
+    endian). The runtime side is one SPDY data + error stream pair per port."""
+    socket = web.WebSocketResponse(protocols=WEBSOCKET_PROTOCOLS, autoping=True)
+    await socket.prepare(request)
+    log.info("%s %s: port-forward over websocket %s", request.method, request.path,
+             socket.ws_protocol)
+    backend = await spdy_client.connect(runtime_url, [], protocols=("portforward.k8s.io",))
+    pairs: list[tuple[SpdyStream, SpdyStream]] = []
+    for index, port in enumerate(ports):
+        headers = {"port": str(port), "requestid": str(index)}
+        error = await backend.session.open_stream({"streamtype": "error", **headers})
+        data = await backend.session.open_stream({"streamtype": "data", **headers})
+        pairs.append((data, error))
+        for channel in (2 * index, 2 * index + 1):
+            await socket.send_bytes(bytes([channel]) + port.to_bytes(2, "little"))
+
+    async def pump_in() -> None:
+        async for message in socket:
+            if message.type != WSMsgType.BINARY or not message.data:
+                continue
+            channel = message.data[0]
+            if channel % 2 == 0 and channel // 2 < len(pairs):
+                await pairs[channel // 2][0].write(message.data[1:])
+
+    async def copy(stream: SpdyStream, channel: int) -> None:
+        while (chunk := await stream.read()) is not None:
+            if not socket.closed:
+                await socket.send_bytes(bytes([channel]) + chunk)
+
+    async def pump_out() -> None:
+        await asyncio.gather(*(copy(stream, 2 * index + offset)
+                               for index, pair in enumerate(pairs)
+                               for offset, stream in enumerate(pair)))
+
+    await _bridge(pump_in(), pump_out(), backend)
+    await socket.close()
+    return socket

@@ -296,3 +296,65 @@ async def test_kubectl_port_forward_reaches_the_pod_through_proxy_to_kubelet(
         process.terminate()
         await process.wait()
         await remove_labelled_pod(cri, pod)
+
+
+def python_client_exec(kubeconfig: Path, pod: str, command: list[str]) -> tuple[str, str, int]:
+    """The official Python client's exec (WebSocket, v5/v4 channels), as a script would run it."""
+    from kubernetes import client, config
+    from kubernetes.stream import stream
+
+    api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
+    session = stream(api.connect_get_namespaced_pod_exec, pod, "default", command=command,
+                     stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    session.run_forever(timeout=30)
+    out, err = session.read_stdout(), session.read_stderr()
+    code = session.returncode
+    session.close()
+    return out, err, int(code)
+
+
+async def test_the_python_client_execs_through_proxy_to_kubelet(
+        wired: Wired, printed: LabelledPod, exec_front: Path) -> None:
+    out, err, code = await asyncio.to_thread(
+        python_client_exec, exec_front, "kl-printer",
+        ["sh", "-c", "echo from-python; echo to-stderr >&2; exit 4"])
+    assert (out, err, code) == ("from-python\n", "to-stderr\n", 4)
+
+
+def python_client_port_forward(kubeconfig: Path, pod: str, port: int) -> bytes:
+    """One HTTP request through the Python client's port-forward (WebSocket channels)."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    api = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
+    forward = portforward(api.connect_get_namespaced_pod_portforward, pod, "default",
+                          ports=str(port))
+    connection = forward.socket(port)
+    connection.settimeout(30)
+    connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    connection.close()
+    forward.close()
+    return answer
+
+
+async def test_the_python_client_port_forwards_through_proxy_to_kubelet(
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path) -> None:
+    await api_pod(wired, "kl-pyweb")
+    pod = await start_labelled_pod(cri, runtime, "kl-pyweb", [
+        "sh", "-c", "mkdir /www && echo python-forwarded > /www/index.html && "
+                    "exec httpd -f -p 8080 -h /www"])
+    try:
+        for _ in range(100):
+            done = await cri.exec_sync(pod.container_id, ["sh", "-c", "netstat -ltn | grep -q :8080"], 5)
+            if done.exit_code == 0:
+                break
+            await asyncio.sleep(0.05)
+        answer = await asyncio.to_thread(python_client_port_forward, exec_front, "kl-pyweb",
+                                         8080)
+    finally:
+        await remove_labelled_pod(cri, pod)
+    assert answer.startswith(b"HTTP/1.")
+    assert answer.endswith(b"python-forwarded\n")
