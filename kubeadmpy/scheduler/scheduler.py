@@ -233,6 +233,10 @@ class Scheduler:
                 self.snapshot.nominate(pod, failure.nominee.node)
                 self._spawn(self._preempt(pod, failure.nominee))
             return
+        except Exception:  # a bug must cost one attempt of one pod, not the scheduler
+            log.exception("scheduler: error scheduling %s; retrying after back-off", pod.key)
+            self.queue.add_backoff(queued)
+            return
         self.snapshot.clear_nomination(pod.key)
         assumed = self.snapshot.assume(pod, decision.node_name)
         self._spawn(self._bind(queued, assumed, decision.node_name))
