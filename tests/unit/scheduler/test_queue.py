@@ -146,3 +146,20 @@ async def test_pop_waits_for_a_pod_and_the_flusher_moves_backed_off_pods() -> No
         assert (await second).pod.name == "p"
     finally:
         flusher.cancel()
+
+
+def test_a_status_only_update_leaves_an_unschedulable_pod_waiting() -> None:
+    queue, clock = new_queue()
+    queue.add(pod("p"))
+    queue.add_unschedulable(popped(queue), frozenset({"NodeAffinity"}))
+    clock.advance(10)
+    queue.update(pod("p"), spec_changed=False)  # e.g. our own PodScheduled condition
+    assert queue.where("default/p") == "unschedulable"
+
+
+def test_a_pod_rejected_before_any_plugin_ran_moves_on_any_event() -> None:
+    queue, clock = new_queue()
+    queue.add(pod("p"))
+    queue.add_unschedulable(popped(queue), frozenset())  # e.g. there were no nodes at all
+    clock.advance(10)
+    assert queue.on_event(NODE_ADD) == 1
