@@ -32,11 +32,14 @@ async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
 
 @pytest.fixture
 async def web_pod(runtime: ScratchContainerd, cri: CRIClient) -> AsyncIterator[RunningPod]:
-    """busybox httpd on :8080 serving /www; /www/cgi-bin/status answers with /www/code."""
+    """busybox httpd on :8080 serving /www; /www/cgi-bin/status answers with the status in
+    /www/code, /www/cgi-bin/redirect redirects to the URL in /www/to."""
     script = (
         "mkdir -p /www/cgi-bin && echo ok > /www/healthz && echo 500 > /www/code && "
         "printf '#!/bin/sh\\necho \"Status: $(cat /www/code) Set\"\\necho\\necho body\\n' "
         "> /www/cgi-bin/status && chmod +x /www/cgi-bin/status && "
+        "printf '#!/bin/sh\necho \"Status: 302 Found\"\necho \"Location: $(cat /www/to)\"\necho\n' "
+        "> /www/cgi-bin/redirect && chmod +x /www/cgi-bin/redirect && "
         "exec httpd -f -p 8080 -h /www")
     pod = await start_pod(cri, runtime, "web", ["sh", "-c", script])
     try:

@@ -197,3 +197,24 @@ async def test_http_and_tcp_probes_against_busybox_httpd(
     container = web_pod.pod()["spec"]["containers"][0]
     outcome = await run_probe(cri, probe, container, web_pod.container_id, web_pod.pod_ip)
     assert (outcome.result, outcome.message) == (result, message.format(ip=web_pod.pod_ip))
+
+
+REDIRECT_CASES = [
+    pytest.param("/healthz", Result.SUCCESS, "ok\n",
+                 id="a redirect on the same host is followed"),
+    pytest.param("/missing", Result.FAILURE, "HTTP probe failed with statuscode: 404",
+                 id="the followed answer decides"),
+    pytest.param("http://localhost:8080/healthz", Result.WARNING,
+                 "Probe terminated redirects, Response body: ",
+                 id="a redirect to another host is not followed but succeeds with a warning"),
+]
+
+
+@pytest.mark.parametrize(("target", "result", "message"), REDIRECT_CASES)
+async def test_http_probes_follow_redirects_like_upstream(
+        web_pod: RunningPod, cri: CRIClient, target: str, result: Result, message: str) -> None:
+    await cri.exec_sync(web_pod.container_id, ["sh", "-c", f"echo {target} > /www/to"], 5)
+    container = web_pod.pod()["spec"]["containers"][0]
+    outcome = await run_probe(cri, http("/cgi-bin/redirect"), container, web_pod.container_id,
+                              web_pod.pod_ip)
+    assert (outcome.result, outcome.message) == (result, message)
