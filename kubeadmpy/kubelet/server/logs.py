@@ -107,6 +107,15 @@ class _Joiner:
         return whole
 
 
+def _batch(lines: list[LogLine], options: LogOptions, sent: int) -> tuple[bytes, int, bool]:
+    """Rendered lines as one write (one chunk per read, not per line); the byte count so far
+    and whether limitBytes is reached."""
+    out = b"".join(render(line, options.timestamps) for line in lines)
+    if options.limit_bytes is not None and sent + len(out) >= options.limit_bytes:
+        return out[:options.limit_bytes - sent], options.limit_bytes, True
+    return out, sent + len(out), False
+
+
 async def _is_running(cri: CRIClient, container_id: str) -> bool:
     try:
         status = (await cri.container_status(container_id)).status
@@ -133,13 +142,11 @@ async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
         carry = data[cut:]
         if options.tail_lines is not None:
             lines = list(deque(lines, maxlen=options.tail_lines)) if options.tail_lines else []
-        for line in lines:
-            chunk = render(line, options.timestamps)
-            if options.limit_bytes is not None and sent + len(chunk) >= options.limit_bytes:
-                yield chunk[:options.limit_bytes - sent]
-                return
-            sent += len(chunk)
-            yield chunk
+        batch, sent, done = _batch(lines, options, sent)
+        if batch:
+            yield batch
+        if done:
+            return
         if not options.follow:
             return
         quiet = 0
@@ -157,10 +164,9 @@ async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
             data = carry + more
             cut = data.rfind(b"\n") + 1
             carry = data[cut:]
-            for line in select(joiner.feed(_records(data[:cut].decode(errors="replace")))):
-                chunk = render(line, options.timestamps)
-                if options.limit_bytes is not None and sent + len(chunk) >= options.limit_bytes:
-                    yield chunk[:options.limit_bytes - sent]
-                    return
-                sent += len(chunk)
-                yield chunk
+            lines = select(joiner.feed(_records(data[:cut].decode(errors="replace"))))
+            batch, sent, done = _batch(lines, options, sent)
+            if batch:
+                yield batch
+            if done:
+                return
