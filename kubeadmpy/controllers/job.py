@@ -134,7 +134,7 @@ class JobController:
         status["active"] = len(active)
         status["ready"] = sum(is_pod_ready(p) for p in active)
         status["terminating"] = sum(bool(meta(p).get("deletionTimestamp")) for p in pods)
-        if status != (job.get("status") or {}):
+        if _comparable(status) != _comparable(job.get("status") or {}):
             with contextlib.suppress(errors.NotFound):
                 await self.client.update_status("jobs.batch", {**job, "status": status})
         return Result(requeue_after=requeue) if requeue else None
@@ -236,6 +236,12 @@ class JobController:
             set_condition(status, "FailureTarget", "True", reason, message, now)
         set_condition(status, "Failed", "True", reason, message, now)
         return []
+
+
+def _comparable(status: JSONObject) -> JSONObject:
+    """Status without empty values: the server may drop `{}`/0, which must not look like a
+    change (or every sync would write again and wake itself up)."""
+    return {k: v for k, v in status.items() if v not in (None, 0, {}, [])}
 
 
 def _ready_time(pod: JSONObject) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from apiserver_harness import Cluster
 from workloads_harness import (
+    assert_quiet,
     create_namespace,
     register_simulated_nodes,
     running_scheduler,
@@ -95,6 +96,7 @@ async def test_daemonset_runs_one_pod_per_node_and_skips_the_untolerated_taint(
                                    "updatedNumberScheduled", "numberAvailable")} == {
             "desiredNumberScheduled": 3, "currentNumberScheduled": 3, "numberMisscheduled": 0,
             "numberReady": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}
+        await assert_quiet(admin, ns, ("daemonsets", "pods", "controllerrevisions"))
         pod = (await pods_of(admin, ns, "agent"))[0]
         assert {"key": "node.kubernetes.io/unschedulable", "operator": "Exists",
                 "effect": "NoSchedule"} in pod["spec"]["tolerations"]

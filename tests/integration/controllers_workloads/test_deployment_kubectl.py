@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from apiserver_harness import Cluster
-from workloads_harness import create_namespace, simulated_kubelet, wait_for
+from workloads_harness import assert_quiet, create_namespace, simulated_kubelet, wait_for
 
 from kubeadmpy.client import Client
 from kubeadmpy.controllers.manager import Manager
@@ -135,6 +135,8 @@ async def test_kubectl_deployment_lifecycle_matches_upstream_object_graph(
                                 "deployment/web")
         assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] \
             == ["2", "3"]
+
+        await assert_quiet(admin, ns, ("deployments", "replicasets", "pods"))
 
         # orphan: the Deployment goes, its ReplicaSets stay without an owner, pods untouched
         pods_before = {p["metadata"]["uid"] for p in g["pods"]}

@@ -44,7 +44,9 @@ async def test_job_runs_completions_with_parallelism_and_completes(
     await admin.create("jobs.batch", job("pi", completions=3, parallelism=2), ns)
     finished: set[str] = set()
     most_active = 0
+    deadline = time.monotonic() + 90
     while len(finished) < 3:
+        assert time.monotonic() < deadline, f"only {sorted(finished)} finished"
         pods = (await admin.list("pods", ns, label_selector="job-name=pi")).items
         running = [p for p in pods if p["status"].get("phase") not in ("Succeeded", "Failed")]
         most_active = max(most_active, len(running))
@@ -62,6 +64,9 @@ async def test_job_runs_completions_with_parallelism_and_completes(
     assert conditions["Complete"]["status"] == "True"
     pods = (await admin.list("pods", ns, label_selector="job-name=pi")).items
     assert len(pods) == 3 and not any(p["metadata"].get("finalizers") for p in pods)
+    settled_rv = (await admin.get("jobs.batch", "pi", ns))["metadata"]["resourceVersion"]
+    await asyncio.sleep(1.5)  # a finished Job is not rewritten by its controller
+    assert (await admin.get("jobs.batch", "pi", ns))["metadata"]["resourceVersion"] == settled_rv
 
 
 async def test_job_fails_after_backoff_limit(admin: Client,

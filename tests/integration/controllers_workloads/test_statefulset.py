@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from workloads_harness import create_namespace, mark_pod_ready, wait_for
+from workloads_harness import assert_quiet, create_namespace, mark_pod_ready, wait_for
 
 from kubeadmpy.client import Client
 from kubeadmpy.controllers.manager import Manager
@@ -73,6 +73,7 @@ async def test_ordered_ready_creates_web_0_1_2_one_after_another(
         return st if st.get("readyReplicas") == 3 else None
     st = await wait_for(status, "3 ready replicas in status")
     assert st["replicas"] == 3 and st["currentRevision"] == st["updateRevision"]
+    await assert_quiet(admin, ns, ("statefulsets", "pods", "persistentvolumeclaims"))
 
     # scale down: web-2 goes first; web-1 only after web-2 is gone
     await admin.scale("statefulsets", "web", 1, ns)

@@ -16,7 +16,7 @@ from kubeadmpy.controllers.registry import CONTROLLERS, select_controllers
 from kubeadmpy.scheduler import main as scheduler_main
 from kubeadmpy.scheduler.simulated import simulated_node, simulated_nodes
 
-__all__ = ["WORKLOAD_CONTROLLERS", "create_namespace", "manager_settings", "mark_pod_ready", "register_simulated_nodes",
+__all__ = ["WORKLOAD_CONTROLLERS", "assert_quiet", "create_namespace", "manager_settings", "mark_pod_ready", "register_simulated_nodes",
            "running_scheduler", "simulated_kubelet", "simulated_node", "simulated_nodes",
            "wait_for"]
 
@@ -106,6 +106,21 @@ async def running_scheduler(kubeconfig: Path | str) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def assert_quiet(client: Client, namespace: str, refs: tuple[str, ...],
+                       seconds: float = 1.5) -> None:
+    """Nothing in `namespace` is rewritten for a while: a settled controller does not write
+    (a write loop would show up as ever-changing resourceVersions)."""
+    async def versions() -> dict[str, str]:
+        found = {}
+        for ref in refs:
+            for item in (await client.list(ref, namespace)).items:
+                found[f"{ref}/{item['metadata']['name']}"] = item["metadata"]["resourceVersion"]
+        return found
+    before = await versions()
+    await asyncio.sleep(seconds)
+    assert await versions() == before
 
 
 async def wait_for(check: Callable[[], Awaitable[Any]], what: str,
