@@ -13,6 +13,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -37,6 +38,7 @@ from kubeadmpy.errors import KubeadmpyError, UserInputError
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import ResourceSpec
 from kubeadmpy.machinery.schema import OpenAPIDocuments
+from kubeadmpy.security import jws
 from kubeadmpy.security.identity import forbidden_message, request_attributes
 from kubeadmpy.security.stack import credentials_from_aiohttp
 
@@ -45,6 +47,8 @@ log = logging.getLogger("kubeadmpy.apiserver")
 ETCD_START_TIMEOUT_SECONDS = 60
 SHUTDOWN_GRACE_SECONDS = 5.0
 HEALTH_ETCD_TIMEOUT_SECONDS = 2.0
+OIDC_CONFIG_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/openid/v1/jwks"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -254,6 +258,8 @@ class APIServer:
             return await self._health(path, "verbose" in request.query)
         if path == "/version":
             return negotiation.respond(discovery.version_info())
+        if path in (OIDC_CONFIG_PATH, JWKS_PATH):
+            return self._service_account_issuer_document(path, request.host)
         if path.startswith("/openapi"):
             return self._openapi(path, request.headers.get("Accept", ""))
         if request.method == "GET":
@@ -267,6 +273,21 @@ class APIServer:
         if target is None:
             raise status.path_not_found()
         return await self.handlers.handle(request, target)
+
+    def _service_account_issuer_document(self, path: str, host: str) -> web.Response:
+        """OIDC discovery for service-account tokens, so outside parties can verify them."""
+        flags = security.security_settings(self.settings)
+        if not flags.service_account_issuers:
+            raise status.path_not_found()
+        keys = [key for file in flags.service_account_key_files
+                for key in jws.load_verification_keys(Path(file))]
+        if path == JWKS_PATH:
+            return web.Response(body=negotiation.dumps(jws.jwks(keys)),
+                                content_type="application/jwk-set+json")
+        address = self.settings.advertise_address or host.rsplit(":", 1)[0]
+        document = jws.openid_configuration(flags.service_account_issuers[0],
+                                            f"https://{address}:{self.port}{JWKS_PATH}", keys)
+        return negotiation.respond(document)
 
     async def _health(self, path: str, verbose: bool) -> web.Response:
         """/livez: the process serves. /readyz and /healthz also need etcd and synced caches."""

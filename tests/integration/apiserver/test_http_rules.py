@@ -401,3 +401,13 @@ async def test_rbac_refuses_granting_more_than_one_holds(cluster: Cluster,
                                    role)
         assert code == 403 and body["reason"] == "Forbidden"
         assert "attempting to grant RBAC permissions not currently held" in body["message"]
+
+
+async def test_service_account_issuer_discovery_documents(http: aiohttp.ClientSession) -> None:
+    _, config, _ = await call(http, "GET", "/.well-known/openid-configuration")
+    assert config["issuer"] == "https://kubernetes.default.svc.cluster.local"
+    assert config["jwks_uri"].endswith("/openid/v1/jwks")
+    async with http.get("/openid/v1/jwks") as response:
+        keys = json.loads(await response.read())["keys"]
+    assert len(keys) == 1 and keys[0]["use"] == "sig" and keys[0]["kid"]
+    assert config["id_token_signing_alg_values_supported"] == [keys[0]["alg"]]
