@@ -29,6 +29,7 @@ class NodeInfo:
     used_ports: dict[tuple[str, int], set[str]] = field(default_factory=dict)
     pods_with_affinity: dict[str, PodInfo] = field(default_factory=dict)
     pods_with_required_anti_affinity: dict[str, PodInfo] = field(default_factory=dict)
+    namespace_pods: dict[str, int] = field(default_factory=dict)  # namespace -> pods here
 
     @property
     def name(self) -> str:
@@ -48,6 +49,11 @@ class NodeInfo:
         self.requested.add(pod.requests, sign)
         self.non_zero_cpu += sign * pod.non_zero_cpu
         self.non_zero_memory += sign * pod.non_zero_memory
+        remaining = self.namespace_pods.get(pod.namespace, 0) + sign
+        if remaining > 0:
+            self.namespace_pods[pod.namespace] = remaining
+        else:
+            self.namespace_pods.pop(pod.namespace, None)
         for port in pod.host_ports:
             ips = self.used_ports.setdefault((port.protocol, port.port), set())
             if sign > 0:
@@ -96,6 +102,11 @@ class ClusterSnapshot:
         # pods of lower or equal priority must not take that room meanwhile.
         self.nominated: dict[str, dict[str, PodInfo]] = {}
         self._nominated_node: dict[str, str] = {}
+        # Topology spread counts domains over all nodes for every pod; these indexes let it
+        # visit only the nodes running pods of the pod's namespace.
+        self.label_values: dict[str, dict[str, int]] = {}  # key -> value -> nodes
+        self.label_nodes: dict[str, int] = {}  # key -> nodes carrying it
+        self._namespace_nodes: dict[str, set[str]] = {}
 
     # --- nodes -----------------------------------------------------------------------------
     def set_node(self, raw: dict[str, Any]) -> NodeInfo:
@@ -108,11 +119,14 @@ class ClusterSnapshot:
             self.node_order.append(view.name)
             for pod in self._orphans.pop(view.name, {}).values():
                 info.add_pod(pod)
+                self._index_namespace(info, pod.namespace)
             self._index_affinity(info)
         else:
             self._count_images(info.node, -1)
+            self._count_labels(info.node, -1)
             info.node = view
         self._count_images(view, 1)
+        self._count_labels(view, 1)
         return info
 
     def delete_node(self, name: str) -> None:
@@ -120,6 +134,9 @@ class ClusterSnapshot:
         if info is None:
             return
         self._count_images(info.node, -1)
+        self._count_labels(info.node, -1)
+        for namespace in info.namespace_pods:
+            self._namespace_nodes.get(namespace, set()).discard(name)
         self.nodes_with_affinity.discard(name)
         self.nodes_with_required_anti_affinity.discard(name)
         index = self._node_index.pop(name)
@@ -134,6 +151,27 @@ class ClusterSnapshot:
         names = (self.nodes_with_required_anti_affinity if required_anti_only
                  else self.nodes_with_affinity)
         return [self.nodes[name] for name in names if name in self.nodes]
+
+    def nodes_in_namespace(self, namespace: str) -> list[NodeInfo]:
+        """Nodes running at least one pod of `namespace`."""
+        return [self.nodes[name] for name in self._namespace_nodes.get(namespace, ())]
+
+    def _count_labels(self, view: NodeView, sign: int) -> None:
+        for key, value in view.labels.items():
+            values = self.label_values.setdefault(key, {})
+            values[value] = values.get(value, 0) + sign
+            if values[value] <= 0:
+                del values[value]
+            self.label_nodes[key] = self.label_nodes.get(key, 0) + sign
+            if self.label_nodes[key] <= 0:
+                del self.label_nodes[key]
+                del self.label_values[key]
+
+    def _index_namespace(self, info: NodeInfo, namespace: str) -> None:
+        if info.namespace_pods.get(namespace):
+            self._namespace_nodes.setdefault(namespace, set()).add(info.name)
+        else:
+            self._namespace_nodes.get(namespace, set()).discard(info.name)
 
     def _count_images(self, view: NodeView, sign: int) -> None:
         for image in view.images:
@@ -158,6 +196,8 @@ class ClusterSnapshot:
         info = self.nodes.get(node_name)
         if info is not None:
             removed = info.remove_pod(key)
+            if removed is not None:
+                self._index_namespace(info, removed.namespace)
             self._index_affinity(info)
             return removed
         return self._orphans.get(node_name, {}).pop(key, None)
@@ -189,6 +229,7 @@ class ClusterSnapshot:
             self._orphans.setdefault(node_name, {})[pod.key] = pod
         else:
             info.add_pod(pod)
+            self._index_namespace(info, pod.namespace)
             self._index_affinity(info)
 
     def _index_affinity(self, info: NodeInfo) -> None:

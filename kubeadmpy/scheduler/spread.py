@@ -87,6 +87,17 @@ def _domain_counts(pod: PodInfo, constraints: tuple[SpreadConstraint, ...],
     return counts
 
 
+def _every_node_is_a_domain(pod: PodInfo, constraints: tuple[SpreadConstraint, ...],
+                            snapshot: ClusterSnapshot) -> bool:
+    """True when every node carries every topology key and no node policy excludes any:
+    the common case, where the domains are exactly the label index's values."""
+    selective = bool(pod.node_selector) or pod.required_node_affinity is not None
+    node_count = len(snapshot.nodes)
+    return all(not ((c.honor_node_affinity and selective) or c.honor_node_taints)
+               and snapshot.label_nodes.get(c.topology_key, 0) == node_count
+               for c in constraints)
+
+
 @dataclass(slots=True)
 class _FilterState:
     constraints: tuple[SpreadConstraint, ...]
@@ -105,8 +116,19 @@ class PodTopologySpread(FilterPlugin):
         constraints = tuple(c for c in pod.spread_constraints if c.hard)
         if not constraints:
             return SKIP
-        counts = _domain_counts(pod, constraints, snapshot.nodes.values())
         self_match = [int(c.selector.matches(pod.labels)) for c in constraints]
+        if _every_node_is_a_domain(pod, constraints, snapshot):
+            # Domains come from the label index; only nodes with pods of this namespace can
+            # change a count, so only those are visited.
+            counts = _domain_counts(pod, constraints, snapshot.nodes_in_namespace(pod.namespace))
+            minimums = []
+            for constraint, domains in zip(constraints, counts, strict=True):
+                total = len(snapshot.label_values[constraint.topology_key])
+                occupied = [count for count in domains.values() if count > 0]
+                minimums.append(0 if total < constraint.min_domains or len(occupied) < total
+                                else min(occupied))
+            return _FilterState(constraints, counts, self_match, minimums)
+        counts = _domain_counts(pod, constraints, snapshot.nodes.values())
         minimums = [min(domains.values(), default=0) if len(domains) >= c.min_domains else 0
                     for c, domains in zip(constraints, counts, strict=True)]
         return _FilterState(constraints, counts, self_match, minimums)
@@ -200,7 +222,8 @@ class PodTopologySpreadScore(ScorePlugin):
                 for index, constraint in enumerate(constraints):
                     counts[index][labels.get(constraint.topology_key, "")] += 0
         weights = [math.log(len(c) + 2) for c in counts]
-        _domain_counts(pod, constraints, snapshot.nodes.values(), only=counts,
+        # nodes without pods of this namespace add nothing to domains already listed
+        _domain_counts(pod, constraints, snapshot.nodes_in_namespace(pod.namespace), only=counts,
                        require_all=require_all)
         return _ScoreState(constraints, counts, weights, ignored, require_all)
 

@@ -154,3 +154,20 @@ def test_nodes_running_affinity_pods_are_indexed_and_unindexed() -> None:
     assert snapshot.nodes_with_required_anti_affinity == {"n2"} == snapshot.nodes_with_affinity
     snapshot.remove_pod("default/a")
     assert not snapshot.nodes_with_required_anti_affinity and not snapshot.nodes_with_affinity
+
+
+def test_label_and_namespace_indexes_follow_node_and_pod_changes() -> None:
+    snapshot = cluster(simulated_node("n1", labels={"zone": "a"}),
+                       simulated_node("n2", labels={"zone": "b"}),
+                       pods=(pod_dict("x", namespace="team", node="n1"),))
+    assert snapshot.label_values["zone"] == {"a": 1, "b": 1}
+    assert [n.name for n in snapshot.nodes_in_namespace("team")] == ["n1"]
+    snapshot.set_node(simulated_node("n2", labels={"zone": "a"}))  # relabelled
+    assert (snapshot.label_values["zone"], snapshot.label_nodes["zone"]) == ({"a": 2}, 2)
+    snapshot.delete_node("n1")
+    assert snapshot.label_values["zone"] == {"a": 1}
+    assert snapshot.nodes_in_namespace("team") == []
+    snapshot.set_node(simulated_node("n1", labels={"zone": "c"}))  # back, with its pod
+    assert [n.name for n in snapshot.nodes_in_namespace("team")] == ["n1"]
+    snapshot.remove_pod("team/x")
+    assert snapshot.nodes_in_namespace("team") == []
