@@ -358,3 +358,16 @@ async def test_the_python_client_port_forwards_through_proxy_to_kubelet(
         await remove_labelled_pod(cri, pod)
     assert answer.startswith(b"HTTP/1.")
     assert answer.endswith(b"python-forwarded\n")
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
+async def test_kubectl_exec_moves_megabytes_both_ways(
+        wired: Wired, printed: LabelledPod, exec_front: Path, version: str) -> None:
+    size = 3 * 1024 * 1024
+    code, out, err = await kubectl(wired, version, "exec", "-i", "kl-printer", "--", "wc", "-c",
+                                   stdin=b"x" * size, kubeconfig=exec_front)
+    assert (code, out.strip()) == (0, str(size)), err
+    code, out, err = await kubectl(wired, version, "exec", "kl-printer", "--", "sh", "-c",
+                                   f"head -c {size} /dev/zero | tr '\\0' y",
+                                   kubeconfig=exec_front)
+    assert (code, len(out), set(out)) == (0, size, {"y"}), err
