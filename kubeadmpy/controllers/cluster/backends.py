@@ -26,7 +26,10 @@ HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
 def selector_of(service: Mapping[str, Any]) -> dict[str, str] | None:
-    """The Service's selector; None (unmanaged) when it has none."""
+    """The Service's selector; None (unmanaged) when it has none or is an ExternalName
+    Service (a DNS alias has no endpoints)."""
+    if spec(service).get("type") == "ExternalName":
+        return None
     selector = spec(service).get("selector")
     if not isinstance(selector, dict) or not selector:
         return None

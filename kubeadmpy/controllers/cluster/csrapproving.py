@@ -20,7 +20,7 @@ from typing import Any
 from kubeadmpy.client import Controller, Request, Result, errors
 from kubeadmpy.client.clock import Clock
 from kubeadmpy.controllers.cluster import csr
-from kubeadmpy.controllers.cluster.common import JSONObject, rfc3339, spec, writable
+from kubeadmpy.controllers.cluster.common import JSONObject, rfc3339, spec, status, writable
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class CSRApprovingController:
 
     async def reconcile(self, request: Request) -> Result | None:
         current = self.requests.store.get(request.key)
-        if current is None or csr.is_decided(current):
+        if current is None or csr.is_decided(current) or status(current).get("certificate"):
             return None
         for permission in recognized_permissions(current):
             if await self._allowed(current, permission):

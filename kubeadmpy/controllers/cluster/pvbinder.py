@@ -5,8 +5,10 @@ Binding is upstream's order of writes, each one safe to repeat after a crash: th
 `spec.volumeName` (annotated bind-completed), the claim's phase Bound with the volume's
 capacity and access modes. Volumes without a claim are Available; a volume whose claim is gone
 is Released (its reclaim policy is the deleter's business). A claim whose volume disappeared
-is Lost. Claims of a WaitForFirstConsumer class, or with no fitting volume, stay Pending —
-dynamic provisioning belongs to the CSI provisioner.
+is Lost. A claim with no fitting volume stays Pending; when its StorageClass names a
+provisioner the claim is annotated `volume.kubernetes.io/storage-provisioner` (and the beta
+key) so that provisioner (the CSI issue's) creates a volume — for a WaitForFirstConsumer class
+only once the scheduler has picked a node (`volume.kubernetes.io/selected-node`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from kubeadmpy.controllers.cluster.common import (
     status,
     writable,
 )
+from kubeadmpy.controllers.cluster.events import NORMAL, EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
 NAME = "persistentvolume-binder-controller"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+PROVISIONER_ANNOTATIONS = ("volume.kubernetes.io/storage-provisioner",
+                           "volume.beta.kubernetes.io/storage-provisioner")
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
 VOLUME_PREFIX = "pv:"  # volume keys share the queue with claim keys (claims are namespaced)
 
 
@@ -45,10 +52,17 @@ class PersistentVolumeBinder:
         self.volumes = ctx.informers.informer("persistentvolumes")
         self.claims = ctx.informers.informer("persistentvolumeclaims")
         self.classes = ctx.informers.informer("storageclasses")
+        self.events = EventRecorder(ctx.client, "persistentvolume-controller", ctx.clock)
         # One worker: two claims must not both take the last fitting volume.
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
         self.controller.watch(self.volumes, _claim_of_volume)
         self.controller.watch(self.claims, self._claim_and_volume)
+        self.controller.watch(self.classes, self._unbound_claims_of_class)
+
+    def _unbound_claims_of_class(self, storage_class: JSONObject) -> list[Request]:
+        return [Request.of(claim) for claim in self.claims.store.list()
+                if not spec(claim).get("volumeName")
+                and volumematch.claim_class(claim) == name_of(storage_class)]
 
     def _claim_and_volume(self, claim: JSONObject) -> list[Request]:
         requests = [Request.of(claim)]
@@ -121,6 +135,7 @@ class PersistentVolumeBinder:
             return
         volume = volumematch.best_volume(self.volumes.store.list(), claim)
         if volume is None:
+            claim = await self._request_provisioning(claim)
             await self._claim_phase(claim, "Pending", None)
             return
         log.info("binding claim %s to volume %s", request.key, name_of(volume))
@@ -136,8 +151,29 @@ class PersistentVolumeBinder:
 
     def _waits_for_consumer(self, claim: JSONObject) -> bool:
         storage_class = self.classes.store.get(volumematch.claim_class(claim))
+        annotations = meta(claim).get("annotations") or {}
         return bool(storage_class and storage_class.get("volumeBindingMode") ==
-                    "WaitForFirstConsumer")
+                    "WaitForFirstConsumer" and SELECTED_NODE not in annotations)
+
+    async def _request_provisioning(self, claim: JSONObject) -> JSONObject:
+        storage_class = self.classes.store.get(volumematch.claim_class(claim))
+        provisioner = str((storage_class or {}).get("provisioner") or "")
+        annotations = meta(claim).get("annotations") or {}
+        if not provisioner or provisioner == NO_PROVISIONER or \
+                annotations.get(PROVISIONER_ANNOTATIONS[0]) == provisioner:
+            return claim
+        changed = writable(claim)
+        for key in PROVISIONER_ANNOTATIONS:
+            changed["metadata"].setdefault("annotations", {})[key] = provisioner
+        updated: JSONObject = await self.client.update("persistentvolumeclaims", changed,
+                                                       namespace_of(claim))
+        await self.events.record({"kind": "PersistentVolumeClaim", **updated}, NORMAL,
+                                 "ExternalProvisioning",
+                                 f"Waiting for a volume to be created either by the external "
+                                 f"provisioner '{provisioner}' or manually by the system "
+                                 "administrator. If volume creation is delayed, please verify "
+                                 "that the provisioner is running and correctly registered.")
+        return updated
 
     async def _bind_volume(self, volume: JSONObject, claim: JSONObject) -> JSONObject:
         if volumematch.refers_to(volume, claim) and (spec(volume).get("claimRef") or {}).get(

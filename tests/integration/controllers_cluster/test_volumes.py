@@ -67,3 +67,42 @@ async def test_a_claim_binds_to_the_smallest_fitting_volume_and_releases_it(
 
 async def _is(admin: Client, name: str, wanted: str) -> bool:
     return await phase(admin, "persistentvolumes", name) == wanted
+
+
+async def test_a_claim_without_a_fitting_volume_is_handed_to_its_classs_provisioner(
+        admin: Client) -> None:
+    provisioner = "hostpath.csi.kubeadmpy.io"
+    for name, mode in (("immediate", "Immediate"), ("late", "WaitForFirstConsumer")):
+        await admin.create("storageclasses", {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": name}, "provisioner": provisioner,
+            "volumeBindingMode": mode})
+    for name in ("now", "later"):
+        await admin.create("persistentvolumeclaims", {"metadata": {"name": name}, "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "immediate" if name == "now" else "late",
+            "resources": {"requests": {"storage": "1Gi"}}}}, "default")
+    annotation = "volume.kubernetes.io/storage-provisioner"
+
+    async def annotated(name: str) -> str | None:
+        claim = await admin.get("persistentvolumeclaims", name, "default")
+        return (claim["metadata"].get("annotations") or {}).get(annotation)
+    async with running_controllers(admin, ManagerOptions(),
+                                   ("persistentvolume-binder", pvbinder.new_controller)):
+        assert await eventually(lambda: annotated("now"),
+                                "the Immediate claim names its provisioner") == provisioner
+        assert await phase(admin, "persistentvolumeclaims", "now", "default") == "Pending"
+        await eventually(lambda: _pending(admin, "later"), "the late claim is Pending")
+        assert await annotated("later") is None  # no node chosen yet
+        # what the scheduler does once a pod using the claim is placed
+        await admin.patch("persistentvolumeclaims", "later", {"metadata": {"annotations": {
+            "volume.kubernetes.io/selected-node": "node-a"}}}, "default")
+        assert await eventually(lambda: annotated("later"),
+                                "then it is handed to the provisioner") == provisioner
+        events = (await admin.list("events", "default")).items
+        assert any(e["reason"] == "ExternalProvisioning" and
+                   e["involvedObject"]["name"] == "now" for e in events)
+
+
+async def _pending(admin: Client, name: str) -> bool:
+    return await phase(admin, "persistentvolumeclaims", name, "default") == "Pending"

@@ -42,8 +42,10 @@ def test_target_port_resolution(service_port: dict[str, Any], expected: int | No
     assert backends.resolve_target_port(service_port, pod("p")) == expected
 
 
-def test_services_without_a_selector_are_not_managed() -> None:
+def test_services_without_a_selector_or_of_type_external_name_are_not_managed() -> None:
     assert backends.selector_of({"spec": {"ports": []}}) is None
+    assert backends.selector_of({"spec": {"type": "ExternalName", "selector": {"a": "b"}}}) \
+        is None
 
 
 def test_endpoints_split_ready_and_not_ready_and_skip_terminating_and_finished_pods() -> None:

@@ -50,6 +50,7 @@ WRITES = [
     ("token-cleaner-controller", "delete", "", "secrets", "", "kube-system",
      "bootstrap-token-abcdef"),
     ("persistentvolume-binder-controller", "update", "", "persistentvolumes", "", "", "pv"),
+    ("persistentvolume-binder-controller", "create", "", "events", "", "ns", ""),
     ("persistentvolume-binder-controller", "update", "", "persistentvolumes", "status", "",
      "pv"),
     ("persistentvolume-binder-controller", "update", "", "persistentvolumeclaims", "", "ns",
