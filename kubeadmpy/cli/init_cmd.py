@@ -209,7 +209,8 @@ def run_init(invocation: InitInvocation, only: str | None) -> None:
         out=typer.echo,
     )
     skip = flags.skip_phases if flags.skip_phases is not None else bundle.init.skip_phases
-    WORKFLOW.run(ctx, only=only, skip=skip or [])
+    ctx.skip_phases = list(skip or [])
+    WORKFLOW.run(ctx, only=only, skip=ctx.skip_phases)
     if dry_run:
         print_dry_run_files(paths.root)
 

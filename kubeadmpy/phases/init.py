@@ -17,7 +17,7 @@ from kubeadmpy import pki
 from kubeadmpy.config import InitBundle
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
-from kubeadmpy.phases import init_api, init_values
+from kubeadmpy.phases import init_api, init_values, node_runtime
 from kubeadmpy.phases.preflight import PreflightFailed, init_checks, run_preflight
 from kubeadmpy.phases.preflight.from_config import ignore_list, init_context
 from kubeadmpy.phases.workflow import Phase, Workflow
@@ -31,8 +31,6 @@ from kubeadmpy.render import (
 
 Printer = Callable[[str], None]
 
-KUBELET_EXECUTABLES = ("kubeadmpy-kubelet", "kubelet")
-
 
 @dataclass
 class InitContext:
@@ -43,6 +41,7 @@ class InitContext:
     dry_run: bool = False
     ignore_preflight_errors: list[str] = field(default_factory=list)
     out: Printer = print
+    skip_phases: list[str] = field(default_factory=list)
     kubelet_started: bool = False
     cluster_admins_bound: bool = False
     _pki: pki.PKISettings | None = None
@@ -70,6 +69,10 @@ def run_preflight_checks(ctx: InitContext) -> None:
     ctx.out("[preflight] Running pre-flight checks")
     checks = init_checks(init_context(ctx.bundle.init, ctx.bundle.cluster, ctx.paths))
     ignore = ignore_list(ctx.ignore_preflight_errors, ctx.bundle.init.node_registration)
+    already_all = any(name.strip().lower() == "all" for name in ignore)
+    if not already_all and "containerd" not in ctx.skip_phases and shutil.which("containerd"):
+        # The containerd phase below starts the runtime; it need not run before init.
+        ignore = [*ignore, "CRI"]
     buffer = io.StringIO()
     try:
         run_preflight(checks, ignore, buffer)
@@ -148,11 +151,7 @@ def start_kubelet(ctx: InitContext) -> None:
     if ctx.dry_run:
         ctx.out("[dryrun] Would start the kubelet")
         return
-    if not any(shutil.which(exe) for exe in KUBELET_EXECUTABLES):
-        ctx.out(
-            "[kubelet-start] WARNING: no kubelet executable (kubeadmpy-kubelet or kubelet) is "
-            "installed on this machine; the kubelet was not started"
-        )
+    node_runtime.start_kubelet_process(ctx)
 
 
 # --- after the files ---------------------------------------------------------------------------
@@ -273,6 +272,20 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
                 "scheduler",
                 "Generates the kube-scheduler static Pod manifest",
                 run=_control_plane_phase("kube-scheduler"),
+            ),
+        ),
+    ),
+    Phase(
+        "containerd",
+        "Configure and start containerd, and make the control-plane images present",
+        children=(
+            Phase(
+                "start", "Write containerd's config and start it", run=node_runtime.setup_containerd
+            ),
+            Phase(
+                "images",
+                "Build and import the local images (python flavor)",
+                run=node_runtime.pull_images,
             ),
         ),
     ),
