@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from kubeadmpy.apiserver import auth, discovery, negotiation, reviews, security, writes
-from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, EtcdTLS
+from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, EtcdTLS, prefix_end
 from kubeadmpy.apiserver.ipalloc import (
     ClusterIPAllocator,
     NodePortAllocator,
@@ -38,7 +38,8 @@ from kubeadmpy.errors import KubeadmpyError, UserInputError
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import ResourceSpec
 from kubeadmpy.machinery.schema import OpenAPIDocuments
-from kubeadmpy.security import jws
+from kubeadmpy.security import encryption, encryption_config, jws
+from kubeadmpy.security.encryption import IDENTITY, EncryptionTransformers
 from kubeadmpy.security.identity import forbidden_message, request_attributes
 from kubeadmpy.security.stack import credentials_from_aiohttp
 
@@ -63,7 +64,7 @@ class APIServer:
             self.registry.add(spec)
         self.etcd = EtcdClient(settings.etcd_servers, EtcdTLS(
             settings.etcd_cafile, settings.etcd_certfile, settings.etcd_keyfile))
-        self.storage = Storage(self.etcd)
+        self.storage = Storage(self.etcd, load_encryption(settings))
         self.allocator = ClusterIPAllocator(self.etcd,
                                             parse_service_range(settings.service_cluster_ip_range))
         self.node_ports = NodePortAllocator(self.etcd,
@@ -72,7 +73,8 @@ class APIServer:
                                      settings.kubelet_client_key,
                                      settings.kubelet_preferred_address_types)
         self.caches: dict[ResourceSpec, WatchCache] = {
-            spec: WatchCache(spec, self.etcd, settings.watch_cache_window)
+            spec: WatchCache(spec, self.etcd, settings.watch_cache_window,
+                             self.storage.codec(spec))
             for spec in self.registry.all() if "watch" in spec.verbs}
         self.openapi = OpenAPIDocuments(self.registry.all())
         self.security = security.build(settings, self.registry, self.caches)
@@ -105,6 +107,7 @@ class APIServer:
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()
         try:
+            await self._check_encrypted_values_readable()
             for cache in self.caches.values():
                 self._background.append(self._tasks.create_task(
                     cache.run(), name=f"watch-cache {cache.spec.plural}"))
@@ -148,6 +151,18 @@ class APIServer:
                 await tasks.__aexit__(None, None, None)
         await self.kubelets.close()
         await self.etcd.close()
+
+    async def _check_encrypted_values_readable(self) -> None:
+        """Refuse to start when stored values cannot be decrypted with the configured keys,
+        instead of serving 500s (or garbage) for them later, as kube-apiserver does."""
+        for spec in self.caches:
+            transformer = self.storage.encryption.for_resource(spec.group_resource)
+            if transformer is IDENTITY:
+                continue
+            prefix = spec.key_prefix()
+            stored = await self.etcd.range(prefix, prefix_end(prefix))
+            encryption.check_readable(transformer, [(kv.key.encode(), kv.value)
+                                                    for kv in stored.kvs])
 
     async def _compact_forever(self) -> None:
         """Compact etcd history older than one interval, as upstream's apiserver does.
@@ -353,6 +368,12 @@ class APIServer:
                 raise status.path_not_found()
             document = found
         return web.Response(body=document.body, headers={"Content-Type": document.content_type})
+
+
+def load_encryption(settings: Settings) -> EncryptionTransformers:
+    """--encryption-provider-config, loaded (and refused if unusable) before anything starts."""
+    path = settings.security_flags.get("encryption-provider-config")
+    return EncryptionTransformers(encryption_config.load(Path(path)) if path else None)
 
 
 async def run(settings: Settings, started: Callable[[APIServer], None] | None = None) -> None:

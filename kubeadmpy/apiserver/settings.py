@@ -19,7 +19,7 @@ from kubeadmpy.errors import UserInputError
 SECURITY_FLAGS = (
     "authorization-mode", "enable-admission-plugins", "enable-bootstrap-token-auth",
     "service-account-issuer", "service-account-key-file", "service-account-signing-key-file",
-    "anonymous-auth", "api-audiences",
+    "anonymous-auth", "api-audiences", "encryption-provider-config",
 )
 REPEATABLE_FLAGS = frozenset({"service-account-issuer", "service-account-key-file",
                               "api-audiences"})
@@ -29,7 +29,7 @@ NOT_YET_ENFORCED = (
     "requestheader-allowed-names", "requestheader-client-ca-file",
     "requestheader-extra-headers-prefix", "requestheader-group-headers",
     "requestheader-username-headers", "authorization-config", "audit-log-path",
-    "audit-policy-file", "encryption-provider-config", "feature-gates", "runtime-config",
+    "audit-policy-file", "feature-gates", "runtime-config",
     "profiling", "v",
 )
 

@@ -27,6 +27,12 @@ from kubeadmpy.apiserver.etcd import (
 )
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
+from kubeadmpy.security.encryption import (
+    IDENTITY,
+    DecryptionError,
+    EncryptionTransformers,
+    ValueTransformer,
+)
 
 MAX_UPDATE_RETRIES = 16
 
@@ -39,9 +45,31 @@ def encode(obj: JSONObject) -> bytes:
 
 
 def decode(kv: KeyValue, revision: int | None = None) -> JSONObject:
-    obj: JSONObject = orjson.loads(kv.value)
-    obj.setdefault("metadata", {})["resourceVersion"] = str(revision or kv.mod_revision)
+    return decode_value(kv.value, revision or kv.mod_revision)
+
+
+def decode_value(value: bytes, revision: int) -> JSONObject:
+    obj: JSONObject = orjson.loads(value)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
     return obj
+
+
+class Codec:
+    """Objects ⇄ etcd values for one resource, through its encryption-at-rest transformer
+    (the etcd key is the authenticated context, so a value cannot be moved to another key)."""
+
+    def __init__(self, transformer: ValueTransformer = IDENTITY) -> None:
+        self.transformer = transformer
+
+    def seal(self, key: str, obj: JSONObject) -> bytes:
+        return self.transformer.to_storage(encode(obj), key.encode())
+
+    def open(self, kv: KeyValue) -> JSONObject:
+        try:
+            plain = self.transformer.from_storage(kv.value, kv.key.encode()).data
+        except DecryptionError as exc:
+            raise status.internal_error(f"{kv.key}: {exc}") from exc
+        return decode_value(plain, kv.mod_revision)
 
 
 @dataclass(frozen=True)
@@ -74,8 +102,13 @@ def translate(exc: EtcdError) -> status.APIStatusError:
 class Storage:
     """Typed object operations on etcd for any registered resource."""
 
-    def __init__(self, etcd: EtcdClient) -> None:
+    def __init__(self, etcd: EtcdClient,
+                 encryption: EncryptionTransformers | None = None) -> None:
         self.etcd = etcd
+        self.encryption = encryption or EncryptionTransformers(None)
+
+    def codec(self, spec: ResourceSpec) -> Codec:
+        return Codec(self.encryption.for_resource(spec.group_resource))
 
     async def _read(self, key: str) -> KeyValue | None:
         try:
@@ -88,7 +121,7 @@ class Storage:
         kv = await self._read(spec.key(namespace, name))
         if kv is None:
             raise status.not_found(spec.plural, spec.group, name)
-        return decode(kv)
+        return self.codec(spec).open(kv)
 
     async def create(self, spec: ResourceSpec, obj: JSONObject, *, dry_run: bool = False
                      ) -> JSONObject:
@@ -99,7 +132,7 @@ class Storage:
                 raise status.already_exists(spec.plural, spec.group, meta["name"])
             return obj
         try:
-            result = await self.etcd.create(key, encode(obj))
+            result = await self.etcd.create(key, self.codec(spec).seal(key, obj))
         except EtcdError as exc:
             raise translate(exc) from exc
         if not result.succeeded:
@@ -121,12 +154,13 @@ class Storage:
             kv = await self._read(key)
             if kv is None:
                 raise status.not_found(spec.plural, spec.group, name)
-            old = decode(kv)
+            old = self.codec(spec).open(kv)
             new = await mutate(copy.deepcopy(old))
             if new is None or dry_run:
                 return (new or old), old
             try:
-                result = await self.etcd.update(key, encode(new), kv.mod_revision)
+                result = await self.etcd.update(key, self.codec(spec).seal(key, new),
+                                                kv.mod_revision)
             except EtcdError as exc:
                 raise translate(exc) from exc
             if result.succeeded:
@@ -170,7 +204,8 @@ class Storage:
             kvs = kvs[:limit]
             token = encode_continue(revision, kvs[-1].key[len(prefix):])
             remaining = max(result.count - limit, 0)
-        return ListPage([decode(kv) for kv in kvs], revision, token, remaining)
+        codec = self.codec(spec)
+        return ListPage([codec.open(kv) for kv in kvs], revision, token, remaining)
 
     async def put_raw(self, key: str, value: Any) -> int:
         return await self.etcd.put(key, json.dumps(value).encode())

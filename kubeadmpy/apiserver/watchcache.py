@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import orjson
 
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, KeyValue, prefix_end
-from kubeadmpy.apiserver.storage import decode
+from kubeadmpy.apiserver.storage import Codec
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
 from kubeadmpy.machinery.selectors import FieldSelector, LabelSelector
+from kubeadmpy.machinery.status import APIStatusError
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,10 @@ class TooOld(Exception):
 class WatchCache:
     """Current objects and recent events of one resource, kept in step with etcd."""
 
-    def __init__(self, spec: ResourceSpec, etcd: EtcdClient, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(self, spec: ResourceSpec, etcd: EtcdClient, window: int = DEFAULT_WINDOW,
+                 codec: Codec | None = None) -> None:
         self.spec = spec
+        self.codec = codec or Codec()
         self.etcd = etcd
         self.prefix = spec.key_prefix()
         self.objects: dict[str, JSONObject] = {}
@@ -129,7 +132,8 @@ class WatchCache:
         if result is None:
             result = await self.etcd.range(self.prefix, end)
             revision = result.revision
-        self.objects = {kv.key: decode(kv) for kv in result.kvs}
+        self.objects = {kv.key: obj for kv in result.kvs
+                        if (obj := self._open(kv)) is not None}
         self.revision = revision
         self.window.clear()
         self.window_start = revision
@@ -173,13 +177,18 @@ class WatchCache:
             if prev is None:
                 if prev_kv is None:
                     return
-                prev = decode(prev_kv)
+                prev = self._open(prev_kv)
+                if prev is None:
+                    return
             obj = {**prev, "metadata": {**prev.get("metadata", {}),
                                         "resourceVersion": str(revision)}}
             self.objects.pop(key, None)
             event = CacheEvent(revision, "DELETED", key, obj, prev)
         else:
-            obj = decode(kv)
+            opened = self._open(kv)
+            if opened is None:
+                return
+            obj = opened
             self.objects[key] = obj
             event = CacheEvent(revision, "MODIFIED" if prev is not None else "ADDED", key, obj,
                                prev)
@@ -190,6 +199,15 @@ class WatchCache:
         self._dispatch(event)
         if self.on_event is not None:
             self.on_event(event)
+
+    def _open(self, kv: KeyValue) -> JSONObject | None:
+        """A stored value as an object; one that cannot be read is logged and skipped, so a
+        single bad value cannot stop the cache (reads of it fail with 500 instead)."""
+        try:
+            return self.codec.open(kv)
+        except APIStatusError as exc:
+            log.error("watch cache %s: %s", self.spec.group_resource, exc.message)
+            return None
 
     def _dispatch(self, event: CacheEvent) -> None:
         for watcher in list(self.watchers):

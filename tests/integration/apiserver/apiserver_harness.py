@@ -144,6 +144,7 @@ class APIServerProcess:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: Process | None = None
+    extra_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -168,7 +169,8 @@ class APIServerProcess:
                 f"--service-account-signing-key-file={c.path('sa.key')}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 "--enable-bootstrap-token-auth=true",
-                "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction"]
+                "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
+                *self.extra_args]
 
     def start(self) -> None:
         self.process = Process(self.args(), self.workdir / f"apiserver-{self.port}.log")
