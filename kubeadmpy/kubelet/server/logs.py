@@ -12,11 +12,13 @@ whatever is left is sent and the response ends.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import web
 
@@ -124,9 +126,25 @@ async def _is_running(cri: CRIClient, container_id: str) -> bool:
     return bool(status.state == api.CONTAINER_RUNNING)
 
 
-async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
-                     container_id: str) -> AsyncIterator[bytes]:
-    """What to send: the selected existing lines, then (follow) new lines as they come."""
+def container_running(cri: CRIClient, container_id: str) -> Callable[[], Awaitable[bool]]:
+    """The follow loop's question, answered by the runtime."""
+    async def ask() -> bool:
+        return await _is_running(cri, container_id)
+    return ask
+
+
+def _rotated(handle: BinaryIO, path: Path) -> bool:
+    """True when `path` now names another file than the one open (the log was rotated)."""
+    try:
+        return os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino
+    except OSError:
+        return False
+
+
+async def log_chunks(path: Path, options: LogOptions,
+                     still_running: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
+    """What to send: the selected existing lines, then (follow) new lines as they come, across
+    rotations of the file, until `still_running` says the container stopped."""
     joiner = _Joiner()
     sent = 0
 
@@ -135,7 +153,8 @@ async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
             lines = [line for line in lines if line.time >= options.since]
         return lines
 
-    with path.open("rb") as handle:
+    handle = path.open("rb")
+    try:
         data = handle.read()
         cut = data.rfind(b"\n") + 1  # a line being written stays for the next read
         lines = select(joiner.feed(_records(data[:cut].decode(errors="replace"))))
@@ -152,9 +171,13 @@ async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
         quiet = 0
         while True:
             more = handle.read()
+            if not more and _rotated(handle, path):
+                handle.close()  # the runtime writes a new file now: go on from its start
+                handle = path.open("rb")
+                more = handle.read()
             if not more:
                 quiet += 1
-                if quiet % RUNNING_CHECK_EVERY == 0 and not await _is_running(cri, container_id):
+                if quiet % RUNNING_CHECK_EVERY == 0 and not await still_running():
                     more = handle.read()
                     if not more:
                         return
@@ -170,3 +193,5 @@ async def log_chunks(path: Path, options: LogOptions, cri: CRIClient,
                 yield batch
             if done:
                 return
+    finally:
+        handle.close()

@@ -238,7 +238,7 @@ class KubeletServer:
         async for chunk in logs.log_chunks(Path(path), logs.LogOptions(
                 follow=follow, tail_lines=options.tail_lines, timestamps=options.timestamps,
                 since=options.since, limit_bytes=options.limit_bytes),
-                self.cri, container.container_id):
+                logs.container_running(self.cri, container.container_id)):
             await response.write(chunk)
         await response.write_eof()
         return response

@@ -30,7 +30,8 @@ CHANNEL_NAMES = {STDIN: "stdin", STDOUT: "stdout", STDERR: "stderr", ERROR: "err
                  RESIZE: "resize"}
 WEBSOCKET_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 SPDY_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
-STREAM_CREATION_SECONDS = 30.0  # upstream's streamCreationTimeout default
+STREAM_CREATION_SECONDS = 30.0
+WRITE_BUFFER_LIMIT = 1 << 20  # bytes queued for a SPDY client before the relay waits  # upstream's streamCreationTimeout default
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,15 @@ class _TakenOverConnection:
         self.transport.write(data)
 
     async def drain(self) -> None:
+        # aiohttp's transport offers no drain and no event for it: poll while a slow client's
+        # buffer is full
+        while self._full():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
         await asyncio.sleep(0)
+
+    def _full(self) -> bool:
+        return self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT and \
+            not self.transport.is_closing()
 
     def close(self) -> None:
         self.transport.close()

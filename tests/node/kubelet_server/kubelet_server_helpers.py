@@ -31,6 +31,8 @@ class LabelledPod:
     uid: str
     sandbox_id: str
     container_id: str
+    config: api.PodSandboxConfig | None = None
+    previous_ids: tuple[str, ...] = ()
 
 
 async def start_labelled_pod(cri: CRIClient, runtime: ScratchContainerd, name: str,
@@ -45,7 +47,7 @@ async def start_labelled_pod(cri: CRIClient, runtime: ScratchContainerd, name: s
         linux=api.LinuxPodSandboxConfig())
     sandbox = await cri.run_pod_sandbox(config)
     await runtime.remember_netns(cri, sandbox)
-    pod = LabelledPod("default", name, uid, sandbox, "")
+    pod = LabelledPod("default", name, uid, sandbox, "", config)
     try:
         pod.container_id = await cri.create_container(sandbox, api.ContainerConfig(
             metadata=api.ContainerMetadata(name=container),
@@ -59,7 +61,25 @@ async def start_labelled_pod(cri: CRIClient, runtime: ScratchContainerd, name: s
     return pod
 
 
+async def restart_container(cri: CRIClient, pod: LabelledPod, command: list[str],
+                            container: str = "main") -> None:
+    """A new instance (next attempt) of the pod's container, as the kubelet makes on restart."""
+    assert pod.config is not None
+    attempt = len(pod.previous_ids) + 1
+    labels = {**pod.config.labels, "io.kubernetes.container.name": container}
+    new_id = await cri.create_container(pod.sandbox_id, api.ContainerConfig(
+        metadata=api.ContainerMetadata(name=container, attempt=attempt),
+        image=api.ImageSpec(image=busybox_reference()), command=command, labels=labels,
+        log_path=f"{container}/{attempt}.log"), pod.config)
+    pod.previous_ids = (*pod.previous_ids, pod.container_id)
+    pod.container_id = new_id
+    await cri.start_container(new_id)
+
+
 async def remove_labelled_pod(cri: CRIClient, pod: LabelledPod) -> None:
+    for previous in pod.previous_ids:
+        with contextlib.suppress(CRIError):
+            await cri.remove_container(previous)
     if pod.container_id:
         with contextlib.suppress(CRIError):
             await cri.stop_container(pod.container_id, 0)

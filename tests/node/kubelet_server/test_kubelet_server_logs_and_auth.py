@@ -17,6 +17,7 @@ from kubelet_server_helpers import (
     client_context,
     kubelet_server,
     remove_labelled_pod,
+    restart_container,
     start_labelled_pod,
     wait_exited,
 )
@@ -194,3 +195,24 @@ async def test_many_quick_requests_do_not_leak_connections(
     context = client_context(certs, *ADMIN)
     results = await asyncio.gather(*(get(server, "/healthz", context) for _ in range(20)))
     assert {status for status, _ in results} == {200}
+
+
+async def test_previous_reads_the_instance_before_the_current_one(
+        server: KubeletServer, certs: Certs, cri: CRIClient,
+        runtime: ScratchContainerd) -> None:
+    pod = await start_labelled_pod(cri, runtime, "restarted", ["sh", "-c", "echo first life"])
+    try:
+        context = client_context(certs, *ADMIN)
+        await wait_exited(cri, pod.container_id)
+        status, text = await get(server, "/containerLogs/default/restarted/main?previous=true",
+                                 context)
+        assert status == 400
+        assert text == 'previous terminated container "main" in pod "restarted" not found'
+        await restart_container(cri, pod, ["sh", "-c", "echo second life"])
+        await wait_exited(cri, pod.container_id)
+        assert await get(server, "/containerLogs/default/restarted/main", context) == \
+            (200, "second life\n")
+        assert await get(server, "/containerLogs/default/restarted/main?previous=1",
+                         context) == (200, "first life\n")
+    finally:
+        await remove_labelled_pod(cri, pod)
