@@ -25,7 +25,10 @@ from kubeadmpy.paths import (
     MANIFESTS_DIR,
     HostPaths,
 )
+from kubeadmpy.phases import reset_node
 from kubeadmpy.phases.workflow import Phase, Workflow
+
+CNI_STATE_DIR = PurePosixPath("/var/lib/cni")
 
 Printer = Callable[[str], None]
 Confirm = Callable[[str], bool]
@@ -107,13 +110,31 @@ def remove_etcd_data(ctx: ResetContext) -> None:
     _remove_contents(ctx, ctx.etcd_data_dir)
 
 
+def stop_node(ctx: ResetContext) -> None:
+    """Stop the kubelet and remove its pods (real machine only)."""
+    if ctx.paths.root != Path("/") or ctx.dry_run:
+        if ctx.dry_run:
+            ctx.out("[dryrun] Would stop the kubelet and remove all pods from containerd")
+        return
+    reset_node.stop_kubelet(ctx.paths, ctx.out)
+    for left in reset_node.remove_pods(ctx.out):
+        ctx.warnings.append(left)
+        ctx.out(f"[reset] WARNING: could not remove {left}")
+
+
 def cleanup_node(ctx: ResetContext) -> None:
-    """Remove manifests, kubelet state, certificates and kubeconfig files."""
+    """Remove manifests, kubelet state, certificates, kubeconfig files and CNI state."""
+    stop_node(ctx)
+    kubelet_dir = ctx.paths.host(KUBELET_DIR)
+    if kubelet_dir.is_dir() and not ctx.dry_run:
+        for left in reset_node.unmount_under(kubelet_dir, ctx.out):
+            ctx.warnings.append(left)
+            ctx.out(f"[reset] WARNING: could not unmount {left}")
     if ctx.certificates_dir != DEFAULT_CERTIFICATES_DIR:
         ctx.out(
             f"[reset] WARNING: cleaning a non-default certificates directory: {ctx.certificates_dir}"
         )
-    for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir):
+    for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir, CNI_STATE_DIR):
         _remove_contents(ctx, directory)
     files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]
     for name in files:

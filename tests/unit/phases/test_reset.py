@@ -72,3 +72,18 @@ def test_reset_without_a_terminal_and_without_force_refuses_clearly(tmp_path: Pa
     assert "pass --force" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "etc/kubernetes/admin.conf").exists()
+
+
+def test_mounts_below_the_kubelet_dir_are_found_deepest_first(tmp_path: Path) -> None:
+    from kubeadmpy.phases.reset_node import mounts_under
+
+    kubelet = tmp_path / "var/lib/kubelet"
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        f"30 1 0:1 / / rw - ext4 /dev/vda rw\n"
+        f"31 30 0:2 / {kubelet}/pods/u1/volumes/kubernetes.io~secret/s rw - tmpfs tmpfs rw\n"
+        f"32 30 0:3 / {kubelet}/pods/u1 rw - tmpfs tmpfs rw\n"
+        f"33 30 0:4 / {tmp_path}/var/lib/kubelet-other rw - tmpfs tmpfs rw\n"
+    )
+    found = mounts_under(kubelet, mountinfo)
+    assert found == [kubelet / "pods/u1/volumes/kubernetes.io~secret/s", kubelet / "pods/u1"]
