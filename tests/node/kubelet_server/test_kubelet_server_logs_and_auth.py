@@ -216,3 +216,25 @@ async def test_previous_reads_the_instance_before_the_current_one(
                          context) == (200, "first life\n")
     finally:
         await remove_labelled_pod(cri, pod)
+
+
+async def test_a_service_account_token_is_authenticated_by_token_review(
+        reviewed_server: KubeletServer, certs: Certs, cluster: Cluster,
+        printer: LabelledPod) -> None:
+    """A real token (TokenRequest) passes authentication; the review then says who it is and
+    SubjectAccessReview refuses that service account: 403 naming it, not 401."""
+    async with aiohttp.ClientSession() as session:
+        base = f"{cluster.apiserver.url}/api/v1/namespaces/default/serviceaccounts"
+        await session.post(base, json={"apiVersion": "v1", "kind": "ServiceAccount",
+                                       "metadata": {"name": "log-reader"}},
+                           ssl=cluster.ssl_context())
+        async with session.post(f"{base}/log-reader/token", json={
+                "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                "spec": {"audiences": []}}, ssl=cluster.ssl_context()) as answer:
+            body = await answer.json()
+            assert answer.status == 201, body
+    token = body["status"]["token"]
+    status, text = await get(reviewed_server, "/containerLogs/default/printer/main",
+                             client_context(certs, None), {"Authorization": f"Bearer {token}"})
+    assert status == 403
+    assert text.startswith("Forbidden (user=system:serviceaccount:default:log-reader, verb=get")
