@@ -223,10 +223,10 @@ async def grpc_probe(action: Mapping[str, Any], pod_ip: str,
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 return ProbeOutcome(Result.FAILURE, "timeout: health rpc did not complete "
                                     f"within {timeout_seconds:g}s")
-            return ProbeOutcome(Result.FAILURE, f"failed to connect service {address!r} within "
-                                f"{timeout_seconds:g}s: {exc.details()}")
+            return ProbeOutcome(Result.FAILURE, f'timeout: failed to connect service "{address}" '
+                                f"within {timeout_seconds:g}s: {exc.details()}")
     status = _health_status(bytes(reply))
     if status == 1:
         return ProbeOutcome(Result.SUCCESS)
     return ProbeOutcome(Result.FAILURE, "service unhealthy (responded with "
-                        f"{_SERVING_STATUS.get(status, str(status))!r})")
+                        f'"{_SERVING_STATUS.get(status, str(status))}")')
