@@ -178,13 +178,11 @@ async def exec_probe(cri: CRIClient, container_id: str, action: Mapping[str, Any
         return ProbeOutcome(Result.UNKNOWN, "exec probe has no command")
     try:
         done = await cri.exec_sync(container_id, command, timeout_seconds)
-    except CRIDeadlineExceeded:
-        return ProbeOutcome(Result.FAILURE,
-                            f"command {command!r} timed out after {timeout_seconds}s")
     except CRIError as exc:
-        if "timeout" in str(exc).lower() or "deadline" in str(exc).lower():
-            return ProbeOutcome(Result.FAILURE,
-                                f"command {command!r} timed out after {timeout_seconds}s")
+        if isinstance(exc, CRIDeadlineExceeded) or "timeout" in str(exc).lower() or \
+                "deadline" in str(exc).lower():
+            # upstream: command "<argv joined by spaces>" timed out
+            return ProbeOutcome(Result.FAILURE, f'command "{" ".join(command)}" timed out')
         return ProbeOutcome(Result.UNKNOWN, str(exc))
     output = (done.stdout + done.stderr).decode(errors="replace")
     if done.exit_code == 0:

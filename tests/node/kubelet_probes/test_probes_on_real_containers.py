@@ -168,8 +168,8 @@ async def test_an_exec_probe_that_outlives_its_timeout_fails(
         sleeper_pod: RunningPod, cri: CRIClient) -> None:
     outcome = await run_probe(cri, {"exec": {"command": ["sleep", "30"]}, "timeoutSeconds": 1},
                               {"name": "main"}, sleeper_pod.container_id, sleeper_pod.pod_ip)
-    assert outcome.result is Result.FAILURE
-    assert "timed out" in outcome.message
+    assert (outcome.result, outcome.message) == (Result.FAILURE,
+                                                 'command "sleep 30" timed out')
 
 
 def http(path: str, **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ who may ask (client certificates of the cluster CA, SubjectAccessReview by the r
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -176,6 +177,9 @@ async def test_a_certificate_with_rights_on_the_node_is_allowed_by_the_review(
 async def test_healthz_answers_on_both_ports(server: KubeletServer, certs: Certs) -> None:
     status, text = await get(server, "/healthz", client_context(certs, *ADMIN))
     assert (status, text) == (200, "ok")
+    status, text = await get(server, "/pods", client_context(certs, *ADMIN))
+    assert (status, json.loads(text)) == (200, {"kind": "PodList", "apiVersion": "v1",
+                                                "metadata": {}, "items": []})
     async with aiohttp.ClientSession() as session, session.get(
             f"http://127.0.0.1:{server.healthz_port}/healthz") as response:
         assert (response.status, await response.text()) == (200, "ok")
