@@ -146,6 +146,11 @@ class Kubelet:
         self._set_desired(uid, pod, "api")
 
     def _api_pod_updated(self, old: JSONObject, new: JSONObject) -> None:
+        uid = str((new.get("metadata") or {}).get("uid", ""))
+        entry = self.desired.get(uid)
+        if entry is not None and not _differ_semantically(entry.pod, new):
+            entry.pod = new  # a status write (often our own): no reason to sync again
+            return
         self._api_pod_added(new)
 
     def _api_pod_deleted(self, pod: JSONObject) -> None:
@@ -399,6 +404,15 @@ class Kubelet:
         worker = self.state.workers.get(uid)
         if worker is not None:
             worker.wake.set()
+
+
+def _differ_semantically(old: JSONObject, new: JSONObject) -> bool:
+    """Whether a pod changed in a way the worker acts on (upstream: not for status alone)."""
+    def facts(pod: JSONObject) -> tuple[Any, ...]:
+        meta = pod.get("metadata") or {}
+        return (pod.get("spec"), meta.get("labels"), meta.get("annotations"),
+                meta.get("deletionTimestamp"), meta.get("deletionGracePeriodSeconds"))
+    return facts(old) != facts(new)
 
 
 def _connect_probes(probes: Probes, kubelet: Kubelet) -> None:

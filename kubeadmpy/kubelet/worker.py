@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -285,10 +286,11 @@ class PodWorker:
                      mounts: dict[str, tuple[str, bool]], init: bool = False) -> float:
         ctx = self.ctx
         name = spec["name"]
-        key = f"pull/{self.uid}/{spec.get('image', '')}"
         if await self._ensure_image(pod, spec) is None:
-            failed_at = self.pull_failed_at.get(key, ctx.clock.now())
-            return max(0.05, ctx.pull_backoff.remaining(key, failed_at) or 1.0)
+            # Like upstream's pod workers: a failed sync is retried after the base back-off
+            # with jitter, so ErrImagePull stays visible and later syncs show ImagePullBackOff.
+            base = ctx.settings.backoff.initial_seconds
+            return base * random.uniform(1.0, 1.5)
         restart_count = 0 if previous is None else previous.restart_count + 1
         try:
             config = await self._container_config(pod, spec, restart_count, mounts, init)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -39,6 +40,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         shutil.rmtree(workdir / "etcd-data", ignore_errors=True)
 
 
+def unmount_under(base: Path) -> None:
+    prefix = str(base.resolve()) + "/"
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+              if line.split()[4].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
 @pytest.fixture
 def node(runtime: ScratchContainerd, cluster: Cluster, tmp_path: Path) -> Iterator[Node]:
     made = Node(runtime, cluster, tmp_path, unique("node"))
@@ -46,6 +55,7 @@ def node(runtime: ScratchContainerd, cluster: Cluster, tmp_path: Path) -> Iterat
         yield made
     finally:
         asyncio.run(runtime.remove_all_pods())
+        unmount_under(tmp_path)  # tmpfs emptyDirs of pods the test left behind
 
 
 @pytest.fixture
