@@ -29,7 +29,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kubeadmpy.config.durations import DURATION_HINT, parse_go_duration
 from kubeadmpy.cri import CRIClient, CRIError
+from kubeadmpy.errors import ConfigError
 from kubeadmpy.files import write_file
 from kubeadmpy.kubelet.server import logs, proxy, spdy_client, streams
 from kubeadmpy.kubelet.server.auth import (
@@ -68,7 +70,6 @@ class ServerSettings:
         authz: Mapping[str, Any] = settings.authorization or {}
         webhook = authn.get("webhook") or {}
         authz_webhook = authz.get("webhook") or {}
-        from kubeadmpy.kubelet.settings import _seconds  # upstream durations ("2m0s")
         return cls(
             node_name=settings.node_name, address=settings.address, port=settings.port,
             healthz_bind_address=settings.healthz_bind_address,
@@ -80,12 +81,24 @@ class ServerSettings:
                 client_ca_file=str((authn.get("x509") or {}).get("clientCAFile", "")),
                 anonymous=bool((authn.get("anonymous") or {}).get("enabled", False)),
                 webhook=bool(webhook.get("enabled", True)),
-                webhook_cache_ttl=_seconds(webhook.get("cacheTTL", "2m"), "cacheTTL"),
+                webhook_cache_ttl=_seconds(webhook.get("cacheTTL", "2m"),
+                                           "authentication.webhook.cacheTTL"),
                 mode=str(authz.get("mode", "Webhook")),
                 authorized_ttl=_seconds(authz_webhook.get("cacheAuthorizedTTL", "5m"),
-                                        "cacheAuthorizedTTL"),
+                                        "authorization.webhook.cacheAuthorizedTTL"),
                 unauthorized_ttl=_seconds(authz_webhook.get("cacheUnauthorizedTTL", "30s"),
-                                          "cacheUnauthorizedTTL")))
+                                          "authorization.webhook.cacheUnauthorizedTTL")))
+
+
+def _seconds(value: Any, field_name: str) -> float:
+    """A KubeletConfiguration duration ("2m0s", or seconds as a number) in seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return parse_go_duration(str(value)).total_seconds()
+    except ValueError as exc:
+        raise ConfigError(f"KubeletConfiguration.{field_name}", f"{value!r} is not a duration",
+                          DURATION_HINT) from exc
 
 
 def ensure_serving_certificate(cert_dir: Path, node_name: str,
