@@ -129,6 +129,19 @@ async def test_a_startup_probe_holds_back_liveness_until_it_succeeds(
     assert recorder.liveness_failures[0][3] == "Liveness probe failed: dead\n"
 
 
+async def test_a_startup_probe_that_never_succeeds_asks_for_a_restart(
+        sleeper_pod: RunningPod, manager: tuple[ProbeManager, Recorder]) -> None:
+    probes, recorder = manager
+    startup = {"exec": {"command": ["sh", "-c", "echo still booting; exit 1"]},
+               "failureThreshold": 2, **FAST}
+    probes.add_pod(sleeper_pod.pod(startupProbe=startup), {"main": sleeper_pod.container_id},
+                   sleeper_pod.pod_ip)
+    await asyncio.wait_for(recorder.failed.wait(), 30)
+    assert recorder.liveness_failures == [(sleeper_pod.uid, "main", sleeper_pod.container_id,
+                                           "Startup probe failed: still booting\n")]
+    assert not probes.is_started(sleeper_pod.uid, "main")
+
+
 async def test_a_new_container_restarts_the_probes_after_a_liveness_failure(
         sleeper_pod: RunningPod, manager: tuple[ProbeManager, Recorder]) -> None:
     probes, recorder = manager
