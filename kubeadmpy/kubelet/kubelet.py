@@ -93,6 +93,7 @@ class Kubelet:
             recorder=self.recorder, node=node_facts, get_object=self._get_object,
             delete_api_pod=self._delete_api_pod, runtime_pod=self._runtime_pod)
         self._terminated: set[str] = set()
+        self._static_scanned = False
         self._mirror_wake = asyncio.Event()
         self._runtime_seen: dict[str, tuple[tuple[str, int], ...]] = {}
         self._group: asyncio.TaskGroup | None = None
@@ -171,6 +172,7 @@ class Kubelet:
         while True:
             previous = set(self.static.pods)
             await asyncio.to_thread(self.static.scan)
+            self._static_scanned = True
             current = self.static.pods
             for uid in previous - set(current):
                 self._set_desired(uid, None, "file")
@@ -287,8 +289,7 @@ class Kubelet:
     def _orphans_may_go(self, pod: runtime.RuntimePod) -> bool:
         if not self.state.sources_ready.is_set():
             return False
-        if self.static is not None and not self.static._seen and \
-                Path(self.settings.static_pod_path).is_dir():
+        if self.static is not None and not self._static_scanned:
             return False
         live = [c for c in pod.containers if c.state == api.CONTAINER_RUNNING] + \
             [s for s in pod.sandboxes if s.state == api.SANDBOX_READY]
