@@ -32,6 +32,7 @@ async def run(settings: KubeletSettings, clock: Clock | None = None,
     if settings.bootstrap_kubeconfig:
         await bootstrap(Path(settings.kubeconfig), Path(settings.bootstrap_kubeconfig),
                         settings.pki_dir, settings.node_name, clock)
+    config = load_kubeconfig(settings.kubeconfig)  # a bad file fails before any waiting
     try:
         version = await wait_for_runtime(settings.container_runtime_endpoint, 60.0)
     except CRIError as exc:
@@ -39,7 +40,6 @@ async def run(settings: KubeletSettings, clock: Clock | None = None,
                              f"{exc}") from exc
     log.info("container runtime %s %s (CRI %s)", version.runtime_name,
              version.runtime_version, version.runtime_api_version)
-    config = load_kubeconfig(settings.kubeconfig)
     async with Client(config, clock=clock) as client, \
             CRIClient(settings.container_runtime_endpoint) as cri:
         kubelet = Kubelet(settings, client, cri, clock)

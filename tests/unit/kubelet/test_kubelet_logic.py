@@ -296,3 +296,20 @@ def test_bad_flags_are_refused_with_the_flag_named(flag: str) -> None:
 def test_taints_parse_with_and_without_values() -> None:
     assert parse_taints("a=b:NoSchedule,c:NoExecute") == (
         {"key": "a", "value": "b", "effect": "NoSchedule"}, {"key": "c", "effect": "NoExecute"})
+
+
+def test_the_command_refuses_a_bad_flag_with_a_message_and_no_traceback(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.kubelet.main import main
+    assert main(["--node-ip=bad"]) == 1
+    err = capsys.readouterr().err
+    assert "--node-ip: 'bad' is not an IP address" in err
+    assert "Traceback" not in err
+
+
+def test_the_command_names_a_missing_kubeconfig(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    from kubeadmpy.kubelet.main import main
+    missing = tmp_path / "kubelet.conf"
+    assert main([f"--kubeconfig={missing}", f"--root-dir={tmp_path}"]) == 1
+    assert str(missing) in caplog.text
