@@ -211,8 +211,17 @@ async def exec_front(wired: Wired, certs: Certs, node: KubeletServer, tmp_path: 
                                       certs.path("apiserver-kubelet-client.crt"),
                                       certs.path("apiserver-kubelet-client.key"))
 
+    async def pod_attach(request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        path = f"/attach/{info['ns']}/{info['pod']}/{request.query.get('container', 'main')}"
+        return await proxy_to_kubelet(request, "127.0.0.1", node.port,
+                                      f"{path}?{request.rel_url.raw_query_string}",
+                                      certs.path("apiserver-kubelet-client.crt"),
+                                      certs.path("apiserver-kubelet-client.key"))
+
     app = web.Application()
     app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/exec", pod_exec)
+    app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/attach", pod_attach)
     app.router.add_route("*", "/api/v1/namespaces/{ns}/pods/{pod}/portforward",
                          pod_port_forward)
     app.router.add_route("*", "/{tail:.*}", to_apiserver)
@@ -259,10 +268,7 @@ async def test_kubectl_port_forward_reaches_the_pod_through_proxy_to_kubelet(
     caplog.set_level(logging.INFO, "kubeadmpy.kubelet.server")
     name = f"kl-web-{version.replace('.', '')}"
     await api_pod(wired, name)
-    async with Client(load_kubeconfig(wired.kubeconfig)) as api:  # kubectl wants it Running
-        await api.request("PATCH", f"/api/v1/namespaces/default/pods/{name}/status",
-                          body={"status": {"phase": "Running"}},
-                          content_type="application/merge-patch+json")
+    await mark_running(wired, name)
     pod = await start_labelled_pod(cri, runtime, name, [
         "sh", "-c", "mkdir /www && echo served-by-the-pod > /www/index.html && "
                     "exec httpd -f -p 8080 -h /www"])
@@ -371,3 +377,27 @@ async def test_kubectl_exec_moves_megabytes_both_ways(
                                    f"head -c {size} /dev/zero | tr '\\0' y",
                                    kubeconfig=exec_front)
     assert (code, len(out), set(out)) == (0, size, {"y"}), err
+
+
+async def mark_running(wired: Wired, name: str) -> None:
+    """kubectl attach and port-forward refuse pods whose phase is not Running."""
+    async with Client(load_kubeconfig(wired.kubeconfig)) as api:
+        await api.request("PATCH", f"/api/v1/namespaces/default/pods/{name}/status",
+                          body={"status": {"phase": "Running"}},
+                          content_type="application/merge-patch+json")
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
+async def test_kubectl_attach_streams_the_main_process_output(
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path,
+        version: str) -> None:
+    name = f"kl-attach-{version.replace('.', '')}"
+    await api_pod(wired, name)
+    await mark_running(wired, name)
+    pod = await start_labelled_pod(cri, runtime, name, [
+        "sh", "-c", "sleep 2; echo attached-output; sleep 1"])
+    try:
+        code, out, err = await kubectl(wired, version, "attach", name, kubeconfig=exec_front)
+    finally:
+        await remove_labelled_pod(cri, pod)
+    assert "attached-output\n" in out, (code, err)
