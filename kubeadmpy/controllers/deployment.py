@@ -301,10 +301,12 @@ class DeploymentController:
         return new_rs
 
     async def _set_deployment_revision(self, deployment: JSONObject, revision: int) -> None:
-        patch = {"metadata": {"annotations": {REVISION: str(revision)}}}
-        updated = await self.client.patch("deployments", meta(deployment)["name"], patch,
-                                          meta(deployment)["namespace"],
-                                          patch_type=PatchType.MERGE)
+        """A full update, not a patch: upstream's deployment-controller role may update
+        Deployments but not patch them."""
+        body = copy.deepcopy(deployment)
+        body["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
+        body.pop("status", None)
+        updated = await self.client.update("deployments", body, meta(deployment)["namespace"])
         deployment["metadata"] = updated["metadata"]
 
     def _copied_annotations(self, deployment: JSONObject) -> dict[str, str]:
