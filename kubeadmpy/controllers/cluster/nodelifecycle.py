@@ -7,9 +7,11 @@ changed for --node-monitor-grace-period (40 s), the node's Ready, MemoryPressure
 and PIDPressure conditions become Unknown ("Kubelet stopped posting node status."). It also
 keeps the condition taints in step: Ready=False → node.kubernetes.io/not-ready, Ready=Unknown →
 node.kubernetes.io/unreachable, each with NoSchedule and NoExecute, and
-node.kubernetes.io/unschedulable:NoSchedule for cordoned nodes. Pods on a node that is not
-Ready get Ready=False (so Endpoints stop routing to them), as upstream's MarkPodsNotReady.
-Evicting pods from NoExecute nodes is the taint-eviction controller's job.
+node.kubernetes.io/unschedulable:NoSchedule for cordoned nodes. NoExecute taints are rate
+limited per zone and held back when a whole zone (or the whole cluster) looks down, see
+disruption.py. Pods on a node that is not Ready get Ready=False (so Endpoints stop routing to
+them), as upstream's MarkPodsNotReady. Evicting pods from NoExecute nodes is the
+taint-eviction controller's job.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ from kubeadmpy.controllers.cluster.common import (
     spec,
     writable,
 )
+from kubeadmpy.controllers.cluster.disruption import (
+    DisruptionSettings,
+    ZoneLimiter,
+    ZoneState,
+    tainting_rate,
+    zone_of,
+    zone_states,
+)
 from kubeadmpy.controllers.cluster.events import NORMAL, EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
@@ -57,6 +67,7 @@ class _Seen:
     heartbeat: str = ""
     at: float = 0.0
     ever_ready_reported: bool = False
+    not_ready_since: float | None = None  # our clock; None while Ready
 
 
 def _heartbeat(node: JSONObject) -> str:
@@ -75,6 +86,9 @@ class NodeLifecycleController:
         self.leases = ctx.informers.informer("leases", namespace=LEASE_NAMESPACE)
         self.pods = ctx.informers.informer("pods", indexers={NODE_NAME_INDEX: pods_by_node_name})
         self.seen: dict[str, _Seen] = {}
+        self.disruption = DisruptionSettings.from_extra(ctx.options.extra)
+        self.limiters: dict[str, ZoneLimiter] = {}
+        self._zone_cache: tuple[float, dict[str, ZoneState], dict[str, int]] | None = None
         self.events = EventRecorder(ctx.client, "node-controller", ctx.clock)
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
         self.nodes.add_handler(EventHandler(on_add=self._node_seen,
@@ -121,12 +135,17 @@ class NodeLifecycleController:
         silent_for = self.clock.now() - entry.at
         if silent_for > grace:
             node = await self._mark_unknown(node, entry.ever_ready_reported)
-        await self._sync_taints(node)
         ready = condition(node, "Ready")
+        if ready is not None and ready.get("status") == "True":
+            entry.not_ready_since = None
+        elif entry.not_ready_since is None:
+            entry.not_ready_since = self.clock.now()
+        retry = await self._sync_taints(node, entry)
         if ready is not None and ready.get("status") != "True":
             await self._mark_pods_not_ready(name_of(node))
         remaining = grace - silent_for
-        return Result(requeue_after=remaining + 0.05 if remaining > 0 else self.monitor_period)
+        after = remaining + 0.05 if remaining > 0 else self.monitor_period
+        return Result(requeue_after=min(after, retry) if retry is not None else after)
 
     async def _mark_unknown(self, node: JSONObject, ever_reported: bool) -> JSONObject:
         now = rfc3339(self.clock.wall())
@@ -172,14 +191,59 @@ class NodeLifecycleController:
             with contextlib.suppress(errors.NotFound):
                 await self.client.update_status("pods", changed, namespace_of(pod))
 
-    async def _sync_taints(self, node: JSONObject) -> None:
+    def _zones(self) -> tuple[dict[str, ZoneState], dict[str, int]]:
+        """Zone states from the node cache, recomputed at most once a second (O(nodes))."""
+        now = self.clock.now()
+        if self._zone_cache is None or now - self._zone_cache[0] >= 1.0:
+            pairs = [(zone_of(n), (condition(n, "Ready") or {}).get("status") == "True")
+                     for n in self.nodes.store.list()]
+            self._zone_cache = (now, *zone_states(pairs, self.disruption.unhealthy_zone_threshold))
+        return self._zone_cache[1], self._zone_cache[2]
+
+    def _admit_no_execute(self, node: JSONObject, current: list[JSONObject], entry: _Seen
+                          ) -> tuple[bool, float | None]:
+        """May this node get (or keep) its NoExecute condition taint now? And when to ask
+        again if not. Swapping one controlled NoExecute taint for another needs no token.
+
+        A node must have been not Ready for one monitor period first: upstream judges zones
+        once per pass over all nodes, so nodes failing together are seen together and a
+        cluster-wide outage is recognised before the first one is tainted."""
+        states, sizes = self._zones()
+        if states and all(state is ZoneState.FULL for state in states.values()):
+            log.info("all nodes are not Ready: master disruption mode, no NoExecute taints")
+            return False, self.monitor_period
+        if any(t.get("key") in taints.CONTROLLED_KEYS and t.get("effect") == taints.NO_EXECUTE
+               for t in current):
+            return True, None
+        settled = self.clock.now() - (entry.not_ready_since or self.clock.now())
+        if settled < self.monitor_period:
+            return False, self.monitor_period - settled + 0.05
+        zone = zone_of(node)
+        rate = tainting_rate(states.get(zone, ZoneState.NORMAL), sizes.get(zone, 1),
+                             self.disruption)
+        if rate <= 0:
+            return False, self.monitor_period
+        limiter = self.limiters.setdefault(zone, ZoneLimiter(rate))
+        limiter.rate = rate
+        wait = limiter.take(self.clock.now())
+        if wait is None or wait > 0:
+            return False, wait if wait is not None else self.monitor_period
+        return True, None
+
+    async def _sync_taints(self, node: JSONObject, entry: _Seen) -> float | None:
+        """Make the condition taints right; seconds until NoExecute may be retried, if held."""
         ready = condition(node, "Ready")
         wanted = taints.desired_controlled_taints(
             str(ready.get("status")) if ready else None, bool(spec(node).get("unschedulable")))
         current = spec(node).get("taints") or []
+        retry: float | None = None
+        if any(effect == taints.NO_EXECUTE for _, effect in wanted):
+            admitted, retry = self._admit_no_execute(node, current, entry)
+            if not admitted:
+                wanted = [w for w in wanted if w[1] != taints.NO_EXECUTE]
         fixed = taints.reconcile_taints(current, wanted, rfc3339(self.clock.wall()))
         if fixed == current:
-            return
+            return retry
         changed = writable(node)
         changed.setdefault("spec", {})["taints"] = fixed
         if not fixed:
@@ -187,6 +251,7 @@ class NodeLifecycleController:
         log.info("node %s: taints now %s", name_of(node),
                  ", ".join(f"{t['key']}:{t['effect']}" for t in fixed) or "none")
         await self.client.update("nodes", changed)
+        return retry
 
 
 def new_controller(ctx: ControllerContext) -> NodeLifecycleController:

@@ -115,7 +115,8 @@ async def _taints(admin: Client, name: str) -> set[tuple[str, str]]:
 async def test_a_not_ready_node_is_tainted_and_a_recovered_node_is_untainted(
         admin: Client, nodes: SimulatedNodes) -> None:
     options = ManagerOptions(node_monitor_grace_period=2.0, node_startup_grace_period=2.0,
-                             node_monitor_period=0.5)
+                             node_monitor_period=0.5, extra={"node_eviction_rate": 100.0})
+    await nodes.add("steady")  # one healthy node: the zone is not fully disrupted
     await nodes.add("flaky")
     await nodes.add("sick", ready=False)  # its kubelet runs but reports NotReady
     await admin.patch("nodes", "flaky", {"spec": {"unschedulable": True}})  # cordoned
@@ -184,3 +185,28 @@ async def test_when_the_cluster_cidr_is_exhausted_a_node_waits_for_a_deleted_nod
         await admin.delete("nodes", "one")
         assert await eventually(lambda: cidr_of("three"),
                                 "node three gets the deleted node's subnet") == first
+
+
+async def test_when_every_node_goes_silent_nothing_is_evicted(
+        admin: Client, nodes: SimulatedNodes) -> None:
+    """All nodes unreachable at once is more likely the control plane's own network: upstream
+    enters master disruption mode and neither taints NoExecute nor evicts."""
+    options = ManagerOptions(node_monitor_grace_period=2.0, node_startup_grace_period=2.0,
+                             node_monitor_period=0.5)
+    for name in ("a", "b"):
+        await nodes.add(name)
+        await admin.create("pods", {"metadata": {"name": f"on-{name}"}, "spec": {
+            "nodeName": name, "containers": [{"name": "c", "image": "x"}]}}, "default")
+    async with running_controllers(
+            admin, options, ("nodelifecycle", nodelifecycle.new_controller),
+            ("tainteviction", tainteviction.new_controller)):
+        nodes.stop_renewing("a")
+        nodes.stop_renewing("b")
+        unreachable = {("node.kubernetes.io/unreachable", "NoSchedule")}
+
+        async def both_unschedulable() -> bool:
+            return await _taints(admin, "a") == unreachable == await _taints(admin, "b")
+        await eventually(both_unschedulable, "both nodes get only the NoSchedule taint")
+        for name in ("a", "b"):
+            pod = await admin.get("pods", f"on-{name}", "default")
+            assert not pod["metadata"].get("deletionTimestamp")
