@@ -401,3 +401,51 @@ async def test_kubectl_attach_streams_the_main_process_output(
     finally:
         await remove_labelled_pod(cri, pod)
     assert "attached-output\n" in out, (code, err)
+
+
+def run_in_terminal(argv: list[str], env: dict[str, str], rows: int, cols: int) -> str:
+    """Run `argv` with a pseudo-terminal of rows x cols as its stdin/stdout/stderr."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                               start_new_session=True)
+    os.close(slave)
+    output = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                break
+            if not chunk:
+                break
+            output += chunk
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    return output.decode(errors="replace")
+
+
+# kubectl sends the terminal size just after the session starts: ask until it has arrived
+WAIT_FOR_SIZE = ("tty; for i in $(seq 100); do s=$(stty size 2>/dev/null); "
+                 "[ -n \"$s\" ] && [ \"$s\" != \"0 0\" ] && break; sleep 0.1; done; echo \"$s\"")
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
+async def test_kubectl_exec_it_gets_a_terminal_of_the_callers_size(
+        wired: Wired, printed: LabelledPod, exec_front: Path, version: str) -> None:
+    argv = [KUBECTL_VERSIONS[version], f"--kubeconfig={exec_front}", "exec", "-it",
+            "kl-printer", "--", "sh", "-c", WAIT_FOR_SIZE]
+    output = await asyncio.to_thread(run_in_terminal, argv,
+                                     {**os.environ, "HOME": str(wired.workdir)}, 33, 101)
+    assert "/dev/pts/" in output, output
+    assert "33 101" in output, output
