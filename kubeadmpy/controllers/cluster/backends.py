@@ -54,6 +54,23 @@ def pod_ips(pod: Mapping[str, Any]) -> list[str]:
     return ips
 
 
+def ip_family(ip: str) -> str:
+    """Pod IPs come validated from the API server: only IPv6 text contains ':'."""
+    return "IPv6" if ":" in ip else "IPv4"
+
+
+def service_families(service: Mapping[str, Any]) -> list[str]:
+    """The Service's IP families, primary first (from spec.ipFamilies, else its cluster IP;
+    a headless Service without either serves both)."""
+    families = [str(f) for f in spec(service).get("ipFamilies") or []]
+    if families:
+        return families
+    cluster_ip = str(spec(service).get("clusterIP") or "")
+    if cluster_ip and cluster_ip != "None":
+        return [ip_family(cluster_ip)]
+    return ["IPv4", "IPv6"]
+
+
 def is_candidate(pod: Mapping[str, Any]) -> bool:
     """Has an address and is not finished (Succeeded/Failed pods never serve again)."""
     return bool(pod_ips(pod)) and status(pod).get("phase") not in ("Succeeded", "Failed")

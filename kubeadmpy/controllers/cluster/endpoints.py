@@ -48,7 +48,9 @@ def build_subsets(service: Mapping[str, Any], pods: list[JSONObject]) -> list[JS
         if spec(service).get("ports") and not ports:
             continue
         ready, not_ready = groups.setdefault(ports, ([], []))
-        for ip in backends.pod_ips(pod)[:1]:  # v1 Endpoints: the primary IP family only
+        primary = backends.service_families(service)[0]
+        # v1 Endpoints: one address per pod, of the Service's primary family
+        for ip in [ip for ip in backends.pod_ips(pod) if backends.ip_family(ip) == primary][:1]:
             address: JSONObject = {"ip": ip, "targetRef": backends.target_ref(pod)}
             if spec(pod).get("nodeName"):
                 address["nodeName"] = spec(pod)["nodeName"]

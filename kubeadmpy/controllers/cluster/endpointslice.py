@@ -50,15 +50,11 @@ def _listed_pods(slice_: JSONObject) -> list[str]:
     return backends.pod_targets(slice_, list(slice_.get("endpoints") or []))
 
 
-def address_type(ip: str) -> str:
-    """Pod IPs come validated from the API server: only IPv6 text contains ':'."""
-    return "IPv6" if ":" in ip else "IPv4"
-
-
 def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
                    ) -> list[tuple[SliceKey, list[JSONObject]]]:
     """(address type + ports, endpoints) per slice to have, in a stable order."""
     groups: dict[SliceKey, list[JSONObject]] = {}
+    families = backends.service_families(service)
     for pod in pods:
         ips = backends.pod_ips(pod)
         if not ips or status(pod).get("phase") in ("Succeeded", "Failed"):
@@ -68,6 +64,9 @@ def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
             continue
         ready, terminating = backends.is_ready(pod), is_terminating(pod)
         for ip in ips:
+            family = backends.ip_family(ip)
+            if family not in families:
+                continue
             endpoint: JSONObject = {
                 "addresses": [ip],
                 "conditions": {"ready": ready and not terminating, "serving": ready,
@@ -75,9 +74,9 @@ def desired_slices(service: Mapping[str, Any], pods: list[JSONObject]
                 "targetRef": backends.target_ref(pod)}
             if spec(pod).get("nodeName"):
                 endpoint["nodeName"] = spec(pod)["nodeName"]
-            groups.setdefault((address_type(ip), ports), []).append(endpoint)
+            groups.setdefault((family, ports), []).append(endpoint)
     if not groups:
-        return [(("IPv4", ()), [])]
+        return [((families[0], ()), [])]
     out = []
     for key in sorted(groups, key=repr):
         endpoints = sorted(groups[key], key=lambda e: (e["addresses"][0],

@@ -100,3 +100,22 @@ def test_headless_services_are_labelled() -> None:
     headless = {**SERVICE, "spec": {**SERVICE["spec"], "clusterIP": "None"}}
     assert backends.managed_labels(headless) == {"a": "b",
                                                  "service.kubernetes.io/headless": ""}
+
+
+def dual_stack_pod() -> dict[str, Any]:
+    dual = pod("d", "10.0.0.7")
+    dual["status"]["podIPs"] = [{"ip": "10.0.0.7"}, {"ip": "fd00::7"}]
+    return dual
+
+
+@pytest.mark.parametrize(("families", "slice_types", "endpoints_ip"), [
+    (["IPv4"], ["IPv4"], "10.0.0.7"),
+    (["IPv6"], ["IPv6"], "fd00::7"),
+    (["IPv6", "IPv4"], ["IPv4", "IPv6"], "fd00::7"),
+], ids=["IPv4 service", "IPv6 service", "dual stack, IPv6 primary"])
+def test_a_dual_stack_pod_is_published_in_the_services_families(
+        families: list[str], slice_types: list[str], endpoints_ip: str) -> None:
+    service = {**SERVICE, "spec": {**SERVICE["spec"], "ipFamilies": families}}
+    assert [key[0] for key, _ in desired_slices(service, [dual_stack_pod()])] == slice_types
+    (subset,) = build_subsets(service, [dual_stack_pod()])
+    assert [a["ip"] for a in subset["addresses"]] == [endpoints_ip]
