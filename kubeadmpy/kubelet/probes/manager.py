@@ -122,17 +122,25 @@ class ProbeManager:
 
     def add_pod(self, pod: Mapping[str, Any], container_ids: Mapping[str, str],
                 pod_ip: str) -> None:
-        """Track a pod; containers already running (ids given) are probed from now."""
+        """Track a pod (again). Containers whose id is unchanged keep their results and
+        workers; others already running (ids given) are probed from now."""
         uid = str(pod["metadata"]["uid"])
-        containers = {str(c["name"]): _ContainerState(c)
-                      for c in pod.get("spec", {}).get("containers") or []}
+        specs = {str(c["name"]): c for c in pod.get("spec", {}).get("containers") or []}
         previous = self._pods.get(uid)
+        kept: dict[str, _ContainerState] = {}
         if previous is not None:
-            for state in previous.containers.values():
-                self._stop_workers(state)
+            for name, state in previous.containers.items():
+                same = name in specs and state.container_id and \
+                    container_ids.get(name) == state.container_id and state.spec == specs[name]
+                if same:
+                    kept[name] = state
+                else:
+                    self._stop_workers(state)
+        containers = {name: kept.get(name) or _ContainerState(spec)
+                      for name, spec in specs.items()}
         self._pods[uid] = _PodState(pod, pod_ip, containers)
         for name, container_id in container_ids.items():
-            if container_id and name in containers:
+            if container_id and name in containers and name not in kept:
                 self.container_started(uid, name, container_id, None)
 
     def remove_pod(self, uid: str) -> None:

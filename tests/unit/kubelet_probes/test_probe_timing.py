@@ -69,3 +69,26 @@ async def test_readiness_waits_the_initial_delay_and_counts_thresholds(
             await manager.close()
     assert changes.count("u1") == 3  # container started, ready, not ready
 
+
+
+async def test_adding_a_pod_again_keeps_the_results_of_unchanged_containers(
+        listener: tuple[asyncio.Server, int]) -> None:
+    _, port = listener
+    clock = FakeClock()
+    async with CRIClient("unix:///nonexistent/kubeadmpy-test.sock") as cri:
+        manager = ProbeManager(cri, clock)
+        pod = {"metadata": {"uid": "u1", "name": "p", "namespace": "default"},
+               "spec": {"containers": [{"name": "c", "readinessProbe": {
+                   "tcpSocket": {"port": port}, "periodSeconds": 5}}]}}
+        manager.add_pod(pod, {"c": "cid-1"}, "127.0.0.1")
+        try:
+            await settled(clock)
+            assert manager.is_ready("u1", "c")  # first attempt at once (no initial delay)
+            manager.add_pod(pod, {"c": "cid-1"}, "127.0.0.1")  # e.g. another container moved
+            assert manager.is_ready("u1", "c")
+            manager.add_pod(pod, {"c": "cid-2"}, "127.0.0.1")  # restarted: probed anew
+            assert not manager.is_ready("u1", "c")
+            await settled(clock)
+            assert manager.is_ready("u1", "c")
+        finally:
+            await manager.close()
