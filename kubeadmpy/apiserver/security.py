@@ -7,6 +7,7 @@ caches, learns RBAC objects from their caches as they change, and the default po
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from kubeadmpy.apiserver.storage import Storage
 from kubeadmpy.apiserver.watchcache import CacheEvent, WatchCache
 from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
+from kubeadmpy.security.authn import AuthResult, Credentials
 from kubeadmpy.security.escalation import EscalationForbidden
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
@@ -152,3 +154,35 @@ def admit(stack: SecurityStack, request: web.Request, operation: str, spec: Reso
     if admitted is None or admitted is obj:
         return obj
     return dict(admitted)
+
+
+class CertificateAuthCache:
+    """Remembers successful client-certificate authentications for a few seconds.
+
+    Verifying a certificate chain costs ~150 µs per request (more than everything else the
+    server does for a GET); the TLS handshake has already verified it once. Only certificate-
+    only credentials are cached, and only briefly, so an expiring certificate stops working
+    within `ttl_seconds`; bearer tokens are always checked (their secrets may be deleted).
+    """
+
+    def __init__(self, stack: SecurityStack, ttl_seconds: float = 10.0, size: int = 4096
+                 ) -> None:
+        self.stack = stack
+        self.ttl = ttl_seconds
+        self.size = size
+        self._entries: dict[bytes, tuple[AuthResult, float]] = {}
+
+    def authenticate(self, credentials: Credentials) -> AuthResult:
+        der = credentials.client_cert_der
+        if der is None or credentials.authorization:
+            return self.stack.authenticate(credentials)
+        now = time.monotonic()
+        hit = self._entries.get(der)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        result = self.stack.authenticate(credentials)
+        if result.user is not None:
+            if len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[der] = (result, now + self.ttl)
+        return result

@@ -78,6 +78,7 @@ class APIServer:
             for spec in self.registry.all() if "watch" in spec.verbs}
         self.openapi = OpenAPIDocuments(self.registry.all())
         self.security = security.build(settings, self.registry, self.caches)
+        self.authentication = security.CertificateAuthCache(self.security)
         self.handlers = ResourceHandlers(self.registry, self.storage, self.caches, self)
         self._tasks: asyncio.TaskGroup | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -245,7 +246,7 @@ class APIServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            result = self.security.authenticate(credentials_from_aiohttp(request))
+            result = self.authentication.authenticate(credentials_from_aiohttp(request))
             if result.user is None:
                 log.info("Unable to authenticate the request: %s", result.reason)
                 raise status.unauthorized()
