@@ -28,6 +28,12 @@ from kubeadmpy.scheduler.model import DEFAULT_SCHEDULER_NAME, PodInfo, pod_info
 from kubeadmpy.scheduler.preemption import Candidate
 from kubeadmpy.scheduler.queue import QueuedPod, SchedulingQueue
 from kubeadmpy.scheduler.snapshot import ClusterSnapshot
+from kubeadmpy.scheduler.volumes import (
+    SELECTED_NODE_ANNOTATION,
+    VolumePlan,
+    plan_volumes,
+    release_volumes,
+)
 
 log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
@@ -238,19 +244,24 @@ class Scheduler:
             self.queue.add_backoff(queued)
             return
         self.snapshot.clear_nomination(pod.key)
+        plan = plan_volumes(pod, self.snapshot, self.snapshot.nodes[decision.node_name]) \
+            if pod.claim_names else VolumePlan()
         assumed = self.snapshot.assume(pod, decision.node_name)
-        self._spawn(self._bind(queued, assumed, decision.node_name))
+        self._spawn(self._bind(queued, assumed, decision.node_name, plan))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         assert self._group is not None, "schedule_one runs inside run()"
         self._group.create_task(work)
 
-    async def _bind(self, queued: QueuedPod, pod: PodInfo, node: str) -> None:
+    async def _bind(self, queued: QueuedPod, pod: PodInfo, node: str, plan: VolumePlan) -> None:
         async with self._bind_slots:
             try:
+                if not plan.empty:
+                    await self._prepare_volumes(pod, node, plan)
                 await self.client.bind(pod.namespace, pod.name, node)
             except (errors.APIError, OSError, TimeoutError) as exc:
                 self.snapshot.forget(pod.key)
+                release_volumes(plan, self.snapshot)
                 self.queue.add_backoff(queued)
                 log.warning("scheduler: binding %s to %s failed: %s", pod.key, node, exc)
                 if not isinstance(exc, errors.NotFound):
@@ -261,6 +272,19 @@ class Scheduler:
         self.queue.done(pod.key)
         await self._write_event(pod, events.SCHEDULED, events.scheduled_message(pod, node),
                                 warning=False)
+
+    async def _prepare_volumes(self, pod: PodInfo, node: str, plan: VolumePlan) -> None:
+        """Upstream's PreBind: the provisioner learns the node; a static PV gets its claim
+        (a PUT carrying the PV's resourceVersion, so two schedulers cannot both take it)."""
+        for claim in plan.provision:
+            await self.client.patch("persistentvolumeclaims", claim, {"metadata": {
+                "annotations": {SELECTED_NODE_ANNOTATION: node}}}, pod.namespace,
+                patch_type=PatchType.MERGE)
+        for claim, volume in plan.static:
+            spec = {**(volume.get("spec") or {}), "claimRef": {
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": pod.namespace,
+                "name": claim}}
+            await self.client.update("persistentvolumes", {**volume, "spec": spec})
 
     async def _preempt(self, pod: PodInfo, candidate: Candidate) -> None:
         """Evict the victims (graceful delete, as upstream), then record the nomination."""

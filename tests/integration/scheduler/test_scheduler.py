@@ -327,3 +327,41 @@ async def test_a_gated_pod_waits_until_its_last_gate_is_removed(
         async def bound() -> bool:
             return (await pods_by_node(admin, "default"))["gated"] == "node-0"
         await wait_for(bound, "the pod bound once ungated")
+
+
+async def test_waiting_claims_learn_the_node_or_get_a_reachable_local_volume(
+        admin: Client, scheduler_kubeconfig: Path) -> None:
+    await register_simulated_nodes(admin, simulated_nodes(3))
+    for name, provisioner in (("csi", "hostpath.csi.kubeadmpy.io"),
+                              ("local", "kubernetes.io/no-provisioner")):
+        await admin.create("storageclasses", {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": name}, "provisioner": provisioner,
+            "volumeBindingMode": "WaitForFirstConsumer"})
+    await admin.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "disk-on-1"},
+        "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "storageClassName": "local", "local": {"path": "/mnt/disk"},
+                 "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                     {"key": "kubernetes.io/hostname", "operator": "In",
+                      "values": ["node-1"]}]}]}}}})
+    # the PV controller's part (there is none here): a new, unclaimed PV is Available
+    await admin.patch("persistentvolumes", "disk-on-1", {"status": {"phase": "Available"}},
+                      subresource="status", patch_type=PatchType.MERGE)
+    for claim, storage_class in (("dynamic", "csi"), ("static", "local")):
+        await admin.create("persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
+                     "resources": {"requests": {"storage": "1Gi"}}}}, "default")
+    volumes = [{"name": c, "persistentVolumeClaim": {"claimName": c}}
+               for c in ("dynamic", "static")]
+    await create_pods(admin, "default", [pending_pod("app", volumes=volumes)])
+    async with in_process_scheduler(scheduler_kubeconfig):
+        async def bound() -> bool:
+            return bool((await pods_by_node(admin, "default"))["app"])
+        await wait_for(bound, "the pod bound")
+    assert (await pods_by_node(admin, "default"))["app"] == "node-1"  # where the local disk is
+    dynamic = await admin.get("persistentvolumeclaims", "dynamic", "default")
+    assert dynamic["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "node-1"
+    disk = await admin.get("persistentvolumes", "disk-on-1")
+    assert {"namespace": "default", "name": "static"}.items() <= disk["spec"]["claimRef"].items()

@@ -12,6 +12,7 @@ from kubeadmpy.scheduler.algorithm import default_filters
 from kubeadmpy.scheduler.framework import SKIP, Code, Status
 from kubeadmpy.scheduler.model import pod_info
 from kubeadmpy.scheduler.simulated import simulated_node
+from kubeadmpy.scheduler.volumes import plan_volumes, release_volumes
 
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 HOST = "kubernetes.io/hostname"
@@ -280,3 +281,20 @@ def test_claims_that_block_every_node_fail_before_any_node(
     status = verdict(case)
     assert status is not None and status.reasons == (reason,)
     assert status.code == Code.UNRESOLVABLE
+
+
+def test_a_static_volume_chosen_for_one_pod_is_not_offered_to_the_next() -> None:
+    snapshot = cluster(N1)
+    snapshot.storage_classes["local"] = {"provisioner": "kubernetes.io/no-provisioner",
+                                         "volumeBindingMode": "WaitForFirstConsumer"}
+    snapshot.volumes["pv1"] = {**pv("pv1", "n1", phase="Available", storageClassName="local"),
+                               "metadata": {"name": "pv1", "resourceVersion": "7"}}
+    for claim in ("a", "b"):
+        snapshot.claims[f"default/{claim}"] = {"spec": {"storageClassName": "local"}}
+    first = plan_volumes(pod_info(pod_dict("one", spec=claim_volume("a"))), snapshot,
+                         snapshot.nodes["n1"])
+    assert [(claim, volume["metadata"]["name"]) for claim, volume in first.static] == [("a", "pv1")]
+    second = pod_info(pod_dict("two", spec=claim_volume("b")))
+    assert plan_volumes(second, snapshot, snapshot.nodes["n1"]).empty
+    release_volumes(first, snapshot)  # the first pod's binding failed
+    assert not plan_volumes(second, snapshot, snapshot.nodes["n1"]).empty
