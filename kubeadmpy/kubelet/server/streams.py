@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ async def serve_websocket(request: web.Request, options: StreamOptions,
     await socket.prepare(request)
     try:
         backend = await open_backend(options)
-    except Exception as exc:
+    except Exception as exc:  # after the 101 the error channel is the only way to say it
+        log.warning("%s %s: %s", request.method, request.path, exc)
         await socket.send_bytes(bytes([ERROR]) + _failure_status(str(exc)))
         await socket.close()
         return socket
@@ -150,7 +152,6 @@ async def _bridge(pump_in: Awaitable[None], pump_out: Awaitable[None], backend: 
 
 
 def _failure_status(message: str) -> bytes:
-    import json
     return json.dumps({"metadata": {}, "status": "Failure", "message": message,
                        "reason": "InternalError", "code": 500}).encode()
 
@@ -216,7 +217,14 @@ async def serve_spdy(request: web.Request, options: StreamOptions,
     serving = asyncio.ensure_future(session.serve())
     try:
         streams = await _accept_streams(session, options)
-        backend = await open_backend(options)
+        try:
+            backend = await open_backend(options)
+        except Exception as exc:  # after the 101 the error stream is the only way to say it
+            log.warning("%s %s: %s", request.method, request.path, exc)
+            await streams["error"].write(_failure_status(str(exc)))
+            for stream in streams.values():
+                await stream.close()
+            return response
 
         async def send(channel: int, data: bytes) -> None:
             stream = streams.get(CHANNEL_NAMES[channel])

@@ -19,6 +19,7 @@ from kubelet_server_helpers import (
     kubelet_server,
     remove_labelled_pod,
     start_labelled_pod,
+    wait_exited,
 )
 
 from kubeadmpy.cri import CRIClient
@@ -179,3 +180,23 @@ async def test_exec_without_an_upgrade_is_refused_like_upstream(
             f"https://127.0.0.1:{server.port}/exec/default/shell/main?command=ls&output=1",
             ssl=client_context(certs, *ADMIN)) as response:
         assert (response.status, await response.text()) == (400, "Upgrade request required")
+
+
+async def test_exec_in_a_stopped_container_reports_the_runtime_error_on_the_error_channel(
+        server: KubeletServer, certs: Certs, cri: CRIClient,
+        runtime: ScratchContainerd) -> None:
+    pod = await start_labelled_pod(cri, runtime, "stopped", ["true"])
+    try:
+        await wait_exited(cri, pod.container_id)
+        _, channels = await websocket_session(
+            server, certs, "/exec/default/stopped/main?command=ls&output=1",
+            "v5.channel.k8s.io", [])
+        failure = json.loads(channels[3])
+        assert (failure["status"], failure["code"]) == ("Failure", 500)
+        assert "exec in main" in failure["message"]
+        _, streams = await spdy_session(server, certs,
+                                        "/exec/default/stopped/main?command=ls&output=1",
+                                        ["error", "stdout"])
+        assert json.loads(streams["error"])["message"] == failure["message"]
+    finally:
+        await remove_labelled_pod(cri, pod)
