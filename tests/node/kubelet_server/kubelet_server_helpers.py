@@ -101,14 +101,15 @@ async def wait_exited(cri: CRIClient, container_id: str) -> None:
 
 @contextlib.asynccontextmanager
 async def kubelet_server(cri: CRIClient, certs: Certs, cert_dir: Path,
-                         cluster: Cluster | None = None) -> AsyncIterator[KubeletServer]:
+                         cluster: Cluster | None = None,
+                         anonymous: bool = False) -> AsyncIterator[KubeletServer]:
     """A KubeletServer on free ports. With a cluster: authorization by SubjectAccessReview
     (the kubelet's API identity is an admin here: the test harness's apiserver runs without
     the bootstrap RBAC policy that lets system:nodes create reviews); without: AlwaysAllow
     (authentication stays on)."""
     settings = ServerSettings(
         node_name=NODE, address="127.0.0.1", port=0, healthz_port=0, cert_dir=str(cert_dir),
-        auth=AuthSettings(client_ca_file=certs.path("ca.crt"),
+        auth=AuthSettings(client_ca_file=certs.path("ca.crt"), anonymous=anonymous,
                           mode="Webhook" if cluster is not None else "AlwaysAllow"))
     if cluster is None:
         server = KubeletServer(settings, CRIPodLookup(cri), cri)

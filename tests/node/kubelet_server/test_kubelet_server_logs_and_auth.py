@@ -242,3 +242,11 @@ async def test_a_service_account_token_is_authenticated_by_token_review(
                              client_context(certs, None), {"Authorization": f"Bearer {token}"})
     assert status == 403
     assert text.startswith("Forbidden (user=system:serviceaccount:default:log-reader, verb=get")
+
+
+async def test_anonymous_requests_pass_only_when_the_config_enables_them(
+        cri: CRIClient, certs: Certs, tmp_path: Path, printer: LabelledPod) -> None:
+    async with kubelet_server(cri, certs, tmp_path, anonymous=True) as open_server:
+        status, text = await get(open_server, "/containerLogs/default/printer/main?tailLines=1",
+                                 client_context(certs, None))
+    assert (status, text) == (200, "last\n")
