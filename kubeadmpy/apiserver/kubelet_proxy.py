@@ -1,10 +1,12 @@
-"""Relaying pod logs from the kubelet, as the upstream apiserver does for `kubectl logs`.
+"""Relaying pod logs, exec, attach and port-forward to the kubelet, as the upstream apiserver
+does for `kubectl logs|exec|attach|port-forward`.
 
 The apiserver finds the pod's node, picks the node address by --kubelet-preferred-address-types
 and the kubelet port from the node status (default 10250), and streams
 `GET /containerLogs/<ns>/<pod>/<container>` over HTTPS with the --kubelet-client-certificate
 identity. Like upstream without --kubelet-certificate-authority, the kubelet's serving
-certificate is not verified.
+certificate is not verified. Upgraded streams (WebSocket and SPDY) are spliced through by the
+kubelet package's `proxy_to_kubelet`, so both protocols reach the kubelet unchanged.
 """
 
 from __future__ import annotations
@@ -108,3 +110,12 @@ class KubeletProxy:
             with contextlib.suppress(ConnectionResetError):
                 await response.write_eof()
             return response
+
+    async def stream_upgrade(self, request: web.Request, node: JSONObject, path: str
+                             ) -> web.StreamResponse:
+        """exec/attach/portforward: relay the (upgrading) request to `path` on the kubelet."""
+        # Imported here: the kubelet package is large and only these requests need it.
+        from kubeadmpy.kubelet.server.proxy import proxy_to_kubelet
+
+        return await proxy_to_kubelet(request, node_address(node, self.address_types),
+                                      kubelet_port(node), path, self._cert, self._key)

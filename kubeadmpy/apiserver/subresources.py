@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -52,6 +53,8 @@ class SubresourceHandlers:
             return await self._token(request, target)
         if sub == "log" and method == "GET":
             return await self._logs(request, target)
+        if sub in ("exec", "attach", "portforward") and method in ("GET", "POST"):
+            return await self._connect(request, target, sub)
         raise status.service_unavailable(
             f"the {sub} subresource of {target.spec.plural} is not implemented yet")
 
@@ -78,6 +81,25 @@ class SubresourceHandlers:
         except UserInputError as exc:  # no signing key configured
             raise status.internal_error(str(exc)) from exc
         return negotiation.respond(answer, 201)
+
+    async def _connect(self, request: web.Request, target: Target, sub: str
+                       ) -> web.StreamResponse:
+        pod = await self.rest.storage.get(target.spec, target.namespace, target.name)
+        node_name = pod.get("spec", {}).get("nodeName")
+        if not node_name:
+            raise status.bad_request(f"pod {target.name} does not have a host assigned")
+        nodes = self.rest.registry.lookup("", "v1", "nodes")
+        assert nodes is not None
+        node = await self.rest.storage.get(nodes, "", node_name)
+        where = f"{quote(target.namespace)}/{quote(target.name)}"
+        if sub == "portforward":
+            path = f"/portForward/{where}"
+        else:
+            container = choose_container(pod, request.query.get("container"))
+            path = f"/{sub}/{where}/{quote(container)}"
+        if request.rel_url.raw_query_string:
+            path += f"?{request.rel_url.raw_query_string}"
+        return await self.rest.env.kubelets.stream_upgrade(request, node, path)
 
     async def _logs(self, request: web.Request, target: Target) -> web.StreamResponse:
         pod = await self.rest.storage.get(target.spec, target.namespace, target.name)
