@@ -3,7 +3,9 @@
 For every Service with a selector, the Endpoints of the same name holds one subset per distinct
 port set, with ready pods under `addresses` and the others under `notReadyAddresses` (sorted by
 IP, so an unchanged set of pods never causes a write). Terminating pods are left out unless the
-Service publishes not-ready addresses. The object follows the Service's labels and goes away
+Service publishes not-ready addresses; past 1,000 addresses the list is truncated and
+annotated `endpoints.kubernetes.io/over-capacity: truncated`, as upstream (EndpointSlices
+carry every endpoint). The object follows the Service's labels and goes away
 with it. Pods are mapped to Services by selector and, for pods whose labels no longer match, by
 the Endpoints that still list them — so removals are level-triggered too.
 """
@@ -29,6 +31,8 @@ from kubeadmpy.controllers.registry import ControllerContext
 
 NAME = "endpoints-controller"
 POD_INDEX = "pods"
+MAX_ADDRESSES = 1000  # upstream's cap for v1 Endpoints; EndpointSlices carry the rest
+OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
 
 
 def _listed_pods(endpoints: JSONObject) -> list[str]:
@@ -66,6 +70,29 @@ def build_subsets(service: Mapping[str, Any], pods: list[JSONObject]) -> list[JS
             subset["ports"] = [p.as_api() for p in ports]
         subsets.append(subset)
     return subsets
+
+
+def truncate(subsets: list[JSONObject]) -> tuple[list[JSONObject], bool]:
+    """At most MAX_ADDRESSES addresses, ready ones kept first, each subset keeping its share
+    in proportion to its size (as upstream); whether anything was cut."""
+    total = sum(len(s.get("addresses") or []) + len(s.get("notReadyAddresses") or [])
+                for s in subsets)
+    if total <= MAX_ADDRESSES:
+        return subsets, False
+    cut = []
+    for subset in subsets:
+        size = len(subset.get("addresses") or []) + len(subset.get("notReadyAddresses") or [])
+        share = size * MAX_ADDRESSES // total
+        ready = (subset.get("addresses") or [])[:share]
+        waiting = (subset.get("notReadyAddresses") or [])[:share - len(ready)]
+        trimmed = {k: v for k, v in subset.items()
+                   if k not in ("addresses", "notReadyAddresses")}
+        if ready:
+            trimmed["addresses"] = ready
+        if waiting:
+            trimmed["notReadyAddresses"] = waiting
+        cut.append(trimmed)
+    return cut, True
 
 
 class EndpointsController:
@@ -106,22 +133,30 @@ class EndpointsController:
             return None  # endpoints of selector-less services are the user's
         pods = [p for p in self.pods.store.list(request.namespace)
                 if backends.selects(selector, p)]
-        subsets = build_subsets(service, pods)
+        subsets, truncated = truncate(build_subsets(service, pods))
         labels = backends.managed_labels(service)
         if current is None:
             body: JSONObject = {"apiVersion": "v1", "kind": "Endpoints",
                                 "metadata": {"name": request.name,
                                              "namespace": request.namespace,
                                              "labels": labels}}
+            if truncated:
+                body["metadata"]["annotations"] = {OVER_CAPACITY: "truncated"}
             if subsets:
                 body["subsets"] = subsets
             await self.client.create("endpoints", body, request.namespace)
             return None
+        annotations = dict(meta(current).get("annotations") or {})
+        annotations.pop(OVER_CAPACITY, None)
+        if truncated:
+            annotations[OVER_CAPACITY] = "truncated"
         if (current.get("subsets") or []) == subsets and \
-                (meta(current).get("labels") or {}) == labels:
+                (meta(current).get("labels") or {}) == labels and \
+                (meta(current).get("annotations") or {}) == annotations:
             return None
         changed = writable(current)
         changed["metadata"]["labels"] = labels
+        changed["metadata"]["annotations"] = annotations
         changed["subsets"] = subsets
         await self.client.update("endpoints", changed, request.namespace)
         return None

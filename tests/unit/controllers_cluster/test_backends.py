@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubeadmpy.controllers.cluster import backends
+from kubeadmpy.controllers.cluster import backends, endpoints
 from kubeadmpy.controllers.cluster.endpoints import build_subsets
 from kubeadmpy.controllers.cluster.endpointslice import MAX_ENDPOINTS_PER_SLICE, desired_slices
 
@@ -119,3 +119,13 @@ def test_a_dual_stack_pod_is_published_in_the_services_families(
     assert [key[0] for key, _ in desired_slices(service, [dual_stack_pod()])] == slice_types
     (subset,) = build_subsets(service, [dual_stack_pod()])
     assert [a["ip"] for a in subset["addresses"]] == [endpoints_ip]
+
+
+def test_endpoints_past_1000_addresses_are_truncated_ready_first() -> None:
+    pods = [pod(f"p{i}", f"10.0.{i // 250}.{i % 250}", ready=i % 2 == 0) for i in range(1500)]
+    subsets, truncated = endpoints.truncate(build_subsets(SERVICE, pods))
+    assert truncated
+    (subset,) = subsets
+    assert len(subset["addresses"]) == 750 and len(subset["notReadyAddresses"]) == 250
+    assert endpoints.truncate(build_subsets(SERVICE, pods[:10])) == (
+        build_subsets(SERVICE, pods[:10]), False)
