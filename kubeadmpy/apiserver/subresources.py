@@ -55,6 +55,12 @@ class SubresourceHandlers:
             return await self._logs(request, target)
         if sub in ("exec", "attach", "portforward") and method in ("GET", "POST"):
             return await self._connect(request, target, sub)
+        if sub == "proxy" and target.spec.plural == "nodes":
+            node = await self.rest.storage.get(target.spec, "", target.name)
+            path = "/" + quote(target.rest)
+            if request.rel_url.raw_query_string:
+                path += f"?{request.rel_url.raw_query_string}"
+            return await self.rest.env.kubelets.stream_upgrade(request, node, path)
         raise status.service_unavailable(
             f"the {sub} subresource of {target.spec.plural} is not implemented yet")
 

@@ -1,4 +1,4 @@
-"""`kubectl logs` through kubeadmpy-apiserver: the apiserver finds the pod's node and relays the
+"""`kubectl logs` and the node proxy through kubeadmpy-apiserver: the apiserver finds the pod's node and relays the
 kubelet's /containerLogs stream. The kubeadmpy kubelet is not part of this test's scope, so a
 `FakeKubelet` (a TLS HTTP server on loopback that speaks the kubelet's log endpoint and records
 the client certificate it was called with) stands at the node's address."""
@@ -42,6 +42,11 @@ class FakeKubelet:
         return response
 
 
+    async def summary(self, request: web.Request) -> web.Response:
+        self.calls.append((request.path, dict(request.query), ""))
+        return web.json_response({"node": {"nodeName": "fake"}})
+
+
 @pytest.fixture
 async def kubelet(cluster: Cluster) -> AsyncIterator[FakeKubelet]:
     certs = cluster.certs
@@ -52,6 +57,7 @@ async def kubelet(cluster: Cluster) -> AsyncIterator[FakeKubelet]:
     fake = FakeKubelet(free_port())
     app = web.Application()
     app.router.add_get("/containerLogs/{ns}/{pod}/{container}", fake.container_logs)
+    app.router.add_get("/stats/summary", fake.summary)
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -104,3 +110,12 @@ async def test_several_containers_need_a_name(cluster: Cluster, kubelet: FakeKub
     named = await kubectl(cluster, "1.33", "logs", "web", "-c", "b", "-n", ns)
     assert named.stdout.splitlines() == LINES
     assert kubelet.calls[-1][0] == f"/containerLogs/{ns}/web/b"
+
+
+async def test_the_node_proxy_reaches_the_kubelet(cluster: Cluster, kubelet: FakeKubelet) -> None:
+    _, node = await asyncio.to_thread(setup_pod, cluster, kubelet.port, ["app"])
+    result = await kubectl(cluster, "1.33", "get", "--raw",
+                           f"/api/v1/nodes/{node}/proxy/stats/summary?only_cpu_and_memory=true")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"node": {"nodeName": "fake"}}
+    assert kubelet.calls[-1][:2] == ("/stats/summary", {"only_cpu_and_memory": "true"})
