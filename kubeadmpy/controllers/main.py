@@ -35,12 +35,29 @@ def main(argv: list[str] | None = None) -> int:
     except KubeadmpyError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BaseExceptionGroup as group:  # a controller refused its flags inside the task group
+        user_error = _first_user_error(group)
+        if user_error is None:
+            raise
+        print(f"{PROG}: {user_error}", file=sys.stderr)
+        return user_error.exit_code
     except OSError as exc:  # bind failures, unreachable API server at start
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _first_user_error(error: BaseException) -> KubeadmpyError | None:
+    if isinstance(error, KubeadmpyError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _first_user_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

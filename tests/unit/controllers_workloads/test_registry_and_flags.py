@@ -3,7 +3,10 @@ as upstream, bad values refused with the flag named (one line, no traceback)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from kubeadmpy.controllers import main as cm_main
 from kubeadmpy.controllers.manager import SECURE_PORT, parse_settings, user_agent
@@ -109,3 +112,22 @@ def test_service_account_identity_is_in_the_user_agent() -> None:
     assert user_agent("deployment-controller").startswith("kube-controller-manager/")
     assert user_agent("deployment-controller").endswith(
         "/system:serviceaccount:kube-system:deployment-controller")
+
+
+def test_a_controller_refusing_its_flags_stops_the_process_with_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The root-CA publisher needs --root-ca-file; the process ends naming it, no traceback
+    (it fails before any API call, so the unreachable server does not matter)."""
+    kubeconfig = tmp_path / "kcm.conf"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1",
+                                                "insecure-skip-tls-verify": True}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "x"}}]}))
+    code = cm_main.main([f"--kubeconfig={kubeconfig}", "--leader-elect=false",
+                         "--secure-port=0", "--bind-address=127.0.0.1",
+                         "--controllers=root-ca-certificate-publisher-controller"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "--root-ca-file" in err and "Traceback" not in err
