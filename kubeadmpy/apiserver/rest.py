@@ -85,7 +85,7 @@ class ResourceHandlers:
             raise status.method_not_allowed()
         if method == "GET":
             obj = await self.storage.get(target.spec, target.namespace, target.name)
-            return self._object_response(target.spec, obj, fmt, request)
+            return self.object_response(target.spec, obj, fmt, request)
         if method == "PUT":
             return await self.update(request, target, fmt)
         if method == "PATCH":
@@ -94,7 +94,7 @@ class ResourceHandlers:
             return await self.delete(request, target, fmt)
         raise status.method_not_allowed()
 
-    def _object_response(self, spec: ResourceSpec, obj: JSONObject,
+    def object_response(self, spec: ResourceSpec, obj: JSONObject,
                          fmt: negotiation.ResponseFormat, request: web.Request,
                          code: int = 200) -> web.Response:
         if fmt.table:
@@ -107,7 +107,7 @@ class ResourceHandlers:
             return negotiation.respond(tables.partial_metadata(obj), code)
         return negotiation.respond(obj, code, fmt)
 
-    async def _body(self, request: web.Request, spec: ResourceSpec, kind: str = "") -> Any:
+    async def read_object(self, request: web.Request, spec: ResourceSpec, kind: str = "") -> Any:
         raw = await negotiation.read_body(request)
         hint = negotiation.GVKHint(spec.group, spec.version, kind or spec.kind)
         return negotiation.decode_body(raw, request.headers.get("Content-Type", ""), hint)
@@ -142,7 +142,7 @@ class ResourceHandlers:
 
     async def create(self, request: web.Request, target: Target,
                      fmt: negotiation.ResponseFormat) -> web.Response:
-        body = await self._body(request, target.spec)
+        body = await self.read_object(request, target.spec)
         manager = fields.field_manager(request.query, request.headers.get("User-Agent", ""))
         return await self._create_object(request, target, fmt, body, manager=manager)
 
@@ -173,7 +173,7 @@ class ResourceHandlers:
             if not dry_run:
                 await spec.strategy.after_delete(obj, self.env)
             raise
-        response = self._object_response(spec, created, fmt, request, 201)
+        response = self.object_response(spec, created, fmt, request, 201)
         response.headers.update(fields.warning_header(warnings))
         return response
 
@@ -235,13 +235,13 @@ class ResourceHandlers:
                                               dry_run=dry_run)
         if not dry_run:
             await writes.finish_if_vanishing(self.storage, spec, new, self.env)
-        response = self._object_response(spec, new, fmt, request)
+        response = self.object_response(spec, new, fmt, request)
         response.headers.update(fields.warning_header(warnings))
         return response
 
     async def update(self, request: web.Request, target: Target,
                      fmt: negotiation.ResponseFormat, subresource: str = "") -> web.Response:
-        body = await self._body(request, target.spec)
+        body = await self.read_object(request, target.spec)
 
         async def build(current: JSONObject) -> Any:
             return writes.deep(body) if isinstance(body, dict) else body
@@ -300,4 +300,4 @@ class ResourceHandlers:
             return negotiation.respond(status.success_status(StatusDetails(
                 name=target.name, group=spec.group, kind=spec.plural,
                 uid=obj["metadata"].get("uid", ""))), 200, fmt)
-        return self._object_response(spec, obj, fmt, request)
+        return self.object_response(spec, obj, fmt, request)

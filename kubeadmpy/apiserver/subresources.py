@@ -36,7 +36,7 @@ class SubresourceHandlers:
         if sub in ("status", "approval", "finalize"):
             if method == "GET" and sub == "status":
                 obj = await self.rest.storage.get(target.spec, target.namespace, target.name)
-                return self.rest._object_response(target.spec, obj, fmt, request)
+                return self.rest.object_response(target.spec, obj, fmt, request)
             kind = "status" if sub in ("status", "approval") else "finalize"
             if method == "PUT":
                 return await self.rest.update(request, target, fmt, subresource=kind)
@@ -67,7 +67,7 @@ class SubresourceHandlers:
     async def _token(self, request: web.Request, target: Target) -> web.Response:
         """TokenRequest: a signed service-account token (`kubectl create token`)."""
         account = await self.rest.storage.get(target.spec, target.namespace, target.name)
-        body = await self.rest._body(request, target.spec, "TokenRequest")
+        body = await self.rest.read_object(request, target.spec, "TokenRequest")
         security.admit(self.rest.env.security, request, "CREATE", target.spec,
                        namespace=target.namespace, name=target.name,
                        obj=body if isinstance(body, dict) else None, subresource="token")
@@ -170,7 +170,7 @@ class SubresourceHandlers:
         return negotiation.respond(self._scale_of(spec, new), 200, fmt)
 
     async def _bind(self, request: web.Request, target: Target) -> web.Response:
-        body = await self.rest._body(request, target.spec, "Binding")
+        body = await self.rest.read_object(request, target.spec, "Binding")
         node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
         if not node:
             raise status.invalid("Binding", "", target.name, [status.Cause(
@@ -196,7 +196,7 @@ class SubresourceHandlers:
         return negotiation.respond(status.success_status(), 201)
 
     async def _evict(self, request: web.Request, target: Target) -> web.Response:
-        body = await self.rest._body(request, target.spec, "Eviction")
+        body = await self.rest.read_object(request, target.spec, "Eviction")
         security.admit(self.rest.env.security, request, "CREATE", target.spec,
                        namespace=target.namespace, name=target.name,
                        obj=body if isinstance(body, dict) else None, subresource="eviction")
