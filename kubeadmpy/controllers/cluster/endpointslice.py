@@ -5,7 +5,10 @@ Each Service with a selector owns slices labelled `kubernetes.io/service-name=<s
 controlling owner. Endpoints are grouped by address type and by the port set they serve, at
 most 100 per slice; each carries upstream's conditions: `ready` (Ready and not terminating),
 `serving` (Ready), `terminating`. A Service without backends keeps one empty slice, as
-upstream. Existing slices are reused in place, so only changed slices are written.
+upstream. Existing slices are reused in place (an empty placeholder becomes the first real slice), so
+only changed slices are written; a Service
+whose newly created slice the cache has not shown yet waits for it (upstream's slice tracker),
+so a burst of pod events never creates duplicates.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubeadmpy.client import Controller, Request, Result
+from kubeadmpy.client.clock import Clock
 from kubeadmpy.controllers.cluster import backends
 from kubeadmpy.controllers.cluster.common import (
     JSONObject,
@@ -35,6 +39,7 @@ MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 MANAGED_BY = "endpointslice-controller.k8s.io"
 MAX_ENDPOINTS_PER_SLICE = 100
 POD_INDEX, SERVICE_INDEX = "pods", "service"
+UNOBSERVED_TIMEOUT = 30.0
 
 SliceKey = tuple[str, tuple[backends.EndpointPort, ...]]
 
@@ -99,6 +104,8 @@ class EndpointSliceController:
         self.client = ctx.client
         self.services = ctx.informers.informer("services")
         self.pods = ctx.informers.informer("pods")
+        self.clock: Clock = ctx.clock
+        self._created: dict[str, dict[str, float]] = {}  # service key → slice name → when
         self.slices = ctx.informers.informer(
             "endpointslices", indexers={POD_INDEX: _listed_pods,
                                         SERVICE_INDEX: _service_of_slice})
@@ -122,7 +129,22 @@ class EndpointSliceController:
     async def run(self) -> None:
         await self.controller.run()
 
+    def _unobserved(self, key: str) -> bool:
+        """Slices this controller created that its cache has not shown yet (acting now would
+        create them again); forgotten after UNOBSERVED_TIMEOUT in case a watch event is lost."""
+        pending = self._created.get(key)
+        if not pending:
+            return False
+        now = self.clock.now()
+        for name, at in list(pending.items()):
+            if self.slices.store.get(f"{key.split('/', 1)[0]}/{name}") is not None or \
+                    now - at > UNOBSERVED_TIMEOUT:
+                del pending[name]
+        return bool(pending)
+
     async def reconcile(self, request: Request) -> Result | None:
+        if self._unobserved(request.key):
+            return Result(requeue_after=0.1)
         service = self.services.store.get(request.key)
         existing = self.slices.store.by_index(SERVICE_INDEX, request.key)
         selector = backends.selector_of(service) if service is not None else None
@@ -134,11 +156,21 @@ class EndpointSliceController:
         pods = [p for p in self.pods.store.list(request.namespace)
                 if backends.selects(selector, p)]
         unused = list(existing)
-        for key, endpoints in desired_slices(service, pods):
+        wanted = desired_slices(service, pods)
+        unmatched = []
+        for key, endpoints in wanted:  # first the slices that already have these ports
             reuse = next((s for s in unused if _slice_key(s) == key), None)
+            if reuse is None:
+                unmatched.append((key, endpoints))
+                continue
+            unused.remove(reuse)
+            await self._update(service, reuse, key, endpoints)
+        for key, endpoints in unmatched:  # then any leftover of the address type (e.g. the
+            reuse = next((s for s in unused  # placeholder) instead of create + delete
+                          if _slice_key(s)[0] == key[0]), None)
             if reuse is not None:
                 unused.remove(reuse)
-                await self._update(service, reuse, endpoints)
+                await self._update(service, reuse, key, endpoints)
             else:
                 await self._create(service, key, endpoints)
         for slice_ in unused:
@@ -160,16 +192,21 @@ class EndpointSliceController:
                              {"apiVersion": "v1", "kind": "Service", **service})]},
             "addressType": key[0], "endpoints": endpoints,
             "ports": [p.as_api() for p in key[1]]}
-        await self.client.create("endpointslices", body, namespace_of(service))
+        created = await self.client.create("endpointslices", body, namespace_of(service))
+        self._created.setdefault(f"{namespace_of(service)}/{name_of(service)}", {})[
+            name_of(created)] = self.clock.now()
 
-    async def _update(self, service: JSONObject, current: JSONObject,
+    async def _update(self, service: JSONObject, current: JSONObject, key: SliceKey,
                       endpoints: list[JSONObject]) -> None:
         labels = self._labels(service)
+        ports = [p.as_api() for p in key[1]]
         if (current.get("endpoints") or []) == endpoints and \
-                (meta(current).get("labels") or {}) == labels:
+                (meta(current).get("labels") or {}) == labels and \
+                (current.get("ports") or []) == ports:
             return
         changed = writable(current)
         changed["endpoints"] = endpoints
+        changed["ports"] = ports
         changed["metadata"]["labels"] = labels
         await self.client.update("endpointslices", changed, namespace_of(service))
 

@@ -4,6 +4,7 @@ Ready through the status subresource, as their kubelet would), and every namespa
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,37 @@ async def test_every_namespace_gets_a_default_service_account_and_the_root_ca(
         await eventually(restored, "the default ServiceAccount and CA bundle are restored")
         listed = cluster.kubectl("1.33", "get", "serviceaccounts", "-n", "after").stdout
         assert "default" in listed
+
+
+async def test_a_burst_of_pods_behind_a_new_service_yields_one_slice(
+        admin: Client, nodes: SimulatedNodes) -> None:
+    await nodes.add("node-a")
+    ever_created: set[str] = set()
+
+    async def record_creations(resource_version: str) -> None:
+        async with admin.watch("endpointslices", NS, resource_version=resource_version,
+                               label_selector="kubernetes.io/service-name=burst") as events:
+            async for event in events:
+                if event.type == "ADDED":
+                    ever_created.add(event.object["metadata"]["name"])
+    start = (await admin.list("endpointslices", NS)).resource_version
+    recorder = asyncio.create_task(record_creations(start))
+    async with running_controllers(admin, ManagerOptions(),
+                                   ("endpointslice", endpointslice.new_controller)):
+        await admin.create("services", {"metadata": {"name": "burst"}, "spec": {
+            "selector": {"app": "burst"}, "ports": [{"port": 80}]}}, NS)
+        names = [f"burst-{i}" for i in range(20)]
+        await asyncio.gather(*(_pod(admin, name, app="burst") for name in names))
+        await asyncio.gather(*(nodes.mark_pod_ready(NS, name, f"10.244.3.{i + 1}")
+                               for i, name in enumerate(names)))
+
+        async def all_in_one() -> list[dict[str, Any]] | None:
+            slices = (await admin.list("endpointslices", NS,
+                                       label_selector="kubernetes.io/service-name=burst")).items
+            ready = sum(1 for s in slices for e in s.get("endpoints") or []
+                        if e["conditions"]["ready"])
+            return slices if ready == 20 else None
+        slices = await eventually(all_in_one, "all 20 pods are ready in the slices")
+    recorder.cancel()
+    assert len(slices) == 1
+    assert ever_created == {slices[0]["metadata"]["name"]}  # never a duplicate, even briefly
