@@ -1,8 +1,8 @@
 """The real kubectl against the real apiserver, which relays to this kubelet server: `kubectl
-logs` (plain, --tail, --timestamps, -f) reaches a real container's CRI log; `kubectl exec` waits
-for the apiserver to relay pods/exec (xfail until it does). Meanwhile `kubectl exec` is shown
-working through an `ExecFront`: the apiserver's wiring-to-be (pods/exec → proxy_to_kubelet) in
-front of the real apiserver, which answers everything else."""
+logs` (plain, --tail, --timestamps, -f) and `kubectl exec` reach a real container. The other
+tests drive `proxy_to_kubelet` on its own through an `ExecFront` (pods/exec, attach and
+portforward → proxy_to_kubelet; everything else relayed to the real apiserver), with kubectl
+1.27 and 1.33 and the Python client."""
 
 from __future__ import annotations
 
@@ -166,9 +166,6 @@ async def test_kubectl_logs_follow_streams_until_the_container_ends(
     assert (code, out) == (0, "tick 1\ntick 2\ntick 3\n"), err
 
 
-@pytest.mark.xfail(strict=True, reason="kubeadmpy-apiserver does not relay pods/exec to the "
-                   "kubelet yet (answers 503); kubeadmpy.kubelet.server.proxy.proxy_to_kubelet "
-                   "is the function to call")
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_exec_runs_in_the_container_through_the_apiserver(
         wired: Wired, printed: LabelledPod, version: str) -> None:
@@ -243,6 +240,13 @@ async def exec_front(wired: Wired, certs: Certs, node: KubeletServer, tmp_path: 
         await http.close()
 
 
+@pytest.fixture(params=["front", "apiserver"],
+                ids=["through proxy_to_kubelet alone", "through the apiserver"])
+def route(request: pytest.FixtureRequest, wired: Wired, exec_front: Path) -> Path:
+    """The kubeconfig of one way to the kubelet: the ExecFront, or the apiserver itself."""
+    return exec_front if request.param == "front" else wired.kubeconfig
+
+
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_exec_reaches_the_container_through_proxy_to_kubelet(
         wired: Wired, printed: LabelledPod, exec_front: Path, version: str,
@@ -263,7 +267,7 @@ async def test_kubectl_exec_reaches_the_container_through_proxy_to_kubelet(
 
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_port_forward_reaches_the_pod_through_proxy_to_kubelet(
-        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path,
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, route: Path,
         version: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "kubeadmpy.kubelet.server")
     name = f"kl-web-{version.replace('.', '')}"
@@ -274,7 +278,7 @@ async def test_kubectl_port_forward_reaches_the_pod_through_proxy_to_kubelet(
                     "exec httpd -f -p 8080 -h /www"])
     local = free_port()
     process = await asyncio.create_subprocess_exec(
-        KUBECTL_VERSIONS[version], f"--kubeconfig={exec_front}", "port-forward", name,
+        KUBECTL_VERSIONS[version], f"--kubeconfig={route}", "port-forward", name,
         f"{local}:8080", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "HOME": str(wired.workdir)})
     try:
@@ -320,9 +324,9 @@ def python_client_exec(kubeconfig: Path, pod: str, command: list[str]) -> tuple[
 
 
 async def test_the_python_client_execs_through_proxy_to_kubelet(
-        wired: Wired, printed: LabelledPod, exec_front: Path) -> None:
+        wired: Wired, printed: LabelledPod, route: Path) -> None:
     out, err, code = await asyncio.to_thread(
-        python_client_exec, exec_front, "kl-printer",
+        python_client_exec, route, "kl-printer",
         ["sh", "-c", "echo from-python; echo to-stderr >&2; exit 4"])
     assert (out, err, code) == ("from-python\n", "to-stderr\n", 4)
 
@@ -347,7 +351,7 @@ def python_client_port_forward(kubeconfig: Path, pod: str, port: int) -> bytes:
 
 
 async def test_the_python_client_port_forwards_through_proxy_to_kubelet(
-        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path) -> None:
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, route: Path) -> None:
     await api_pod(wired, "kl-pyweb")
     pod = await start_labelled_pod(cri, runtime, "kl-pyweb", [
         "sh", "-c", "mkdir /www && echo python-forwarded > /www/index.html && "
@@ -358,7 +362,7 @@ async def test_the_python_client_port_forwards_through_proxy_to_kubelet(
             if done.exit_code == 0:
                 break
             await asyncio.sleep(0.05)
-        answer = await asyncio.to_thread(python_client_port_forward, exec_front, "kl-pyweb",
+        answer = await asyncio.to_thread(python_client_port_forward, route, "kl-pyweb",
                                          8080)
     finally:
         await remove_labelled_pod(cri, pod)
@@ -368,14 +372,14 @@ async def test_the_python_client_port_forwards_through_proxy_to_kubelet(
 
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_exec_moves_megabytes_both_ways(
-        wired: Wired, printed: LabelledPod, exec_front: Path, version: str) -> None:
+        wired: Wired, printed: LabelledPod, route: Path, version: str) -> None:
     size = 3 * 1024 * 1024
     code, out, err = await kubectl(wired, version, "exec", "-i", "kl-printer", "--", "wc", "-c",
-                                   stdin=b"x" * size, kubeconfig=exec_front)
+                                   stdin=b"x" * size, kubeconfig=route)
     assert (code, out.strip()) == (0, str(size)), err
     code, out, err = await kubectl(wired, version, "exec", "kl-printer", "--", "sh", "-c",
                                    f"head -c {size} /dev/zero | tr '\\0' y",
-                                   kubeconfig=exec_front)
+                                   kubeconfig=route)
     assert (code, len(out), set(out)) == (0, size, {"y"}), err
 
 
@@ -389,7 +393,7 @@ async def mark_running(wired: Wired, name: str) -> None:
 
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_attach_streams_the_main_process_output(
-        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, exec_front: Path,
+        wired: Wired, cri: CRIClient, runtime: ScratchContainerd, route: Path,
         version: str) -> None:
     name = f"kl-attach-{version.replace('.', '')}"
     await api_pod(wired, name)
@@ -397,7 +401,7 @@ async def test_kubectl_attach_streams_the_main_process_output(
     pod = await start_labelled_pod(cri, runtime, name, [
         "sh", "-c", "sleep 2; echo attached-output; sleep 1"])
     try:
-        code, out, err = await kubectl(wired, version, "attach", name, kubeconfig=exec_front)
+        code, out, err = await kubectl(wired, version, "attach", name, kubeconfig=route)
     finally:
         await remove_labelled_pod(cri, pod)
     assert "attached-output\n" in out, (code, err)
@@ -442,8 +446,8 @@ WAIT_FOR_SIZE = ("tty; for i in $(seq 100); do s=$(stty size 2>/dev/null); "
 
 @pytest.mark.parametrize("version", sorted(KUBECTL_VERSIONS))
 async def test_kubectl_exec_it_gets_a_terminal_of_the_callers_size(
-        wired: Wired, printed: LabelledPod, exec_front: Path, version: str) -> None:
-    argv = [KUBECTL_VERSIONS[version], f"--kubeconfig={exec_front}", "exec", "-it",
+        wired: Wired, printed: LabelledPod, route: Path, version: str) -> None:
+    argv = [KUBECTL_VERSIONS[version], f"--kubeconfig={route}", "exec", "-it",
             "kl-printer", "--", "sh", "-c", WAIT_FOR_SIZE]
     output = await asyncio.to_thread(run_in_terminal, argv,
                                      {**os.environ, "HOME": str(wired.workdir)}, 33, 101)
