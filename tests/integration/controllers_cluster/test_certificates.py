@@ -111,13 +111,31 @@ async def _kubeadm_bootstrap_rbac(admin: Client) -> None:
                           "name": subject}]}, field_manager="kubeadm")
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="kubeadmpy-apiserver does not record a CSR's requester on create "
-                          "(spec.username, groups, uid, extra from the authenticated user, as "
-                          "upstream's CSR strategy does); with those filled in by hand the "
-                          "whole flow passes against the real server")
-async def test_kubelet_bootstrap_and_renewal_csrs_are_approved_and_signed(
-        admin: Client, cluster: Cluster, tmp_path: Path) -> None:
+async def _post_kubelet_csr(config: ClientConfig, name: str, pem: str,
+                            state_requester: bool) -> dict[str, Any]:
+    """Create a kubelet client CSR as the identity of `config`. With `state_requester` the
+    client first asks the server who it is (SelfSubjectReview) and puts exactly that in
+    spec.username/groups/uid/extra — what upstream's server records itself, so upstream
+    would store the same values."""
+    body = csr_object(name, pem, "kubernetes.io/kube-apiserver-client-kubelet",
+                      ["digital signature", "client auth"])
+    async with Client(config) as kubelet:
+        if state_requester:
+            review = await kubelet.request(
+                "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+            user = review["status"]["userInfo"]
+            body["spec"].update({k: v for k, v in (
+                ("username", user.get("username")), ("groups", user.get("groups")),
+                ("uid", user.get("uid")), ("extra", user.get("extra"))) if v})
+        created: dict[str, Any] = await kubelet.create("certificatesigningrequests", body)
+    return created
+
+
+async def _bootstrap_then_renew(admin: Client, cluster: Cluster, tmp_path: Path,
+                                state_requester: bool) -> None:
+    """A joining kubelet's CSR (bootstrap token) and then its renewal (its new certificate):
+    both auto-approved after a SubjectAccessReview, signed, verified by openssl."""
     token_id, token_secret = _random(6), _random(16)
     await admin.create("secrets", {
         "metadata": {"name": f"bootstrap-token-{token_id}", "namespace": "kube-system"},
@@ -136,10 +154,8 @@ async def test_kubelet_bootstrap_and_renewal_csrs_are_approved_and_signed(
     controllers = (("csrapproving", csrapproving.new_controller),
                    ("csrsigning", csrsigning.new_controller))
     async with running_controllers(admin, signing_options(cluster), *controllers):
-        async with Client(bootstrap) as kubelet:  # the joining kubelet's bootstrap identity
-            created = await kubelet.create("certificatesigningrequests", csr_object(
-                "node-csr-bootstrap", pem, "kubernetes.io/kube-apiserver-client-kubelet",
-                ["digital signature", "client auth"]))
+        created = await _post_kubelet_csr(bootstrap, "node-csr-bootstrap", pem,
+                                          state_requester)
         assert created["spec"]["username"] == f"system:bootstrap:{token_id}"
         cert = tmp_path / "kubelet-client.crt"
         cert.write_text(await issued(admin, "node-csr-bootstrap"))
@@ -155,14 +171,28 @@ async def test_kubelet_bootstrap_and_renewal_csrs_are_approved_and_signed(
                                       client_cert_pem=cert.read_bytes(),
                                       client_key_pem=key.read_bytes())
         _, renewal_pem = openssl_csr(tmp_path, "kubelet-renewal", subject)
-        async with Client(renewed_config) as kubelet:
-            await kubelet.create("certificatesigningrequests", csr_object(
-                "node-csr-renewal", renewal_pem, "kubernetes.io/kube-apiserver-client-kubelet",
-                ["digital signature", "client auth"]))
+        renewed = await _post_kubelet_csr(renewed_config, "node-csr-renewal", renewal_pem,
+                                          state_requester)
+        assert renewed["spec"]["username"] == "system:node:worker-1"
         renewal = tmp_path / "kubelet-renewal.crt"
         renewal.write_text(await issued(admin, "node-csr-renewal"))
         renewed = await admin.get("certificatesigningrequests", "node-csr-renewal")
-        assert renewed["spec"]["username"] == "system:node:worker-1"
         assert renewed["status"]["conditions"][0]["message"] == (
             "Auto approving self kubelet client certificate after SubjectAccessReview.")
         openssl_verify(cluster.certs.path("ca.crt"), renewal)
+
+
+async def test_kubelet_bootstrap_and_renewal_csrs_are_approved_and_signed(
+        admin: Client, cluster: Cluster, tmp_path: Path) -> None:
+    """The requester fields are filled in by the client with what the server says it is
+    (see _post_kubelet_csr), so this runs today; the next test drops that crutch."""
+    await _bootstrap_then_renew(admin, cluster, tmp_path, state_requester=True)
+
+
+@pytest.mark.xfail(strict=True,
+                   reason="kubeadmpy-apiserver does not record a CSR's requester on create "
+                          "(spec.username, groups, uid, extra from the authenticated user, as "
+                          "upstream's CSR strategy does)")
+async def test_the_server_records_who_asked_for_a_kubelet_certificate(
+        admin: Client, cluster: Cluster, tmp_path: Path) -> None:
+    await _bootstrap_then_renew(admin, cluster, tmp_path, state_requester=False)
