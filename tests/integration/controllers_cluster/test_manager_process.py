@@ -48,6 +48,14 @@ async def test_the_controller_manager_runs_the_cluster_controllers_with_kubeadms
     await nodes.add("worker-1")
     await nodes.add("worker-2")
     await admin.create("namespaces", {"metadata": {"name": "apps"}})
+    await admin.create("configmaps", {"metadata": {"name": "cluster-info"},
+                                      "data": {"kubeconfig": "apiVersion: v1\nkind: Config\n"}},
+                       "kube-public")
+    await admin.create("secrets", {
+        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "kube-system"},
+        "type": "bootstrap.kubernetes.io/token",
+        "stringData": {"token-id": "abcdef", "token-secret": "0123456789abcdef",
+                       "usage-bootstrap-signing": "true"}}, "kube-system")
     _, pem = openssl_csr(tmp_path, "jane", "/O=devs/CN=jane")
     await admin.create("certificatesigningrequests", csr_object(
         "jane", pem, "kubernetes.io/kube-apiserver-client", ["client auth"]))
@@ -73,6 +81,11 @@ async def test_the_controller_manager_runs_the_cluster_controllers_with_kubeadms
     cert.write_bytes(base64.b64decode(await eventually(certificate, "jane's CSR is signed")))
     openssl_verify(cluster.certs.path("ca.crt"), cert)
 
+    async def signed() -> bool:
+        data = (await admin.get("configmaps", "cluster-info", "kube-public"))["data"]
+        return "jws-kubeconfig-abcdef" in data
+    await eventually(signed, "cluster-info is signed for the token (bootstrapsigner is on)")
+
     nodes.stop_renewing("worker-2")
 
     async def unreachable() -> bool:
@@ -83,4 +96,4 @@ async def test_the_controller_manager_runs_the_cluster_controllers_with_kubeadms
     accounts = {sa["metadata"]["name"]
                 for sa in (await admin.list("serviceaccounts", "kube-system")).items}
     assert {"node-controller", "certificate-controller", "root-ca-cert-publisher",
-            "service-account-controller"} <= accounts
+            "service-account-controller", "bootstrap-signer"} <= accounts
