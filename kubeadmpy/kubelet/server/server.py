@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubeadmpy.config.durations import DURATION_HINT, parse_go_duration
 from kubeadmpy.cri import CRIClient, CRIError
-from kubeadmpy.errors import ConfigError
+from kubeadmpy.errors import ConfigError, KubeadmpyError
 from kubeadmpy.files import write_file
 from kubeadmpy.kubelet.server import logs, proxy, spdy_client, streams
 from kubeadmpy.kubelet.server.auth import (
@@ -138,6 +139,27 @@ def ensure_serving_certificate(cert_dir: Path, node_name: str,
     return str(cert_path), str(key_path)
 
 
+class KubeletServerError(KubeadmpyError):
+    """The kubelet's servers cannot start (port taken)."""
+
+
+def _tls_context(cert: str, key: str, settings: ServerSettings) -> Any:
+    """server_ssl_context, with unusable files reported by their KubeletConfiguration field."""
+    for value, field_name in ((cert, "tlsCertFile"), (key, "tlsPrivateKeyFile"),
+                              (settings.auth.client_ca_file,
+                               "authentication.x509.clientCAFile")):
+        if value and not os.path.isfile(value):
+            raise ConfigError(f"KubeletConfiguration.{field_name}", f"{value!r} does not exist",
+                              "give the path of a PEM file, or leave the field out")
+    try:
+        return server_ssl_context(cert, key, settings.auth.client_ca_file)
+    except ssl.SSLError as exc:
+        raise ConfigError("KubeletConfiguration.tlsCertFile",
+                          f"{cert!r} / {key!r} / {settings.auth.client_ca_file!r} do not load "
+                          f"({exc.reason or exc})",
+                          "give a PEM certificate and its own key, and a PEM CA bundle") from exc
+
+
 class KubeletServer:
     """`await server.start()`, then `await server.close()`; or `await server.run()`."""
 
@@ -160,7 +182,7 @@ class KubeletServer:
         if not cert or not key:
             cert, key = await asyncio.to_thread(ensure_serving_certificate, Path(s.cert_dir),
                                                 s.node_name, s.node_ips)
-        context = server_ssl_context(cert, key, s.auth.client_ca_file)
+        context = _tls_context(cert, key, s)
         api_app = web.Application(middlewares=[self._authenticated])
         api_app.add_routes(self.api_routes())
         self.port = await self._listen(api_app, s.address, s.port, context)
@@ -178,7 +200,14 @@ class KubeletServer:
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, host, port, ssl_context=context, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.close()
+            raise KubeletServerError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; another kubelet may "
+                "be running (stop it, or choose other ports with the KubeletConfiguration "
+                "fields port / healthzPort)") from exc
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         bound = [sock.getsockname()[1] for sock in sockets

@@ -9,6 +9,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -25,7 +26,9 @@ from kubelet_server_helpers import (
 
 from kubeadmpy.cri import CRIClient
 from kubeadmpy.cri.scratch import ScratchContainerd
-from kubeadmpy.kubelet.server import KubeletServer
+from kubeadmpy.errors import ConfigError
+from kubeadmpy.kubelet.server import AuthSettings, CRIPodLookup, KubeletServer, ServerSettings
+from kubeadmpy.kubelet.server.server import KubeletServerError
 
 ADMIN = ("kube-apiserver-kubelet-client", ("system:masters",))
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"
@@ -250,3 +253,29 @@ async def test_anonymous_requests_pass_only_when_the_config_enables_them(
         status, text = await get(open_server, "/containerLogs/default/printer/main?tailLines=1",
                                  client_context(certs, None))
     assert (status, text) == (200, "last\n")
+
+
+async def test_a_taken_port_is_a_clear_error(cri: CRIClient, certs: Certs,
+                                             tmp_path: Path) -> None:
+    async with kubelet_server(cri, certs, tmp_path / "first") as first:
+        taken = ServerSettings(node_name="node1", address="127.0.0.1", port=first.port,
+                               healthz_port=-1, cert_dir=str(tmp_path / "second"))
+        with pytest.raises(KubeletServerError, match=f"cannot listen on 127.0.0.1:{first.port}"):
+            await KubeletServer(taken, CRIPodLookup(cri), cri).start()
+
+
+@pytest.mark.parametrize(("field", "settings"), [
+    pytest.param("tlsCertFile", {"tls_cert_file": "/nonexistent.crt",
+                                 "tls_private_key_file": "/nonexistent.key"},
+                 id="a serving certificate that does not exist"),
+    pytest.param("authentication.x509.clientCAFile",
+                 {"auth": AuthSettings(client_ca_file="/nonexistent-ca.crt")},
+                 id="a client CA that does not exist"),
+])
+async def test_unusable_files_name_their_config_field(
+        cri: CRIClient, tmp_path: Path, field: str, settings: dict[str, Any]) -> None:
+    server = KubeletServer(ServerSettings(node_name="node1", address="127.0.0.1", port=0,
+                                          healthz_port=-1, cert_dir=str(tmp_path), **settings),
+                           CRIPodLookup(cri), cri)
+    with pytest.raises(ConfigError, match=f"KubeletConfiguration.{field}: '/nonexistent"):
+        await server.start()
