@@ -32,11 +32,11 @@ def parse_cluster_cidrs(text: str) -> list[Network]:
             networks.append(ipaddress.ip_network(item, strict=True))
         except ValueError as exc:
             raise ConfigError("--cluster-cidr", f"{item!r} is not a network CIDR ({exc})",
-                              "give a network address with its prefix, e.g. 10.244.0.0/16"
+                              "Give a network address with its prefix, e.g. 10.244.0.0/16"
                               ) from exc
     if not networks:
         raise ConfigError("--cluster-cidr", "is empty but --allocate-node-cidrs is true",
-                          "set --cluster-cidr (kubeadm: networking.podSubnet), e.g. "
+                          "Set --cluster-cidr (kubeadm: networking.podSubnet), e.g. "
                           "10.244.0.0/16")
     families = [n.version for n in networks]
     if len(networks) > 2 or len(set(families)) != len(families):
@@ -55,12 +55,12 @@ class CIDRSet:
     def __post_init__(self) -> None:
         if not self.cluster.prefixlen <= self.mask_size <= self.cluster.max_prefixlen:
             raise ConfigError("--node-cidr-mask-size", f"{self.mask_size} does not fit "
-                              f"--cluster-cidr {self.cluster}", "use a mask size between "
+                              f"--cluster-cidr {self.cluster}", "Use a mask size between "
                               f"{self.cluster.prefixlen} and {self.cluster.max_prefixlen}")
         if self.mask_size - self.cluster.prefixlen > MAX_PREFIX_DIFFERENCE:
             raise ConfigError("--node-cidr-mask-size", f"{self.mask_size} would split "
                               f"{self.cluster} into more than 2^{MAX_PREFIX_DIFFERENCE} subnets",
-                              f"use at most /{self.cluster.prefixlen + MAX_PREFIX_DIFFERENCE} "
+                              f"Use at most /{self.cluster.prefixlen + MAX_PREFIX_DIFFERENCE} "
                               "or a smaller cluster CIDR")
 
     @property

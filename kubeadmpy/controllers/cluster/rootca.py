@@ -36,10 +36,10 @@ def read_root_ca(path: str, root_dir: Path = Path("/")) -> str:
         text = host_file(root_dir, path).read_text()
     except OSError as exc:
         raise ConfigError("--root-ca-file", f"cannot read {path!r}: {exc.strerror}",
-                          "point it at a readable PEM CA bundle") from exc
+                          "Point it at a readable PEM CA bundle") from exc
     if "-----BEGIN CERTIFICATE-----" not in text:
         raise ConfigError("--root-ca-file", f"{path!r} holds no PEM certificate",
-                          "point it at the cluster CA certificate (ca.crt)")
+                          "Point it at the cluster CA certificate (ca.crt)")
     return text
 
 

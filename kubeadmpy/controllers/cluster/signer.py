@@ -54,17 +54,17 @@ def load_signing_ca(cert_file: Path, key_file: Path) -> SigningCA:
             loaded.append(path.read_bytes())
         except OSError as exc:
             raise ConfigError(flag, f"cannot read {str(path)!r}: {exc.strerror}",
-                              "point it at the cluster CA (kubeadm: /etc/kubernetes/pki/ca.crt "
+                              "Point it at the cluster CA (kubeadm: /etc/kubernetes/pki/ca.crt "
                               "and ca.key)") from exc
     try:
         certificate = x509.load_pem_x509_certificate(loaded[0])
     except ValueError as exc:
         raise ConfigError("--cluster-signing-cert-file", f"{str(cert_file)!r} is not a PEM "
-                          "certificate", "give the CA certificate file") from exc
+                          "certificate", "Give the CA certificate file") from exc
     key = parse_private_key(loaded[1], str(key_file))
     if not same_public_key(certificate.public_key(), key.public_key()):
         raise ConfigError("--cluster-signing-key-file", f"{str(key_file)!r} is not the key of "
-                          f"{str(cert_file)!r}", "give the CA's own key")
+                          f"{str(cert_file)!r}", "Give the CA's own key")
     return SigningCA(certificate, key)
 
 
