@@ -136,18 +136,14 @@ def _page_from_cache(cache: WatchCache, options: ListOptions
                      ) -> tuple[list[JSONObject], JSONObject]:
     """A list from memory; with `limit`, the first page here and the rest from etcd at the
     cache's revision (the token carries it), so every page shows the same moment."""
-    items = cache.items(options.filter)
+    pairs, total = cache.matching(options.filter, options.limit)
     meta: JSONObject = {"resourceVersion": str(cache.revision)}
-    if options.limit and len(items) > options.limit:
-        remaining = len(items) - options.limit
-        items = items[:options.limit]
-        last = items[-1]["metadata"]
+    if options.limit and total > options.limit:
         prefix = cache.spec.key_prefix(options.filter.namespace)
-        key = cache.spec.key(last.get("namespace", ""), last["name"])
-        meta["continue"] = encode_continue(cache.revision, key[len(prefix):])
+        meta["continue"] = encode_continue(cache.revision, pairs[-1][0][len(prefix):])
         if options.filter.labels.empty and options.filter.fields.empty:
-            meta["remainingItemCount"] = remaining
-    return items, meta
+            meta["remainingItemCount"] = total - options.limit
+    return [obj for _, obj in pairs], meta
 
 
 def list_body(spec: ResourceSpec, items: list[JSONObject], meta: JSONObject,

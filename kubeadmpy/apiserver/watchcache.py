@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -246,14 +247,26 @@ class WatchCache:
                 await self._changed.wait_for(lambda: self.revision >= revision)
         return self.revision >= revision
 
-    def items(self, flt: WatchFilter) -> list[JSONObject]:
+    def items(self, flt: WatchFilter, first: int = 0) -> list[JSONObject]:
+        """Matching objects in key order; with `first`, only that many (cheaper to pick)."""
+        return [obj for _, obj in self.matching(flt, first)[0]]
+
+    def matching(self, flt: WatchFilter, first: int = 0
+                 ) -> tuple[list[tuple[str, JSONObject]], int]:
+        """(the first `first` (key, object) pairs in key order — all if 0 —, total matches)."""
         prefix = self.spec.key_prefix(flt.namespace)
         name = flt.fields.exact_name()
         if name is not None and (flt.namespace or not self.spec.namespaced):
             obj = self.objects.get(prefix + name)
-            return [obj] if obj is not None and flt.matches(self.spec, obj) else []
-        return [obj for key, obj in sorted(self.objects.items())
-                if key.startswith(prefix) and flt.matches(self.spec, obj)]
+            found = [(prefix + name, obj)] if obj is not None and flt.matches(self.spec, obj) \
+                else []
+            return found, len(found)
+        found = [(key, obj) for key, obj in self.objects.items()
+                 if key.startswith(prefix) and flt.matches(self.spec, obj)]
+        if first and first < len(found):
+            return heapq.nsmallest(first, found, key=lambda pair: pair[0]), len(found)
+        found.sort(key=lambda pair: pair[0])
+        return found, len(found)
 
     def watch(self, flt: WatchFilter, after: int | None) -> Watcher:
         """Register a watcher for events after revision `after` (None: current state first).
