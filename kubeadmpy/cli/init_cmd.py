@@ -20,6 +20,7 @@ from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
 from kubeadmpy.config import InitFlags, load_init_config
 from kubeadmpy.paths import HostPaths
 from kubeadmpy.phases.init import InitContext, init_workflow
+from kubeadmpy.phases.progress import PhaseProgress
 from kubeadmpy.phases.workflow import Phase
 
 WORKFLOW = init_workflow()
@@ -210,7 +211,15 @@ def run_init(invocation: InitInvocation, only: str | None) -> None:
     )
     skip = flags.skip_phases if flags.skip_phases is not None else bundle.init.skip_phases
     ctx.skip_phases = list(skip or [])
-    WORKFLOW.run(ctx, only=only, skip=ctx.skip_phases)
+    progress = PhaseProgress("init")
+    WORKFLOW.run(
+        ctx,
+        only=only,
+        skip=ctx.skip_phases,
+        on_start=progress.on_start,
+        on_done=progress.on_done,
+    )
+    progress.finish()
     if dry_run:
         print_dry_run_files(paths.root)
 

@@ -1,8 +1,11 @@
 """The `init` workflow: kubeadm's phases, in kubeadm's order, over an explicit context.
 
-Phases that produce files (certs, kubeconfig, etcd, control-plane, kubelet-start) are complete.
-Phases that talk to a running API server are named and ordered as kubeadm's; until this machine
-can run its control plane they say so clearly (and in ``--dry-run`` describe what they would do).
+File phases (certs, kubeconfig, etcd, control-plane) write what kubeadm writes; containerd and
+kubelet-start make this machine a node (`node_runtime`); the API phases (`init_api`) wait for the
+static pods' API server and store kubeadm's objects. kubeadmpy adds two phases of its own: the
+containerd set-up (kubeadm leaves the runtime to the user) and `pod-network`, a single-node
+bridge CNI on the node's podCIDR until flannel ships (`pod_network`). ``--dry-run`` describes
+every step instead of taking it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from kubeadmpy import pki
 from kubeadmpy.config import InitBundle
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
-from kubeadmpy.phases import init_api, init_values, node_runtime
+from kubeadmpy.phases import init_api, init_values, node_runtime, pod_network
 from kubeadmpy.phases.preflight import PreflightFailed, init_checks, run_preflight
 from kubeadmpy.phases.preflight.from_config import ignore_list, init_context
 from kubeadmpy.phases.workflow import Phase, Workflow
@@ -326,6 +329,12 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
         "mark-control-plane",
         "Mark a node as a control-plane",
         run=init_api.mark_control_plane,
+        needs_control_plane=True,
+    ),
+    Phase(
+        "pod-network",
+        "Write a single-node bridge CNI config on the node's podCIDR (until flannel ships)",
+        run=pod_network.write_pod_network,
         needs_control_plane=True,
     ),
     Phase(

@@ -21,7 +21,7 @@ from kubeadmpy.config import cluster_configuration_yaml, generate_token, v1beta4
 from kubeadmpy.errors import KubeadmpyError, NeedsControlPlaneError
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBELET_DIR, KUBERNETES_DIR
-from kubeadmpy.phases import apiclient, cluster_objects, init_values
+from kubeadmpy.phases import apiclient, cluster_objects, diagnosis, init_values
 from kubeadmpy.render.kubelet import kubelet_configuration
 
 if TYPE_CHECKING:
@@ -65,7 +65,10 @@ async def _livez(client: Client) -> str | None:
     try:
         answer = await client.request("GET", "/livez")
     except (TimeoutError, errors.APIError, OSError) as exc:
-        return str(exc) or type(exc).__name__
+        text = str(exc) or type(exc).__name__
+        if "ConnectionRefused" in text or "Connect call failed" in text:
+            return f"connection refused at {client.config.server}"
+        return text[:300]
     return None if str(answer).strip() in ("ok", "{}") or answer == {} else f"answered {answer!r}"
 
 
@@ -82,6 +85,8 @@ def wait_control_plane(ctx: InitContext) -> None:
     )
     ctx.out(f"[api-check] Waiting for a healthy API server. This can take up to {limit}")
 
+    registration = ctx.bundle.init.node_registration
+
     async def wait() -> float:
         started = time.monotonic()
         async with _admin(ctx) as client:
@@ -95,13 +100,22 @@ def wait_control_plane(ctx: InitContext) -> None:
                         "machine to start the static pods in /etc/kubernetes/manifests. The files "
                         "are in place; `kubeadmpy reset` removes them"
                     )
+                if ctx.kubelet_started and (stopped := diagnosis.kubelet_stopped(ctx.paths)):
+                    raise KubeadmpyError(
+                        "[wait-control-plane] the kubelet exited before the API server became "
+                        f"healthy ({problem}):\n{stopped}"
+                    )
                 if time.monotonic() - started > limit.total_seconds():
+                    found = await diagnosis.control_plane_diagnosis(
+                        ctx.paths,
+                        registration.name,
+                        registration.cri_socket or diagnosis.DEFAULT_RUNTIME_ENDPOINT,
+                    )
                     raise KubeadmpyError(
                         f"[wait-control-plane] the API server did not become healthy within "
-                        f"{limit}: {problem}. Look at the control-plane containers' logs "
-                        "(crictl ps -a; crictl logs <id>) and the kubelet's log"
+                        f"{limit} ({problem}). What the container runtime shows:\n{found}"
                     )
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.25)
 
     elapsed = apiclient.run(wait)
     ctx.out(f"[api-check] The API server is healthy after {elapsed:.3f}s")
@@ -213,7 +227,7 @@ def mark_control_plane(ctx: InitContext) -> None:
     async def go() -> None:
         await _ensure_admin_rights(ctx)
         async with _admin(ctx) as client:
-            deadline = time.monotonic() + _api_timeout(ctx).total_seconds()
+            deadline = time.monotonic() + api_timeout(ctx).total_seconds()
             while True:
                 try:
                     node = await client.get("nodes", registration.name)
@@ -231,7 +245,7 @@ def mark_control_plane(ctx: InitContext) -> None:
     apiclient.run(go)
 
 
-def _api_timeout(ctx: InitContext) -> timedelta:
+def api_timeout(ctx: InitContext) -> timedelta:
     timeouts = ctx.bundle.init.timeouts
     return (timeouts.kubelet_health_check if timeouts else None) or DEFAULT_HEALTH_TIMEOUT
 

@@ -1,9 +1,11 @@
 """The `reset` workflow: undo what `init`/`join` wrote on this machine.
 
-Like kubeadm, reset is best-effort and says what it left: it removes the *contents* of the
-manifests dir, the kubelet dir and the certificates dir, the kubeconfig files, and the etcd data
-dir of a local etcd; it does not touch /etc/cni/net.d, iptables rules or $HOME/.kube/config and
-prints how to clean those by hand.
+Like kubeadm, reset is best-effort and says what it left: it stops the kubelet, removes every
+pod from containerd, unmounts the kubelet's volumes and removes the *contents* of the manifests
+dir, the kubelet dir, the certificates dir and the CNI state dir, the kubeconfig files, the etcd
+data dir of a local etcd, and the single-node pod network init wrote (its CNI config and bridge).
+CNI configs it did not write, iptables rules, $HOME/.kube/config and the running containerd stay;
+it prints how to clean those by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from kubeadmpy.paths import (
     MANIFESTS_DIR,
     HostPaths,
 )
-from kubeadmpy.phases import reset_node
+from kubeadmpy.phases import pod_network, reset_node
 from kubeadmpy.phases.workflow import Phase, Workflow
 
 CNI_STATE_DIR = PurePosixPath("/var/lib/cni")
@@ -33,10 +35,11 @@ CNI_STATE_DIR = PurePosixPath("/var/lib/cni")
 Printer = Callable[[str], None]
 Confirm = Callable[[str], bool]
 
-LEFT_BEHIND_NOTE = """\
-The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d
-The reset process does not reset or clean up iptables rules or IPVS tables.
-If you wish to reset iptables, you must do so manually by using the "iptables" command.
+IPTABLES_NOTE = """\
+The reset process does not reset or clean up iptables rules or IPVS tables (kubeadmpy's
+single-node pod network adds none; a pod network addon or kube-proxy may have).
+If you wish to reset iptables, you must do so manually by using the "iptables" command."""
+KUBECONFIG_NOTE = """\
 The reset process does not clean your kubeconfig files and you must remove them manually.
 Please, check the contents of the $HOME/.kube/config file."""
 
@@ -136,11 +139,50 @@ def cleanup_node(ctx: ResetContext) -> None:
         )
     for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir, CNI_STATE_DIR):
         _remove_contents(ctx, directory)
+    remove_pod_network(ctx)
     files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]
     for name in files:
         _remove_path(ctx, KUBERNETES_DIR / name)
     ctx.out(f"[reset] Deleting files: {[str(KUBERNETES_DIR / n) for n in files]}")
-    ctx.out(LEFT_BEHIND_NOTE)
+    for note in left_behind(ctx):
+        ctx.out(note)
+
+
+def remove_pod_network(ctx: ResetContext) -> None:
+    """Remove the single-node CNI config init's pod-network phase wrote, and its bridge."""
+    conflist = ctx.paths.host(pod_network.BRIDGE_CONFLIST)
+    if not conflist.exists():
+        return
+    _remove_path(ctx, pod_network.BRIDGE_CONFLIST)
+    ctx.out(f"[reset] Deleted the pod network config kubeadmpy wrote: {pod_network.BRIDGE_CONFLIST}")
+    if ctx.paths.root != Path("/"):
+        return
+    if ctx.dry_run:
+        ctx.out(f"[dryrun] Would delete the network bridge {pod_network.BRIDGE_DEVICE}")
+        return
+    problem = reset_node.delete_link(pod_network.BRIDGE_DEVICE)
+    if problem:
+        ctx.warnings.append(problem)
+        ctx.out(f"[reset] WARNING: could not delete {problem}")
+    else:
+        ctx.out(f"[reset] Deleted the network bridge {pod_network.BRIDGE_DEVICE}")
+
+
+def left_behind(ctx: ResetContext) -> list[str]:
+    """What reset does not remove, and how to remove it by hand."""
+    notes = []
+    others = pod_network.foreign_cni_configs(ctx.paths.host(pod_network.CNI_CONF_DIR))
+    if others:
+        shown = " ".join(str(pod_network.CNI_CONF_DIR / name) for name in others)
+        notes.append(
+            "The reset process does not clean CNI configuration it did not write. To do so, "
+            f"you must remove {shown}"
+        )
+    notes.append(IPTABLES_NOTE)
+    notes.append(KUBECONFIG_NOTE)
+    if ctx.paths.root == Path("/") and (containerd := reset_node.containerd_left_running(ctx.paths)):
+        notes.append(containerd)
+    return notes
 
 
 RESET_PHASES: tuple[Phase[ResetContext], ...] = (

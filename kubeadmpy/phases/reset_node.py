@@ -17,6 +17,7 @@ from kubeadmpy.supervisor import Supervisor, systemd_is_init
 
 CONTAINERD_SOCKET = Path("/run/containerd/containerd.sock")
 KUBELET = "kubelet"
+CONTAINERD = "containerd"
 
 
 def stop_kubelet(paths: HostPaths, out: Callable[[str], None]) -> None:
@@ -70,3 +71,21 @@ def unmount_under(directory: Path, out: Callable[[str], None]) -> list[str]:
                 continue
         out(f"[reset] Unmounted {point}")
     return left
+
+
+def delete_link(name: str) -> str | None:
+    """Delete network device `name` of this machine if it exists; a problem, else None."""
+    if not Path("/sys/class/net", name).exists():
+        return None
+    done = subprocess.run(["ip", "link", "delete", name], capture_output=True, text=True,
+                          check=False)
+    return None if done.returncode == 0 else f"link {name}: {done.stderr.strip()}"
+
+
+def containerd_left_running(paths: HostPaths) -> str | None:
+    """The note about a containerd kubeadmpy's supervisor started, when it still runs."""
+    status = Supervisor(paths).status(CONTAINERD)
+    if not status.running:
+        return None
+    return (f"containerd keeps running (pid {status.pid}, started by kubeadmpy, log "
+            f"{status.log_path}) with its images, so the next init does not import them again.")

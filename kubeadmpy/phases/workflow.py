@@ -96,8 +96,12 @@ class Workflow(Generic[C]):
         only: str | None = None,
         skip: Iterable[str] = (),
         on_done: PhaseListener | None = None,
+        on_start: Callable[[str], None] | None = None,
     ) -> RunReport:
-        """Run the workflow (or the subtree at `only`), skipping `skip` and their children."""
+        """Run the workflow (or the subtree at `only`), skipping `skip` and their children.
+
+        `on_start(path)` is called before and `on_done(path, seconds)` after each phase that runs.
+        """
         skipped = set(self.validate_names(skip, "--skip-phases"))
         if only is not None:
             self.validate_names([only], "phase")
@@ -115,13 +119,15 @@ class Workflow(Generic[C]):
             if phase.run_if is not None and not phase.run_if(ctx):
                 report.skipped.append(item.path)
                 continue
+            if on_start is not None:
+                on_start(item.path)
             started = time.monotonic()
             try:
                 phase.run(ctx)
             except PhaseError:
                 raise
             except (KubeadmpyError, OSError) as exc:
-                raise PhaseError(item.path, str(exc)) from exc
+                raise PhaseError(item.path, _untagged(str(exc), item.path)) from exc
             elapsed = time.monotonic() - started
             report.ran.append((item.path, elapsed))
             if on_done is not None:
@@ -141,3 +147,9 @@ class Workflow(Generic[C]):
             label = f"{indent}{'/' if item.depth else ''}{item.phase.name}"
             lines.append(f"{label:<28}{item.phase.short}")
         return "\n".join(lines)
+
+
+def _untagged(message: str, path: str) -> str:
+    """The message without a leading ``[phase]`` tag that the PhaseError adds again."""
+    tag = f"[{path.split('/')[0]}] "
+    return message[len(tag) :] if message.startswith(tag) else message
