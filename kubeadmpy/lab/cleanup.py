@@ -101,8 +101,32 @@ def machine_processes(netns: list[str], cgroup_dirs: list[Path]) -> set[int]:
                 pids |= {int(line) for line in procs.read_text().split()}
             except (OSError, ValueError):
                 continue
+    pids |= descendants(pids)
     pids.discard(os.getpid())
     return {pid for pid in pids if process_alive(pid)}
+
+
+def descendants(parents: set[int]) -> set[int]:
+    """Every process below `parents`. A pod's containers run in their own network namespace
+    and in cgroups the runtime picks, so only their ancestry (containerd-shim) ties them to
+    the machine; they are collected before the shims die and they are reparented away."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    queue = list(parents)
+    while queue:
+        for child in children.get(queue.pop(), []):
+            if child not in found and child not in parents:
+                found.add(child)
+                queue.append(child)
+    return found
 
 
 def kill_machine_processes(netns: list[str], cgroup_dirs: list[Path]) -> int:

@@ -62,6 +62,9 @@ mount -t sysfs sysfs /sys
 mount --rbind "$KPL_DIR/cgroup-aside" /sys/fs/cgroup
 umount -l "$KPL_DIR/cgroup-aside"
 mount -t tmpfs -o mode=0755 tmpfs /run
+# Node prep, as on a provisioned VM: a new netns copies the host's ip_forward, which may be 0.
+# /proc/sys/net is the writer's own netns, so this changes this machine only, never the host.
+echo 1 > /proc/sys/net/ipv4/ip_forward
 mkdir -p /run/sshd /run/netns /run/kubeadmpy /run/containerd /run/lock
 for dir in $KPL_PRIVATE_DIRS; do mount --bind "$KPL_DIR/root$dir" "$dir"; done
 for file in $KPL_PRIVATE_FILES; do
