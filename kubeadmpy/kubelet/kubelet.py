@@ -97,6 +97,7 @@ class Kubelet:
         self._mirror_wake = asyncio.Event()
         self._runtime_seen: dict[str, tuple[tuple[str, int], ...]] = {}
         self._group: asyncio.TaskGroup | None = None
+        self.api_server: Any = None  # kubeadmpy.kubelet.server.KubeletServer, set by run()
 
     # --- running ------------------------------------------------------------------------------
 

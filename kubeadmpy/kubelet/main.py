@@ -47,25 +47,29 @@ async def run(settings: KubeletSettings, clock: Clock | None = None,
             holder.append(kubelet)
         async with asyncio.TaskGroup() as group:
             group.create_task(kubelet.run())
-            server = _server(settings, kubelet, cri)
-            if server is not None:
-                group.create_task(server)
+            kubelet.api_server = _server(settings, kubelet, cri)
+            if kubelet.api_server is not None:
+                await kubelet.api_server.start()
+                group.create_task(_serve_until_cancelled(kubelet.api_server))
             if started is not None:
                 started.set()
 
 
 def _server(settings: KubeletSettings, kubelet: Kubelet, cri: CRIClient) -> Any:
-    """The kubelet API (kubeadmpy.kubelet.server) when it is installed."""
+    """The kubelet API and healthz servers (kubeadmpy.kubelet.server) when installed."""
     try:
         module = importlib.import_module("kubeadmpy.kubelet.server")
-        server = module.KubeletServer(settings, kubelet, cri, api=kubelet.client)
+        return module.KubeletServer(settings, kubelet, cri, api=kubelet.client)
     except (ImportError, AttributeError) as exc:
         log.warning("kubelet server not available (%s): no API on port %d", exc, settings.port)
         return None
-    for method in ("run", "serve"):
-        if hasattr(server, method):
-            return getattr(server, method)()
-    return None
+
+
+async def _serve_until_cancelled(server: Any) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -215,7 +215,7 @@ class NodeStatusReporter:
                 try:
                     node = await self.client.create("nodes", body)
                     log.info("registered node %s", name)
-                except errors.Conflict:
+                except errors.AlreadyExists:
                     node = await self.client.patch("nodes", name, {"metadata": {
                         "labels": node_labels(name)}}, patch_type=PatchType.MERGE)
                     log.info("node %s was already registered", name)

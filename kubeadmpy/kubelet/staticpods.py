@@ -141,7 +141,7 @@ async def ensure_mirror_pod(client: Client, pod: JSONObject, node_uid: str) -> b
         await delete_mirror_pod(client, current)
     try:
         await client.create("pods", mirror_pod(pod, node_uid), meta["namespace"])
-    except errors.Conflict:
+    except errors.AlreadyExists:
         return False
     return True
 

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -112,9 +111,6 @@ async def test_a_host_network_pod_gets_the_node_address(
     assert set(os.listdir("/sys/class/net")) == set(links.decode().split())
 
 
-@pytest.mark.xfail(strict=True, reason="kubeadmpy-apiserver lacks the serviceaccounts/token "
-                   "subresource (TokenRequest), so a projected serviceAccountToken cannot be "
-                   "fetched")
 async def test_a_projected_service_account_token_is_written_into_the_pod(
         node: Node, client: Client, namespace: str) -> None:
     await client.create("serviceaccounts", {"metadata": {"name": "default"}}, namespace)
@@ -196,3 +192,37 @@ async def test_tls_bootstrap_writes_the_rotated_pair_and_a_working_kubeconfig(
     assert not await bootstrap(kubeconfig, Path(node.cluster.kubeconfig), cert_dir, node.name)
     async with client_for(node.cluster):
         pass
+
+
+async def test_a_static_pod_survives_a_kubelet_restart_and_the_healthz_port_answers(
+        node: Node, client: Client) -> None:
+    (node.workdir / "manifests").mkdir(parents=True, exist_ok=True)
+    (node.workdir / "manifests" / "cp.yaml").write_text(yaml.safe_dump(
+        pod_manifest("cp", [busybox("main", "sleep 3600")], hostNetwork=True)))
+    name = f"cp-{node.name}"
+    async with running_kubelet(node) as kubelet:
+        mirror = await eventually(lambda: get_pod(client, "default", name), "mirror pod")
+        uid = mirror["metadata"]["annotations"]["kubernetes.io/config.hash"]
+        before = await eventually(lambda: running_ids(node, uid), "static pod running")
+        if kubelet.api_server is not None:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", kubelet.api_server.healthz_port)
+            writer.write(b"GET /healthz HTTP/1.0\r\n\r\n")
+            answer = await reader.read()
+            writer.close()
+            assert answer.endswith(b"ok")
+    async with running_kubelet(node) as kubelet:
+        await eventually(lambda: _worker_synced(kubelet, uid), "adopted")
+        await eventually(lambda: _registered(kubelet), "the existing Node adopted")
+        await asyncio.sleep(1.5)  # a relist or two: nothing may be recreated
+        assert await running_ids(node, uid) == before
+        (node.workdir / "manifests" / "cp.yaml").unlink()
+        await eventually(lambda: _none(get_pod(client, "default", name)), "mirror removed")
+
+
+async def _worker_synced(kubelet: Any, uid: str) -> bool:
+    return uid in kubelet.state.workers and kubelet.statuses.get(uid) is not None
+
+
+async def _registered(kubelet: Any) -> bool:
+    return bool(kubelet.reporter.registered.is_set())
