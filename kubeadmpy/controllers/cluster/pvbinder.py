@@ -53,6 +53,7 @@ class PersistentVolumeBinder:
         self.claims = ctx.informers.informer("persistentvolumeclaims")
         self.classes = ctx.informers.informer("storageclasses")
         self.events = EventRecorder(ctx.client, "persistentvolume-controller", ctx.clock)
+        self._told: dict[str, str] = {}  # claim uid → last event message
         # One worker: two claims must not both take the last fitting volume.
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
         self.controller.watch(self.volumes, _claim_of_volume)
@@ -131,11 +132,15 @@ class PersistentVolumeBinder:
             await self._claim_phase(claim, "Bound", volume)
             return
         if self._waits_for_consumer(claim):
+            await self._tell(claim, "WaitForFirstConsumer",
+                             "waiting for first consumer to be created before binding")
             await self._claim_phase(claim, "Pending", None)
             return
         volume = volumematch.best_volume(self.volumes.store.list(), claim)
         if volume is None:
             claim = await self._request_provisioning(claim)
+            if not (meta(claim).get("annotations") or {}).get(PROVISIONER_ANNOTATIONS[0]):
+                await self._tell(claim, "FailedBinding", self._why_unbound(claim))
             await self._claim_phase(claim, "Pending", None)
             return
         log.info("binding claim %s to volume %s", request.key, name_of(volume))
@@ -148,6 +153,24 @@ class PersistentVolumeBinder:
         annotations[volumematch.BOUND_BY_CONTROLLER] = "yes"
         claim = await self.client.update("persistentvolumeclaims", changed, request.namespace)
         await self._claim_phase(claim, "Bound", volume)
+        self._told.pop(str(meta(claim).get("uid") or ""), None)
+
+    def _why_unbound(self, claim: JSONObject) -> str:
+        class_name = volumematch.claim_class(claim)
+        if not class_name:
+            return "no persistent volumes available for this claim and no storage class is set"
+        if self.classes.store.get(class_name) is None:
+            return f'storageclass.storage.k8s.io "{class_name}" not found'
+        return "no persistent volumes available for this claim"
+
+    async def _tell(self, claim: JSONObject, reason: str, message: str) -> None:
+        """Record a Normal event once per claim and message (upstream aggregates repeats)."""
+        uid = str(meta(claim).get("uid") or "")
+        if self._told.get(uid) == message:
+            return
+        self._told[uid] = message
+        await self.events.record({"kind": "PersistentVolumeClaim", **claim}, NORMAL, reason,
+                                 message)
 
     def _waits_for_consumer(self, claim: JSONObject) -> bool:
         storage_class = self.classes.store.get(volumematch.claim_class(claim))

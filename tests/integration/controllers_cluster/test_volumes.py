@@ -102,7 +102,26 @@ async def test_a_claim_without_a_fitting_volume_is_handed_to_its_classs_provisio
         events = (await admin.list("events", "default")).items
         assert any(e["reason"] == "ExternalProvisioning" and
                    e["involvedObject"]["name"] == "now" for e in events)
+        assert any(e["reason"] == "WaitForFirstConsumer" and
+                   e["involvedObject"]["name"] == "later" for e in events)
 
 
 async def _pending(admin: Client, name: str) -> bool:
     return await phase(admin, "persistentvolumeclaims", name, "default") == "Pending"
+
+
+async def test_a_claim_nothing_can_satisfy_says_why_once(admin: Client, cluster: Cluster) -> None:
+    await admin.create("persistentvolumeclaims", {"metadata": {"name": "orphan"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+        "resources": {"requests": {"storage": "1Gi"}}}}, "default")
+    async with running_controllers(admin, ManagerOptions(),
+                                   ("persistentvolume-binder", pvbinder.new_controller)):
+        async def failed_binding() -> list[dict[str, Any]] | None:
+            events = [e for e in (await admin.list("events", "default")).items
+                      if e["reason"] == "FailedBinding"]
+            return events or None
+        (event,) = await eventually(failed_binding, "the claim gets a FailedBinding event")
+    assert event["message"] == ("no persistent volumes available for this claim and no "
+                                "storage class is set")
+    described = cluster.kubectl("1.33", "describe", "pvc", "orphan", "-n", "default").stdout
+    assert "FailedBinding" in described and "Pending" in described
