@@ -21,6 +21,7 @@ from kubeadmpy.kubelet import podutil
 
 log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
+MAX_CONCURRENT_WRITES = 8
 
 
 def rfc3339(nanoseconds: int) -> str:
@@ -222,24 +223,32 @@ class StatusManager:
             self._wake.set()
 
     async def flush(self) -> None:
-        """Write every pending status once (what the loop does; tests call it directly)."""
-        for uid in list(self._dirty):
-            self._dirty.discard(uid)
-            entry = self._entries.get(uid)
-            if entry is None:
-                continue
-            status = entry.status
-            try:
-                await self.client.patch("pods", entry.name, {"status": status}, entry.namespace,
-                                        patch_type=PatchType.MERGE, subresource="status")
-                entry.written, entry.failures = status, 0
-            except errors.NotFound:
-                pass  # the pod is gone (or its mirror pod not created yet): nothing to write
-            except errors.APIError as exc:
-                entry.failures += 1
-                log.warning("status of pod %s/%s: %s; will retry", entry.namespace, entry.name,
-                            exc)
-                self._dirty.add(uid)
+        """Write every pending status once, several at a time (what the loop does; tests
+        call it directly)."""
+        pending = list(self._dirty)
+        self._dirty.clear()
+        limit = asyncio.Semaphore(MAX_CONCURRENT_WRITES)
+
+        async def write(uid: str) -> None:
+            async with limit:
+                await self._write(uid)
+        await asyncio.gather(*(write(uid) for uid in pending))
+
+    async def _write(self, uid: str) -> None:
+        entry = self._entries.get(uid)
+        if entry is None:
+            return
+        status = entry.status
+        try:
+            await self.client.patch("pods", entry.name, {"status": status}, entry.namespace,
+                                    patch_type=PatchType.MERGE, subresource="status")
+            entry.written, entry.failures = status, 0
+        except errors.NotFound:
+            pass  # the pod is gone (or its mirror pod not created yet): nothing to write
+        except errors.APIError as exc:
+            entry.failures += 1
+            log.warning("status of pod %s/%s: %s; will retry", entry.namespace, entry.name, exc)
+            self._dirty.add(uid)
 
     async def run(self) -> None:
         while True:

@@ -317,7 +317,8 @@ class PodWorker:
             return 2.0
         ctx.recorder.pod_event(pod, "Normal", "Started", f"Started container {name}")
         self.waiting.pop(name, None)
-        await self._prune(name, keep={container_id, previous.id if previous else ""})
+        if previous is not None:
+            await self._prune(name, keep={container_id, previous.id})
         return 0.0 if init else ctx.settings.sync_frequency_seconds
 
     async def _container_config(self, pod: JSONObject, spec: JSONObject, restart_count: int,
