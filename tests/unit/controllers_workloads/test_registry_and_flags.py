@@ -116,8 +116,8 @@ def test_service_account_identity_is_in_the_user_agent() -> None:
 
 def test_a_controller_refusing_its_flags_stops_the_process_with_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The root-CA publisher needs --root-ca-file; the process ends naming it, no traceback
-    (it fails before any API call, so the unreachable server does not matter)."""
+    """The root-CA publisher cannot read its --root-ca-file: the process ends naming it, no
+    traceback (it fails before any API call, so the unreachable server does not matter)."""
     kubeconfig = tmp_path / "kcm.conf"
     kubeconfig.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -127,6 +127,7 @@ def test_a_controller_refusing_its_flags_stops_the_process_with_one_line(
         "users": [{"name": "u", "user": {"token": "x"}}]}))
     code = cm_main.main([f"--kubeconfig={kubeconfig}", "--leader-elect=false",
                          "--secure-port=0", "--bind-address=127.0.0.1",
+                         f"--root-ca-file={tmp_path / 'missing-ca.crt'}",
                          "--controllers=root-ca-certificate-publisher-controller"])
     err = capsys.readouterr().err
     assert code != 0
