@@ -211,8 +211,12 @@ class ResourceHandlers:
         manager = fields.field_manager(request.query, request.headers.get("User-Agent", ""))
         dry_run = negotiation.dry_run(request.query)
         warnings: list[str] = []
+        claims: list[Any] = []  # allocations of the attempt in flight (CAS retries redo it)
 
         async def mutate(current: JSONObject) -> JSONObject | None:
+            if claims:
+                await spec.strategy.release_claims(claims, self.env)
+                claims.clear()
             desired = writes.check_kind(spec, await build(current))
             warnings[:] = fields.check_schema(spec, desired, mode)
             name = desired["metadata"].get("name")
@@ -227,13 +231,23 @@ class ResourceHandlers:
                                             manager="" if applying else manager)
             if updated is None:
                 return None
-            return security.admit(self.env.security, request, "UPDATE", spec,
-                                  namespace=target.namespace, name=target.name, obj=updated,
-                                  old=current, subresource=subresource)
+            admitted = security.admit(self.env.security, request, "UPDATE", spec,
+                                      namespace=target.namespace, name=target.name,
+                                      obj=updated, old=current, subresource=subresource)
+            if not dry_run and admitted is not None:
+                claims.extend(await spec.strategy.before_update(admitted, current, self.env))
+            return admitted
 
-        new, _old = await self.storage.update(spec, target.namespace, target.name, mutate,
-                                              dry_run=dry_run)
+        try:
+            new, old = await self.storage.update(spec, target.namespace, target.name, mutate,
+                                                 dry_run=dry_run)
+        except BaseException:
+            if claims:
+                await spec.strategy.release_claims(claims, self.env)
+            raise
         if not dry_run:
+            if new is not old:
+                await spec.strategy.after_update(new, old, self.env)
             await writes.finish_if_vanishing(self.storage, spec, new, self.env)
         response = self.object_response(spec, new, fmt, request)
         response.headers.update(fields.warning_header(warnings))

@@ -122,6 +122,16 @@ class Strategy:
     async def after_delete(self, obj: JSONObject, env: Any) -> None:
         """Release what `before_create` allocated."""
 
+    async def before_update(self, new: JSONObject, old: JSONObject, env: Any) -> list[Any]:
+        """Allocate what an update newly needs; returns the claims (released if it fails)."""
+        return []
+
+    async def release_claims(self, claims: list[Any], env: Any) -> None:
+        """Give back what `before_update` claimed for a write that did not happen."""
+
+    async def after_update(self, new: JSONObject, old: JSONObject, env: Any) -> None:
+        """Release what the stored update no longer uses."""
+
 
 @dataclass(frozen=True)
 class ResourceSpec:

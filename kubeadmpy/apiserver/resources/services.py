@@ -78,6 +78,19 @@ class ServiceStrategy(Strategy):
             for key in ("clusterIP", "clusterIPs"):
                 if not spec.get(key) and old_spec.get(key):
                     spec[key] = old_spec[key]
+            if spec.get("type") in ("NodePort", "LoadBalancer"):
+                # A port the user did not give a nodePort keeps the one it had.
+                previous = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                            for p in old_spec.get("ports") or [] if isinstance(p, dict)}
+                for port in spec.get("ports") or []:
+                    if isinstance(port, dict) and not port.get("nodePort"):
+                        kept = previous.get((port.get("port"), port.get("protocol", "TCP")))
+                        if kept:
+                            port["nodePort"] = kept
+            else:
+                for port in spec.get("ports") or []:
+                    if isinstance(port, dict):
+                        port.pop("nodePort", None)
 
     def validate_update(self, new: JSONObject, old: JSONObject) -> list[Cause]:
         return self.validate(new) + immutable(dig(new, "spec", "clusterIP"),
@@ -103,6 +116,36 @@ class ServiceStrategy(Strategy):
                 await env.release_node_port(claimed)
             raise
 
+    async def before_update(self, new: JSONObject, old: JSONObject, env: Any) -> list[Any]:
+        """A Service that becomes NodePort/LoadBalancer (or gains ports) gets node ports."""
+        spec = new.get("spec") or {}
+        if spec.get("type") not in ("NodePort", "LoadBalancer"):
+            return []
+        held = _node_ports(old)
+        claimed: list[Any] = []
+        try:
+            for index, port in enumerate(spec.get("ports") or []):
+                wanted = port.get("nodePort")
+                if wanted and wanted in held:
+                    continue
+                port["nodePort"] = await env.allocate_node_port(
+                    wanted or None, f"spec.ports[{index}].nodePort")
+                claimed.append(port["nodePort"])
+        except BaseException:
+            await self.release_claims(claimed, env)
+            raise
+        return claimed
+
+    async def release_claims(self, claims: list[Any], env: Any) -> None:
+        for port in claims:
+            await env.release_node_port(int(port))
+
+    async def after_update(self, new: JSONObject, old: JSONObject, env: Any) -> None:
+        keep = _node_ports(new) if dig(new, "spec", "type") in ("NodePort",
+                                                                 "LoadBalancer") else set()
+        for port in _node_ports(old) - keep:
+            await env.release_node_port(port)
+
     async def after_delete(self, obj: JSONObject, env: Any) -> None:
         """Release what `before_create` took (also when a create failed half-way)."""
         ip = dig(obj, "spec", "clusterIP")
@@ -111,6 +154,11 @@ class ServiceStrategy(Strategy):
         for port in dig(obj, "spec", "ports", default=[]) or []:
             if isinstance(port, dict) and port.get("nodePort"):
                 await env.release_node_port(int(port["nodePort"]))
+
+
+def _node_ports(svc: JSONObject) -> set[int]:
+    return {int(p["nodePort"]) for p in dig(svc, "spec", "ports", default=[]) or []
+            if isinstance(p, dict) and p.get("nodePort")}
 
 
 def _service_ports(svc: JSONObject) -> str:

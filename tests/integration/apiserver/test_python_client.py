@@ -212,3 +212,22 @@ def test_node_port_services_get_ports_from_the_range_and_give_them_back(
         "metadata": {"name": "np4"},
         "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
     assert again.spec.ports[0].node_port == 30080
+
+
+def test_changing_a_service_type_allocates_and_releases_node_ports(api: client.ApiClient,
+                                                                   namespace: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_service(namespace, {
+        "metadata": {"name": "flip"}, "spec": {"ports": [{"port": 80}]}})
+    node_port = core.patch_namespaced_service("flip", namespace, {"spec": {
+        "type": "NodePort"}}).spec.ports[0].node_port
+    assert 30000 <= node_port <= 32767
+    relabelled = core.patch_namespaced_service("flip", namespace,
+                                               {"metadata": {"labels": {"x": "y"}}})
+    assert relabelled.spec.ports[0].node_port == node_port  # kept across updates
+    back = core.patch_namespaced_service("flip", namespace, {"spec": {"type": "ClusterIP"}})
+    assert back.spec.ports[0].node_port is None
+    reuse = core.create_namespaced_service(namespace, {
+        "metadata": {"name": "reuse"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": node_port}]}})
+    assert reuse.spec.ports[0].node_port == node_port  # it was given back
