@@ -120,8 +120,26 @@ class Kubelet:
 
     async def _sources_ready(self) -> None:
         await self.informer.wait_synced()
+        while self.static is not None and not self._static_scanned:
+            await self.clock.sleep(0.1)
         self.state.sources_ready.set()
         self._relist_now()
+        try:
+            await self._remove_orphaned_pod_dirs()
+        except CRIError as exc:
+            log.warning("orphaned pod folders: %s", exc)
+
+    async def _remove_orphaned_pod_dirs(self) -> None:
+        """Volumes of pods that went away while the kubelet was down (nothing in CRI)."""
+        known = set(await runtime.list_runtime_pods(self.cri))
+        pods_dir = self.settings.pods_dir
+        found = await asyncio.to_thread(
+            lambda: [p.name for p in pods_dir.iterdir()] if pods_dir.is_dir() else [])
+        for uid in found:
+            if uid not in self.desired and uid not in known and \
+                    uid not in self.state.workers:
+                log.info("removing the folder of orphaned pod %s", uid)
+                await asyncio.to_thread(self.volumes.teardown, uid)
 
     def _relist_now(self) -> None:
         self._runtime_seen.clear()

@@ -121,3 +121,15 @@ def grace_period(pod: JSONObject) -> int:
 
 def is_host_network(pod: JSONObject) -> bool:
     return bool((pod.get("spec") or {}).get("hostNetwork"))
+
+
+def cgroup_parent(pod: JSONObject, cgroup_driver: str) -> str:
+    """The pod's cgroup under upstream's kubepods hierarchy for the systemd driver (systemd
+    needs a slice name); "" for cgroupfs, where containerd's default parent is used."""
+    if cgroup_driver != "systemd":
+        return ""
+    uid = str((pod.get("metadata") or {}).get("uid", "")).replace("-", "_")
+    qos = qos_class(pod)
+    if qos == "Guaranteed":
+        return f"kubepods-pod{uid}.slice"
+    return f"kubepods-{qos.lower()}-pod{uid}.slice"

@@ -133,7 +133,8 @@ class PodWorker:
         ctx = self.ctx
         s = ctx.settings
         dns = runtime.pod_dns(pod, s.cluster_dns, s.cluster_domain, s.resolv_conf)
-        config = runtime.sandbox_config(pod, attempt, dns, s.pod_logs_dir)
+        config = runtime.sandbox_config(pod, attempt, dns, s.pod_logs_dir,
+                                        podutil.cgroup_parent(pod, s.cgroup_driver))
         try:
             self.sandbox_id = await ctx.cri.run_pod_sandbox(config)
         except CRIError as exc:
@@ -300,7 +301,9 @@ class PodWorker:
             return 2.0
         dns = runtime.pod_dns(pod, ctx.settings.cluster_dns, ctx.settings.cluster_domain,
                               ctx.settings.resolv_conf)
-        sandbox_config = runtime.sandbox_config(pod, 0, dns, ctx.settings.pod_logs_dir)
+        sandbox_config = runtime.sandbox_config(
+            pod, 0, dns, ctx.settings.pod_logs_dir,
+            podutil.cgroup_parent(pod, ctx.settings.cgroup_driver))
         try:
             container_id = await ctx.cri.create_container(self.sandbox_id, config,
                                                           sandbox_config)

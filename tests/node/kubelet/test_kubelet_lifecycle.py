@@ -226,3 +226,13 @@ async def _worker_synced(kubelet: Any, uid: str) -> bool:
 
 async def _registered(kubelet: Any) -> bool:
     return bool(kubelet.reporter.registered.is_set())
+
+
+async def test_folders_of_pods_that_went_away_while_the_kubelet_was_down_are_removed(
+        node: Node, client: Client) -> None:
+    leftover = node.workdir / "kubelet" / "pods" / "0b5e7c1e-dead-4bee-8000-000000000000"
+    (leftover / "volumes" / "kubernetes.io~empty-dir" / "cache").mkdir(parents=True)
+    async with running_kubelet(node):
+        async def removed() -> bool:
+            return not leftover.exists()
+        await eventually(removed, "orphaned pod folder removed")

@@ -313,3 +313,18 @@ def test_the_command_names_a_missing_kubeconfig(tmp_path: Path,
     missing = tmp_path / "kubelet.conf"
     assert main([f"--kubeconfig={missing}", f"--root-dir={tmp_path}"]) == 1
     assert str(missing) in caplog.text
+
+
+@pytest.mark.parametrize(("driver", "resources", "parent"), [
+    ("cgroupfs", {}, ""),
+    ("systemd", {}, "kubepods-besteffort-poda_b.slice"),
+    ("systemd", {"requests": {"cpu": "1"}}, "kubepods-burstable-poda_b.slice"),
+    ("systemd", {"requests": {"cpu": "1", "memory": "1Gi"},
+                 "limits": {"cpu": "1", "memory": "1Gi"}}, "kubepods-poda_b.slice")],
+    ids=["cgroupfs leaves it to the runtime", "systemd best effort", "systemd burstable",
+         "systemd guaranteed"])
+def test_the_pod_cgroup_parent_follows_the_driver_and_qos(driver: str, resources: JSONObject,
+                                                          parent: str) -> None:
+    subject = pod([{"name": "c", "resources": resources}])
+    subject["metadata"]["uid"] = "a-b"
+    assert podutil.cgroup_parent(subject, driver) == parent
