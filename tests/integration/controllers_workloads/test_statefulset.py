@@ -6,10 +6,17 @@ the highest ordinal first. Order is judged from resourceVersions (one global seq
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
-from workloads_harness import assert_quiet, create_namespace, mark_pod_ready, wait_for
+from workloads_harness import (
+    assert_quiet,
+    create_namespace,
+    mark_pod_ready,
+    simulated_kubelet,
+    wait_for,
+)
 
 from kubeadmpy.client import Client
 from kubeadmpy.controllers.manager import Manager
@@ -95,3 +102,45 @@ async def test_parallel_creates_every_pod_at_once(admin: Client,
         names = await pod_names(admin, ns)
         return names if len(names) == 3 else None
     assert await wait_for(all_there, "3 pods without any Ready") == ["web-0", "web-1", "web-2"]
+
+
+async def test_rolling_update_replaces_pods_from_the_highest_ordinal_down(
+        cluster: Any, admin: Client, controller_manager: Manager) -> None:
+    ns = "sts-rolling"
+    await create_namespace(admin, ns)
+    async with simulated_kubelet(admin, ns):
+        await admin.create("statefulsets", statefulset(), ns)
+
+        async def all_ready() -> dict[str, Any] | None:
+            st = (await admin.get("statefulsets", "web", ns)).get("status") or {}
+            return st if st.get("readyReplicas") == 3 and \
+                st.get("updatedReplicas") == 3 else None
+        before = await wait_for(all_ready, "3 ready pods")
+        rv = (await admin.list("pods", ns)).resource_version
+        added: list[tuple[int, str]] = []
+
+        async def record() -> None:
+            async with admin.watch("pods", ns, resource_version=rv) as stream:
+                async for event in stream:
+                    if event.type == "ADDED":
+                        added.append((int(event.object["metadata"]["resourceVersion"]),
+                                      event.object["metadata"]["name"]))
+        watcher = asyncio.create_task(record())
+        try:
+            await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "set", "image",
+                                    "statefulset/web", "web=nginx:2")
+            out = await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "rollout",
+                                          "status", "statefulset/web", "--timeout=90s",
+                                          timeout=120)
+            assert "partitioned roll out complete" in out.stdout or \
+                "rolling update complete" in out.stdout
+            after = await wait_for(all_ready, "3 ready pods of the new revision")
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+    assert [name for _, name in sorted(added)] == ["web-2", "web-1", "web-0"]
+    assert after["updateRevision"] != before["updateRevision"]
+    assert after["currentRevision"] == after["updateRevision"]
+    pods = (await admin.list("pods", ns)).items
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:2"}
