@@ -8,9 +8,14 @@ Prints:
     controllers running in-process; the test (acting as the kubelet) marks every pod Ready and
     we measure how long after the last status write the Endpoints and the EndpointSlices list
     all N as ready, against the time the N status writes themselves took (the reference), and
-    how many reconciles the burst cost (the queue collapses repeated keys).
+    how many reconciles the burst cost (the queue collapses repeated keys);
+  * node lifecycle: M simulated nodes (Node + Lease, no kubelet) all go silent; time until
+    every node is Ready=Unknown with the unreachable NoSchedule taint (all silent at once is
+    master disruption: no NoExecute, no evictions), against the time the same number of
+    status, taint and event writes take when the benchmark sends them itself with the
+    controller's concurrency (the reference).
 
-Usage: python benchmarks/bench_cluster_controllers.py [--pods 500] [--skip-e2e]
+Usage: python benchmarks/bench_cluster_controllers.py [--pods 500] [--nodes 500] [--skip-e2e]
 Everything runs on loopback with a throw-away etcd and PKI in a temp dir.
 """
 
@@ -141,14 +146,97 @@ async def end_to_end(pod_count: int) -> None:
             stop_cluster(cluster)
 
 
+async def node_lifecycle(node_count: int) -> None:
+    from apiserver_harness import make_certs, start_cluster, stop_cluster
+    from cluster_controllers_harness import now_rfc3339, running_controllers
+
+    from kubeadmpy.client import Client, load_kubeconfig
+    from kubeadmpy.client.rest import PatchType
+    from kubeadmpy.controllers.cluster import nodelifecycle
+    from kubeadmpy.controllers.registry import ManagerOptions
+
+    with tempfile.TemporaryDirectory(prefix="bench-node-lifecycle-") as tmp:
+        workdir = Path(tmp)
+        cluster = start_cluster(workdir, make_certs(workdir / "pki"))
+        try:
+            config = load_kubeconfig(cluster.kubeconfig).with_overrides(qps=0)
+            async with Client(config) as admin:
+                semaphore = asyncio.Semaphore(32)
+                stamp = now_rfc3339()
+
+                async def register(name: str) -> None:
+                    async with semaphore:
+                        await admin.create("nodes", {"metadata": {"name": name}})
+                        await admin.patch("nodes", name, {"status": {"conditions": [{
+                            "type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}]}},
+                            patch_type=PatchType.MERGE, subresource="status")
+                        await admin.create("leases", {
+                            "metadata": {"name": name, "namespace": "kube-node-lease"},
+                            "spec": {"holderIdentity": name,
+                                     "renewTime": now_rfc3339(micro=True)}},
+                            "kube-node-lease")
+                await asyncio.gather(*(register(f"node-{i}") for i in range(node_count)))
+                reference_nodes = [f"ref-{i}" for i in range(node_count)]
+                await asyncio.gather(*(admin.create("nodes", {"metadata": {"name": n}})
+                                       for n in reference_nodes))
+
+                workers = asyncio.Semaphore(nodelifecycle.NODE_UPDATE_WORKERS)
+
+                async def write_like_the_controller(name: str) -> None:
+                    async with workers:  # the controller's concurrency
+                        await admin.patch("nodes", name, {"status": {"conditions": [{
+                            "type": "Ready", "status": "Unknown"}]}},
+                            patch_type=PatchType.MERGE, subresource="status")
+                        await admin.patch("nodes", name, {"spec": {"taints": [{
+                            "key": "node.kubernetes.io/unreachable",
+                            "effect": "NoSchedule"}]}}, patch_type=PatchType.MERGE)
+                        await admin.create("events", {
+                            "metadata": {"generateName": f"{name}.", "namespace": "default"},
+                            "involvedObject": {"kind": "Node", "name": name},
+                            "reason": "NodeNotReady", "message": "reference"}, "default")
+                start = time.perf_counter()
+                await asyncio.gather(*(write_like_the_controller(n) for n in reference_nodes))
+                reference_time = time.perf_counter() - start
+                await asyncio.gather(*(admin.delete("nodes", n) for n in reference_nodes))
+
+                options = ManagerOptions(node_monitor_grace_period=2.0,
+                                         node_startup_grace_period=2.0, node_monitor_period=1.0)
+                async with running_controllers(
+                        admin, options, ("nodelifecycle", nodelifecycle.new_controller)) as built:
+                    start = time.perf_counter()  # grace starts now: nobody renews
+                    while True:
+                        listed = (await admin.list("nodes")).items
+                        done = sum(1 for n in listed if any(
+                            t["key"] == "node.kubernetes.io/unreachable"
+                            for t in (n.get("spec") or {}).get("taints") or []))
+                        if done == node_count:
+                            break
+                        await asyncio.sleep(0.2)
+                    converged = time.perf_counter() - start - options.node_monitor_grace_period
+                    runnable = built["nodelifecycle"]
+                    reconciles = runnable.controller.reconciles  # type: ignore[attr-defined]
+                print(f"node lifecycle, {node_count} silent simulated nodes:")
+                print(f"  reference: the same {3 * node_count} writes (status, taint, event) "
+                      f"sent directly, {nodelifecycle.NODE_UPDATE_WORKERS} at a time, took "
+                      f"{reference_time:.2f} s")
+                print(f"  controller: all Unknown + tainted {converged:.2f} s after the grace "
+                      f"period ({converged / reference_time:.2f}x the reference), "
+                      f"{reconciles} reconciles")
+        finally:
+            stop_cluster(cluster)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=500)
+    parser.add_argument("--nodes", type=int, default=500)
     parser.add_argument("--skip-e2e", action="store_true")
     args = parser.parse_args()
     computation()
     if not args.skip_e2e:
         asyncio.run(end_to_end(args.pods))
+        asyncio.run(node_lifecycle(args.nodes))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 NAME = "node-lifecycle-controller"
 LEASE_NAMESPACE = "kube-node-lease"
 NODE_NAME_INDEX = "spec.nodeName"
+NODE_UPDATE_WORKERS = 8
 OUR_REASONS = ("NodeStatusUnknown", "NodeStatusNeverUpdated")
 MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
@@ -90,7 +91,9 @@ class NodeLifecycleController:
         self.limiters: dict[str, ZoneLimiter] = {}
         self._zone_cache: tuple[float, dict[str, ZoneState], dict[str, int]] | None = None
         self.events = EventRecorder(ctx.client, "node-controller", ctx.clock)
-        self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
+        # Upstream updates node health with 8 workers; state here changes only between awaits.
+        self.controller = Controller(NAME, self.reconcile, clock=ctx.clock,
+                                     workers=NODE_UPDATE_WORKERS)
         self.nodes.add_handler(EventHandler(on_add=self._node_seen,
                                             on_update=lambda _o, n: self._node_seen(n)))
         self.leases.add_handler(EventHandler(on_add=self._lease_seen,
