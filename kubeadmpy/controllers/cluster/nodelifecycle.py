@@ -137,7 +137,7 @@ class NodeLifecycleController:
                                                                   self.startup_grace)
         silent_for = self.clock.now() - entry.at
         if silent_for > grace:
-            node = await self._mark_unknown(node, entry.ever_ready_reported)
+            node = await self._mark_unknown(node)
         ready = condition(node, "Ready")
         if ready is not None and ready.get("status") == "True":
             entry.not_ready_since = None
@@ -150,7 +150,7 @@ class NodeLifecycleController:
         after = remaining + 0.05 if remaining > 0 else self.monitor_period
         return Result(requeue_after=min(after, retry) if retry is not None else after)
 
-    async def _mark_unknown(self, node: JSONObject, ever_reported: bool) -> JSONObject:
+    async def _mark_unknown(self, node: JSONObject) -> JSONObject:
         now = rfc3339(self.clock.wall())
         changed = writable(node)
         conditions: list[JSONObject] = changed.setdefault("status", {}).setdefault(
