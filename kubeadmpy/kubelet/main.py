@@ -45,12 +45,14 @@ async def run(settings: KubeletSettings, clock: Clock | None = None,
         kubelet = Kubelet(settings, client, cri, clock)
         if holder is not None:
             holder.append(kubelet)
+        kubelet.api_server = _server(settings, kubelet, cri)
+        if kubelet.api_server is not None:  # bound first: the Node reports its port
+            await kubelet.api_server.start()
+            kubelet.reporter.kubelet_port = int(kubelet.api_server.port)
         async with asyncio.TaskGroup() as group:
-            group.create_task(kubelet.run())
-            kubelet.api_server = _server(settings, kubelet, cri)
             if kubelet.api_server is not None:
-                await kubelet.api_server.start()
                 group.create_task(_serve_until_cancelled(kubelet.api_server))
+            group.create_task(kubelet.run())
             if started is not None:
                 started.set()
 

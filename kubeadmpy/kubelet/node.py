@@ -125,7 +125,7 @@ async def runtime_problem(cri: CRIClient) -> str:
 
 
 def node_status(settings: KubeletSettings, facts: MachineFacts, runtime_version: str,
-                problem: str, stamp: str) -> JSONObject:
+                problem: str, stamp: str, kubelet_port: int | None = None) -> JSONObject:
     ready = ("True", "KubeletReady", "kubelet is posting ready status") if not problem \
         else ("False", "KubeletNotReady", problem)
     addresses = [{"type": "InternalIP", "address": facts.host_ip},
@@ -143,7 +143,8 @@ def node_status(settings: KubeletSettings, facts: MachineFacts, runtime_version:
             _condition("Ready", *ready, stamp),
         ],
         "addresses": addresses,
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": settings.port}},
+        "daemonEndpoints": {"kubeletEndpoint": {
+            "Port": settings.port if kubelet_port is None else kubelet_port}},
         "nodeInfo": {
             "machineID": _read("/etc/machine-id"),
             "systemUUID": _read("/sys/class/dmi/id/product_uuid"),
@@ -175,6 +176,7 @@ class NodeStatusReporter:
         self.facts = facts
         self.clock = clock
         self.registered = asyncio.Event()
+        self.kubelet_port: int | None = None  # the port the API server bound (--port 0)
         self.node_uid = ""
         self._last_written: JSONObject | None = None
         self._last_write_at = 0.0
@@ -191,7 +193,7 @@ class NodeStatusReporter:
             runtime_version = ""
         stamp = self._stamp()
         status = node_status(self.settings, self.facts, runtime_version,
-                             await runtime_problem(self.cri), stamp)
+                             await runtime_problem(self.cri), stamp, self.kubelet_port)
         for condition in status["conditions"]:  # keep transition times of steady conditions
             previous = self._transitions.get(condition["type"])
             if previous and previous[0] == condition["status"]:
@@ -203,6 +205,9 @@ class NodeStatusReporter:
     async def register(self) -> None:
         """Create the Node (or adopt the existing one); retried until the API answers."""
         name = self.settings.node_name
+        if not self.settings.register_node:
+            self.registered.set()  # registerNode: false — someone else made the Node
+            return
         attempt = 0
         while True:
             try:
