@@ -328,3 +328,70 @@ def test_the_pod_cgroup_parent_follows_the_driver_and_qos(driver: str, resources
     subject = pod([{"name": "c", "resources": resources}])
     subject["metadata"]["uid"] = "a-b"
     assert podutil.cgroup_parent(subject, driver) == parent
+
+
+def test_the_files_kubeadmpy_init_renders_are_what_the_kubelet_reads(tmp_path: Path) -> None:
+    from kubeadmpy.render import KubeletValues, render_kubelet
+    from kubeadmpy.render.kubelet import parse_kubelet_flags_env
+    files = render_kubelet(KubeletValues(
+        flavor="python", node_name="cp-1", hostname="other", cgroup_driver="cgroupfs",
+        pod_infra_container_image="kubeadmpy.local/pause:3.10",
+        register_with_taints=()))
+    written = {}
+    for logical, rendered in files.items():
+        path = tmp_path / logical.name
+        path.write_text(rendered.content)
+        written[logical.name] = path
+    flags = parse_kubelet_flags_env(written["kubeadm-flags.env"].read_text())
+    # The command line the systemd drop-in (and init's supervisor) runs.
+    command = parse_command_line([
+        "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+        "--kubeconfig=/etc/kubernetes/kubelet.conf", f"--config={written['config.yaml']}",
+        *flags])
+    settings = command.settings
+    assert settings.node_name == "cp-1"
+    assert settings.static_pod_path == "/etc/kubernetes/manifests"
+    assert settings.container_runtime_endpoint == "unix:///var/run/containerd/containerd.sock"
+    assert settings.pod_infra_container_image == "kubeadmpy.local/pause:3.10"
+    assert settings.cluster_dns == ("10.96.0.10",)
+    assert (settings.healthz_bind_address, settings.healthz_port) == ("127.0.0.1", 10248)
+    assert settings.authentication["x509"]["clientCAFile"] == "/etc/kubernetes/pki/ca.crt"
+    assert settings.kubeconfig == "/etc/kubernetes/kubelet.conf"
+
+
+def test_container_status_shows_crash_loop_with_the_last_termination() -> None:
+    from kubeadmpy.cri import api
+    from kubeadmpy.kubelet.status import Waiting, container_status
+    exited = api.ContainerStatus(id="abc", state=api.CONTAINER_EXITED, exit_code=2,
+                                 started_at=1_700_000_000_000_000_000,
+                                 finished_at=1_700_000_001_000_000_000, image_ref="sha256:1")
+    entry = container_status({"name": "c", "image": "busybox:1"}, exited, None, 3,
+                             Waiting("CrashLoopBackOff", "back-off 40s restarting failed"),
+                             ready=True, started=True)
+    assert entry["state"] == {"waiting": {"reason": "CrashLoopBackOff",
+                                          "message": "back-off 40s restarting failed"}}
+    assert entry["lastState"]["terminated"] == {
+        "exitCode": 2, "reason": "Error", "startedAt": "2023-11-14T22:13:20Z",
+        "finishedAt": "2023-11-14T22:13:21Z", "containerID": "containerd://abc"}
+    assert (entry["restartCount"], entry["ready"], entry["started"]) == (3, False, False)
+    assert entry["imageID"] == "sha256:1"
+
+
+def test_node_status_reports_ready_or_the_runtime_problem() -> None:
+    from kubeadmpy.kubelet.node import MachineFacts, node_status
+    from kubeadmpy.kubelet.settings import KubeletSettings
+    settings = KubeletSettings(hostname_override="n1", max_pods=50)
+    facts = MachineFacts(cpus=2, memory_bytes=4 * 2**30, storage_bytes=100 * 2**30,
+                         host_ip="192.168.56.10", hostname="n1")
+    ready = node_status(settings, facts, "containerd://1.6.20", "", "2026-01-01T00:00:00Z")
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in ready["conditions"]}
+    assert conditions["Ready"] == ("True", "KubeletReady")
+    assert ready["capacity"]["memory"] == f"{4 * 2**20}Ki"
+    assert ready["allocatable"]["memory"] == f"{4 * 2**20 - 100 * 1024}Ki"  # minus 100Mi
+    assert ready["capacity"]["pods"] == "50"
+    problem = "container runtime network not ready: NetworkReady=false reason:NoCNI message:"
+    not_ready = node_status(settings, facts, "", problem, "2026-01-01T00:00:00Z")
+    ready_condition = next(c for c in not_ready["conditions"] if c["type"] == "Ready")
+    assert (ready_condition["status"], ready_condition["reason"]) == ("False",
+                                                                      "KubeletNotReady")
+    assert ready_condition["message"] == problem
