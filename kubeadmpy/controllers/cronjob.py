@@ -31,6 +31,7 @@ from kubeadmpy.controllers.common import (
     owner_keys,
     parse_time,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class CronJobController:
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_cronjob_syncs,
                                      clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.cronjobs)
         self.controller.watch(self.jobs, self._job_requests)
 
@@ -178,9 +180,11 @@ class CronJobController:
                          "ownerReferences": [controller_ref(cj)]},
             "spec": template.get("spec") or {}}
         try:
-            return await self.client.create("jobs.batch", body, meta(cj)["namespace"])
+            created = await self.client.create("jobs.batch", body, meta(cj)["namespace"])
         except errors.AlreadyExists:
             return None  # this time already ran (e.g. before a restart)
+        self.events.normal(cj, "SuccessfulCreate", f"Created job {meta(created)['name']}")
+        return created
 
     async def _trim_history(self, spec: JSONObject, jobs: list[JSONObject]) -> None:
         limits = {"Complete": spec.get("successfulJobsHistoryLimit", 3),

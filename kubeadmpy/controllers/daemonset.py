@@ -40,6 +40,7 @@ from kubeadmpy.controllers.common import (
     pod_from_template,
     template_hash,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 from kubeadmpy.controllers.replicaset import claim_pods
 from kubeadmpy.machinery.selectors import Requirement
@@ -161,6 +162,7 @@ class DaemonSetController:
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_daemonset_syncs,
                                      clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.daemonsets)
         self.controller.watch(self.pods, self._pod_requests)
         self.controller.watch(self.nodes, self._all)
@@ -244,8 +246,8 @@ class DaemonSetController:
         self.expectations.expect(key, adds=len(create), dels=len(delete))
         ns = str(meta(ds)["namespace"])
         results = await asyncio.gather(
-            *(self.client.create("pods", pod_for_node(ds, digest, n), ns) for n in create),
-            *(self._delete(p) for p in delete), return_exceptions=True)
+            *(self._create(ds, pod_for_node(ds, digest, n), ns) for n in create),
+            *(self._delete(ds, p) for p in delete), return_exceptions=True)
         failures = [r for r in results if isinstance(r, Exception)]
         if failures:
             self.expectations.forget(key)
@@ -280,9 +282,14 @@ class DaemonSetController:
         victims.extend(old_available[:max(0, room)])
         return victims
 
-    async def _delete(self, pod: JSONObject) -> None:
+    async def _create(self, ds: JSONObject, pod: JSONObject, namespace: str) -> None:
+        created = await self.client.create("pods", pod, namespace)
+        self.events.normal(ds, "SuccessfulCreate", f"Created pod: {meta(created)['name']}")
+
+    async def _delete(self, ds: JSONObject, pod: JSONObject) -> None:
         with contextlib.suppress(errors.NotFound):
             await self.client.delete("pods", meta(pod)["name"], meta(pod)["namespace"])
+            self.events.normal(ds, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}")
 
     async def _update_status(self, ds: JSONObject, digest: str,
                              by_node: dict[str, list[JSONObject]]) -> Result | None:

@@ -35,6 +35,7 @@ from kubeadmpy.controllers.common import (
     set_condition,
     template_hash,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 from kubeadmpy.controllers.replicaset import claim_pods
 
@@ -95,6 +96,7 @@ class DeploymentController:
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_deployment_syncs,
                                      clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.deployments)
         self.controller.watch(self.replicasets, self._rs_requests)
         self.controller.watch(self.pods, self._pod_requests)
@@ -276,6 +278,10 @@ class DeploymentController:
             await self.client.update_status("deployments", {**deployment, "status": status})
             raise
         await self._set_deployment_revision(deployment, revision)
+        if replicas:
+            self.events.normal(deployment, "ScalingReplicaSet",
+                               f"Scaled up replica set {meta(created)['name']} to {replicas} "
+                               "from 0")
         return created
 
     async def _ensure_revision(self, deployment: JSONObject, new_rs: JSONObject,
@@ -327,6 +333,11 @@ class DeploymentController:
         log.info("deployment %s/%s: scaling replica set %s from %d to %d",
                  meta(deployment)["namespace"], meta(deployment)["name"], meta(rs)["name"],
                  spec_replicas(rs), replicas)
+        if replicas != spec_replicas(rs):
+            self.events.normal(deployment, "ScalingReplicaSet",
+                               f"Scaled {'up' if replicas > spec_replicas(rs) else 'down'} "
+                               f"replica set {meta(rs)['name']} to {replicas} from "
+                               f"{spec_replicas(rs)}")
         return await self.client.patch("replicasets", meta(rs)["name"], patch,
                                        meta(rs)["namespace"], patch_type=PatchType.MERGE)
 

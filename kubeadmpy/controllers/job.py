@@ -36,6 +36,7 @@ from kubeadmpy.controllers.common import (
     pod_from_template,
     set_condition,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 from kubeadmpy.controllers.replicaset import slow_start
 
@@ -65,6 +66,7 @@ class JobController:
         self.expectations = Expectations(ctx.clock)
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_job_syncs, clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.jobs)
         self.controller.watch(self.pods, self._pod_requests)
         self.pods.add_handler(observe_into(self.expectations, "Job"))
@@ -117,7 +119,10 @@ class JobController:
                 set_condition(status, "Complete", "True", "CompletionsReached",
                               "Reached expected number of succeeded pods", now)
                 status["completionTime"] = now
+                self.events.normal(job, "Completed", "Job completed")
             elif failed > int(spec.get("backoffLimit", 6)):
+                self.events.warning(job, "BackoffLimitExceeded",
+                                    "Job has reached the specified backoff limit")
                 active = await self._fail(status, active, "BackoffLimitExceeded",
                                           "Job has reached the specified backoff limit", now)
             elif deadline is not None and time.time() - started >= int(deadline):
@@ -212,7 +217,9 @@ class JobController:
                                         generate_name=f"{meta(job)['name']}-")
                 pod["metadata"]["finalizers"] = [*pod["metadata"].get("finalizers", []),
                                                  TRACKING]
-                await self.client.create("pods", pod, ns)
+                created = await self.client.create("pods", pod, ns)
+                self.events.normal(job, "SuccessfulCreate",
+                                   f"Created pod: {meta(created)['name']}")
             skipped, error = await slow_start(diff, create)
             if skipped:
                 self.expectations.lower(key, adds=skipped)

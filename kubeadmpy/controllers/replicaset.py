@@ -38,6 +38,7 @@ from kubeadmpy.controllers.common import (
     pod_from_template,
     selector_matches,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class ReplicaSetController:
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_replicaset_syncs,
                                      clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.replicasets)
         self.controller.watch(self.pods, self._pod_requests)
         self.pods.add_handler(observe_into(self.expectations, "ReplicaSet"))
@@ -172,7 +174,13 @@ class ReplicaSetController:
 
             async def create() -> None:
                 body = pod_from_template(template, rs, generate_name=f"{meta(rs)['name']}-")
-                await self.client.create("pods", body, namespace)
+                try:
+                    created = await self.client.create("pods", body, namespace)
+                except errors.APIError as exc:
+                    self.events.warning(rs, "FailedCreate", f"Error creating: {exc}")
+                    raise
+                self.events.normal(rs, "SuccessfulCreate",
+                                   f"Created pod: {meta(created)['name']}")
 
             skipped, error = await slow_start(count, create)
             if skipped:
@@ -182,18 +190,20 @@ class ReplicaSetController:
         elif diff > 0:
             victims = sorted(pods, key=deletion_rank)[:min(diff, BURST_REPLICAS)]
             self.expectations.expect(key, dels=len(victims))
-            results = await asyncio.gather(*(self._delete_pod(p) for p in victims),
+            results = await asyncio.gather(*(self._delete_pod(rs, p) for p in victims),
                                            return_exceptions=True)
             failures = [r for r in results if isinstance(r, Exception)]
             if failures:
                 self.expectations.lower(key, dels=len(failures))
                 raise failures[0]
 
-    async def _delete_pod(self, pod: JSONObject) -> None:
+    async def _delete_pod(self, rs: JSONObject, pod: JSONObject) -> None:
         try:
             await self.client.delete("pods", meta(pod)["name"], meta(pod).get("namespace"))
         except errors.NotFound:
             self.expectations.lower(key_of_owner(pod), dels=1)
+            return
+        self.events.normal(rs, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}")
 
     async def _update_status(self, rs: JSONObject, pods: list[JSONObject]) -> Result | None:
         spec = rs.get("spec") or {}

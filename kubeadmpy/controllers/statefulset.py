@@ -33,6 +33,7 @@ from kubeadmpy.controllers.common import (
     pod_from_template,
     template_hash,
 )
+from kubeadmpy.controllers.events import EventRecorder
 from kubeadmpy.controllers.registry import ControllerContext
 from kubeadmpy.controllers.replicaset import claim_pods
 
@@ -69,6 +70,7 @@ class StatefulSetController:
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_statefulset_syncs,
                                      clock=ctx.clock)
+        self.events = EventRecorder(ctx.client, self.name)
         self.controller.watch(self.sets)
         self.controller.watch(self.pods, self._pod_requests)
         self.pods.add_handler(observe_into(self.expectations, "StatefulSet"))
@@ -192,9 +194,12 @@ class StatefulSetController:
             await self.client.create("pods", pod, ns)
         except errors.AlreadyExists:
             self.expectations.forget(key)
+            return
         except Exception:
             self.expectations.forget(key)
             raise
+        self.events.normal(sts, "SuccessfulCreate",
+                           f"create Pod {name} in StatefulSet {set_name} successful")
 
     async def _ensure_claim(self, sts: JSONObject, template: JSONObject, ordinal: int) -> None:
         ns = meta(sts)["namespace"]

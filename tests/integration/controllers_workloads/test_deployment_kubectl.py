@@ -105,6 +105,20 @@ async def test_kubectl_deployment_lifecycle_matches_upstream_object_graph(
         assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
         assert conditions["Progressing"]["message"] == \
             f'ReplicaSet "{first["metadata"]["name"]}" has successfully progressed.'
+        rs_name = first["metadata"]["name"]
+
+        async def events_written() -> list[dict[str, Any]] | None:
+            events = (await admin.list("events", ns)).items
+            created = [e for e in events if e["reason"] == "SuccessfulCreate"
+                       and e["involvedObject"]["name"] == rs_name]
+            return events if len(created) == 5 else None
+        events = await wait_for(events_written, "the controllers' events")
+        scaled = [e for e in events if e["reason"] == "ScalingReplicaSet"]
+        assert [(e["message"], e["source"]["component"], e["involvedObject"]["kind"])
+                for e in scaled] == [(f"Scaled up replica set {rs_name} to 5 from 0",
+                                      "deployment-controller", "Deployment")]
+        described = await kubectl(cluster, version, "-n", ns, "describe", "deployment", "web")
+        assert f"Scaled up replica set {rs_name} to 5 from 0" in described
 
         await kubectl(cluster, version, "-n", ns, "scale", "deployment", "web", "--replicas=3")
         g = await settled(admin, ns, "web", 3, "x")
