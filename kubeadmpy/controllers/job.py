@@ -125,10 +125,22 @@ class JobController:
                                     "Job has reached the specified backoff limit")
                 active = await self._fail(status, active, "BackoffLimitExceeded",
                                           "Job has reached the specified backoff limit", now)
+            elif spec.get("suspend"):
+                if active:
+                    await self._delete_all(active)
+                    active = []
+                if (find_condition(status, "Suspended") or {}).get("status") != "True":
+                    set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended",
+                                  now)
+                    self.events.normal(job, "Suspended", "Job suspended")
             elif deadline is not None and time.time() - started >= int(deadline):
                 active = await self._fail(status, active, "DeadlineExceeded",
                                           "Job was active longer than specified deadline", now)
-            elif not spec.get("suspend") and self.expectations.satisfied(request.key):
+            elif self.expectations.satisfied(request.key):
+                if (find_condition(status, "Suspended") or {}).get("status") == "True":
+                    set_condition(status, "Suspended", "False", "JobResumed", "Job resumed", now)
+                    status["startTime"] = now  # the deadline counts from the resume
+                    self.events.normal(job, "Resumed", "Job resumed")
                 wait = self._backoff(pods, failed)
                 if wait > 0:
                     requeue = wait

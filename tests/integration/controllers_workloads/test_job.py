@@ -12,7 +12,7 @@ import pytest
 from apiserver_harness import Cluster
 from workloads_harness import create_namespace, wait_for
 
-from kubeadmpy.client import Client, errors
+from kubeadmpy.client import Client, PatchType, errors
 from kubeadmpy.controllers.manager import Manager
 
 pytestmark = pytest.mark.timeout(180)
@@ -98,3 +98,34 @@ async def test_job_fails_after_backoff_limit(admin: Client,
         except errors.APIError:
             return False
     await wait_for(pods_gone, "the finished pod collected with its Job")
+
+
+async def test_suspending_a_job_removes_its_pods_and_resuming_brings_them_back(
+        admin: Client, controller_manager: Manager) -> None:
+    ns = "job-suspend"
+    await create_namespace(admin, ns)
+    await admin.create("jobs.batch", job("batch", parallelism=2, completions=4), ns)
+
+    async def pods(count: int) -> bool:
+        items = [p for p in (await admin.list("pods", ns)).items
+                 if not p["metadata"].get("deletionTimestamp")]
+        return len(items) == count and not [p for p in (await admin.list("pods", ns)).items
+                                            if p["metadata"].get("deletionTimestamp")]
+    await wait_for(lambda: pods(2), "2 running pods")
+    await admin.patch("jobs.batch", "batch", {"spec": {"suspend": True}}, ns,
+                      patch_type=PatchType.MERGE)
+    await wait_for(lambda: pods(0), "pods removed (tracking finalizer released)")
+
+    async def condition(state: str) -> dict[str, Any] | None:
+        st = (await admin.get("jobs.batch", "batch", ns)).get("status") or {}
+        cond = {c["type"]: c for c in st.get("conditions") or []}.get("Suspended")
+        return cond if cond and cond["status"] == state else None
+    suspended = await wait_for(lambda: condition("True"), "Suspended=True")
+    assert (suspended["reason"], suspended["message"]) == ("JobSuspended", "Job suspended")
+    st = (await admin.get("jobs.batch", "batch", ns))["status"]
+    assert not st.get("failed")  # pods removed on purpose are not failures
+    await admin.patch("jobs.batch", "batch", {"spec": {"suspend": False}}, ns,
+                      patch_type=PatchType.MERGE)
+    resumed = await wait_for(lambda: condition("False"), "Suspended=False")
+    assert resumed["reason"] == "JobResumed"
+    await wait_for(lambda: pods(2), "2 pods again")
