@@ -109,6 +109,11 @@ class PodWorker:
         state = await ctx.runtime_pod(self.uid)
         due = ctx.settings.sync_frequency_seconds
         sandbox = state.latest_sandbox()
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            self.terminal = True  # a finished pod never runs again (also after a restart)
+        if sandbox is not None and sandbox.state != api.SANDBOX_READY and \
+                podutil.restart_policy(pod) == "Never" and state.containers:
+            self.terminal = True  # upstream: no new sandbox for a pod that must not restart
         if not self.terminal and (sandbox is None or sandbox.state != api.SANDBOX_READY):
             await self._kill_containers(state, 0)
             attempt = 0 if sandbox is None else sandbox.attempt + 1

@@ -127,6 +127,15 @@ async def test_restart_policy_never_leaves_a_finished_pod_succeeded_or_failed(
             return found if found.get("status", {}).get("phase") == wanted else None
         done = await eventually(lambda: phase("done", "Succeeded"), "Succeeded")
         broken = await eventually(lambda: phase("broken", "Failed"), "Failed")
+    before = await containers_of(node.runtime, done["metadata"]["uid"])
+    async with running_kubelet(node) as kubelet:
+        # A new kubelet must not run a finished pod again.
+        await eventually(lambda: _has_worker(kubelet, done["metadata"]["uid"]), "adopted")
+        await asyncio.sleep(2.5)
+        again = await client.get("pods", "done", namespace)
+    assert [c.id for c in await containers_of(node.runtime, done["metadata"]["uid"])] == \
+        [c.id for c in before]
+    assert again["status"]["phase"] == "Succeeded"
     assert done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"] == \
         "Completed"
     terminated = broken["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -211,3 +220,7 @@ async def test_a_missing_config_map_key_is_a_create_container_config_error(
         state = await eventually(waiting, "CreateContainerConfigError")
     assert state["message"] == f"couldn't find key b in ConfigMap {namespace}/partial"
     await asyncio.sleep(0)
+
+
+async def _has_worker(kubelet: Any, uid: str) -> bool:
+    return uid in kubelet.state.workers
