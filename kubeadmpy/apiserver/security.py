@@ -78,14 +78,29 @@ def build(settings: Settings, registry: ResourceRegistry,
 
 
 def _feed_rbac(stack: SecurityStack, cache: WatchCache, kind: str) -> None:
+    """Keep the authorizer's copy of one RBAC kind equal to the cache's, also across relists
+    (objects deleted while the cache was relisting must stop granting anything)."""
+    known: set[tuple[str, str]] = set()
+
+    def ref(obj: JSONObject) -> tuple[str, str]:
+        meta = obj.get("metadata", {})
+        return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
     def reset(objects: list[JSONObject]) -> None:
+        current = {ref(o) for o in objects}
+        for namespace, name in known - current:
+            stack.rbac.delete(kind, namespace, name)
+        known.clear()
+        known.update(current)
         stack.rbac.load([{**o, "kind": kind} for o in objects])
 
     def changed(event: CacheEvent) -> None:
-        meta = event.obj.get("metadata", {})
+        namespace, name = ref(event.obj)
         if event.type == "DELETED":
-            stack.rbac.delete(kind, meta.get("namespace", ""), meta.get("name", ""))
+            known.discard((namespace, name))
+            stack.rbac.delete(kind, namespace, name)
         else:
+            known.add((namespace, name))
             stack.rbac.apply({**event.obj, "kind": kind})
 
     cache.on_reset = reset

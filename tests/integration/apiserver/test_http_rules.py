@@ -5,6 +5,7 @@ generateName, fieldValidation and the Status errors with their reasons."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -411,3 +412,30 @@ async def test_service_account_issuer_discovery_documents(http: aiohttp.ClientSe
         keys = json.loads(await response.read())["keys"]
     assert len(keys) == 1 and keys[0]["use"] == "sig" and keys[0]["kid"]
     assert config["id_token_signing_alg_values_supported"] == [keys[0]["alg"]]
+
+
+async def test_deleting_a_binding_revokes_access(cluster: Cluster, http: aiohttp.ClientSession,
+                                                 ns: str) -> None:
+    bindings = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"
+    await call(http, "POST", bindings, {
+        "metadata": {"name": "bob-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "view"},
+        "subjects": [{"kind": "User", "name": "bob", "apiGroup": "rbac.authorization.k8s.io"}]})
+    connector = aiohttp.TCPConnector(ssl=cluster.ssl_context("bob", ("readers",)))
+    async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as bob:
+        async def bob_lists() -> int:
+            code, _, _ = await call(bob, "GET", f"/api/v1/namespaces/{ns}/configmaps")
+            return code
+
+        for _ in range(50):  # the grant arrives through the rolebindings watch
+            if await bob_lists() == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert await bob_lists() == 200
+        await call(http, "DELETE", f"{bindings}/bob-view")
+        for _ in range(50):
+            if await bob_lists() == 403:
+                break
+            await asyncio.sleep(0.1)
+        assert await bob_lists() == 403
