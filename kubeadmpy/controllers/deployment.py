@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import math
 import time
 from typing import Any
 
@@ -135,6 +136,9 @@ class DeploymentController:
             await self._scale_paused(deployment, new_rs, old_rs)
             return await self._sync_status(deployment, owned, new_rs, created=False)
         strategy = (spec.get("strategy") or {}).get("type", "RollingUpdate")
+        if self._is_scaling_event(deployment, owned):
+            await self._scale_proportionally(deployment, new_rs, old_rs)
+            return await self._sync_status(deployment, owned, new_rs, created=False)
         created = False
         if strategy == "Recreate":
             active_old = [rs for rs in old_rs if spec_replicas(rs) > 0]
@@ -231,6 +235,55 @@ class DeploymentController:
             step = min(spec_replicas(rs), budget)
             await self._scale(rs, spec_replicas(rs) - step, deployment)
             budget -= step
+
+    def _is_scaling_event(self, deployment: JSONObject, owned: list[JSONObject]) -> bool:
+        """`kubectl scale` happened: an active ReplicaSet was sized for another replica count."""
+        for rs in owned:
+            desired = (meta(rs).get("annotations") or {}).get(DESIRED)
+            if spec_replicas(rs) > 0 and desired is not None and desired.isdigit() and \
+                    int(desired) != spec_replicas(deployment):
+                return True
+        return False
+
+    async def _scale_proportionally(self, deployment: JSONObject, new_rs: JSONObject | None,
+                                    old_rs: list[JSONObject]) -> None:
+        """Upstream's proportional scaling: during a rollout, spread added (or removed)
+        replicas over the active ReplicaSets by their share of the previous maximum, the
+        rounding leftover going to the largest one."""
+        everything = [rs for rs in [new_rs, *old_rs] if rs is not None]
+        active = [rs for rs in everything if spec_replicas(rs) > 0]
+        replicas = spec_replicas(deployment)
+        if len(active) <= 1 or (deployment.get("spec") or {}).get("strategy", {}).get(
+                "type") == "Recreate":
+            target = active[0] if active else new_rs
+            if target is not None:
+                await self._scale(target, replicas, deployment)
+            return
+        surge, _ = surge_and_unavailable(deployment)
+        allowed = replicas + surge
+        to_add = allowed - sum(spec_replicas(rs) for rs in everything)
+
+        def created(rs: JSONObject) -> float:
+            return parse_time(meta(rs).get("creationTimestamp")) or 0.0
+        order = sorted(active, key=lambda rs: (spec_replicas(rs), created(rs) if to_add > 0
+                                               else -created(rs)), reverse=True)
+        sizes = {meta(rs)["name"]: spec_replicas(rs) for rs in order}
+        added = 0
+        for rs in order:
+            if to_add == 0:
+                break
+            annotated = (meta(rs).get("annotations") or {}).get(MAX_REPLICAS, "")
+            previous_max = int(annotated) if annotated.isdigit() else \
+                stat(deployment, "replicas")
+            fraction = 0 if previous_max == 0 else \
+                math.floor(spec_replicas(rs) * allowed / previous_max + 0.5) - spec_replicas(rs)
+            remaining = to_add - added
+            step = min(fraction, remaining) if to_add > 0 else max(fraction, remaining)
+            sizes[meta(rs)["name"]] += step
+            added += step
+        sizes[meta(order[0])["name"]] += to_add - added
+        for rs in order:
+            await self._scale(rs, max(0, sizes[meta(rs)["name"]]), deployment)
 
     async def _scale_paused(self, deployment: JSONObject, new_rs: JSONObject | None,
                             old_rs: list[JSONObject]) -> None:

@@ -117,3 +117,42 @@ async def test_progress_deadline_exceeded_is_reported_by_kubectl(
     assert 'deployment "stuck" exceeded its progress deadline' in result.stderr
     await admin.patch("deployments", "stuck", {"spec": {"paused": True}}, ns,
                       patch_type=PatchType.MERGE)
+
+
+async def test_scaling_during_a_stalled_rollout_is_proportional(
+        cluster: Cluster, admin: Client, controller_manager: Manager) -> None:
+    """Upstream's documented example: 10 replicas, maxSurge 3, maxUnavailable 2, a new image
+    that never becomes Ready (old 8 / new 5), then `kubectl scale --replicas=15`: the 5 extra
+    replicas go 3 to the old and 2 to the new ReplicaSet."""
+    ns = "proportional"
+    await create_namespace(admin, ns)
+
+    def good(pod: dict[str, Any]) -> bool:
+        return bool(pod["spec"]["containers"][0]["image"] == "good")
+    async with simulated_kubelet(admin, ns, ready=good):
+        await admin.create("deployments", deployment(
+            "app", 10, "good", strategy={"type": "RollingUpdate", "rollingUpdate": {
+                "maxSurge": 3, "maxUnavailable": 2}}), ns)
+
+        async def sizes(expected: dict[str, int]) -> bool:
+            found = {}
+            for rs in (await admin.list("replicasets", ns)).items:
+                image = rs["spec"]["template"]["spec"]["containers"][0]["image"]
+                found[image] = rs["spec"]["replicas"]
+            return found == expected
+        await wait_for(lambda: sizes({"good": 10}), "10 good replicas")
+
+        async def available() -> bool:
+            d = await admin.get("deployments", "app", ns)
+            return (d.get("status") or {}).get("availableReplicas") == 10
+        await wait_for(available, "10 available")
+        await admin.patch("deployments", "app", {"spec": {"template": {"spec": {
+            "containers": [{"name": "c", "image": "bad"}]}}}}, ns)
+        await wait_for(lambda: sizes({"good": 8, "bad": 5}), "the rollout stalled at 8 + 5")
+        await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "scale", "deployment",
+                                "app", "--replicas=15")
+        await wait_for(lambda: sizes({"good": 11, "bad": 7}), "11 + 7 after scaling to 15")
+        for rs in (await admin.list("replicasets", ns)).items:
+            annotations = rs["metadata"]["annotations"]
+            assert annotations["deployment.kubernetes.io/desired-replicas"] == "15"
+            assert annotations["deployment.kubernetes.io/max-replicas"] == "18"
