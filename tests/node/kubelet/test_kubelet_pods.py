@@ -232,3 +232,27 @@ async def _synced(kubelet: Any, uid: str) -> bool:
 
 def unused() -> str:
     return unique("x")
+
+
+async def test_a_config_map_change_reaches_the_running_container_atomically(
+        node: Node, client: Client, namespace: str) -> None:
+    await client.create("configmaps", {"metadata": {"name": "live"},
+                                       "data": {"mode": "one"}}, namespace)
+    container = busybox("app", "sleep 3600",
+                        volumeMounts=[{"name": "cfg", "mountPath": "/etc/live"}])
+    pod = pod_manifest("watcher", [container],
+                       volumes=[{"name": "cfg", "configMap": {"name": "live"}}])
+    async with running_kubelet(node, sync_frequency_seconds=1.0):
+        created = await create_bound_pod(client, namespace, pod, node.name)
+        await eventually(lambda: _running(client, namespace, "watcher"), "Running")
+        [app] = await containers_of(node.runtime, created["metadata"]["uid"])
+        await client.patch("configmaps", "live", {"data": {"mode": "two"}}, namespace)
+
+        async def updated() -> bool:
+            async with CRIClient(node.runtime.endpoint) as cri:
+                seen = await cri.exec_sync(app.id, ["cat", "/etc/live/mode"], 10)
+            return seen.stdout == b"two"
+        await eventually(updated, "new value visible in the container")
+        async with CRIClient(node.runtime.endpoint) as cri:
+            link = await cri.exec_sync(app.id, ["readlink", "/etc/live/mode"], 10)
+    assert link.stdout == b"..data/mode\n"
