@@ -461,10 +461,19 @@ class DeploymentController:
         """Progressing condition as upstream; returns seconds until the deadline to check."""
         spec = deployment.get("spec") or {}
         deadline = spec.get("progressDeadlineSeconds", 600)
-        if deadline is None or spec.get("paused"):
-            return None
-        name = meta(new_rs)["name"] if new_rs is not None else ""
         current = find_condition(status, "Progressing")
+        if spec.get("paused"):  # the deadline does not run while paused (upstream)
+            if deadline is not None and (current or {}).get("reason") != "DeploymentPaused":
+                set_condition(status, "Progressing", "Unknown", "DeploymentPaused",
+                              "Deployment is paused", now, with_update_time=True)
+            return None
+        if deadline is None:
+            return None
+        if (current or {}).get("reason") == "DeploymentPaused":
+            set_condition(status, "Progressing", "Unknown", "DeploymentResumed",
+                          "Deployment is resumed", now, with_update_time=True)
+            return float(deadline)
+        name = meta(new_rs)["name"] if new_rs is not None else ""
         replicas = spec_replicas(deployment)
         if new_rs is not None and self._complete(deployment, new_rs, owned):
             set_condition(status, "Progressing", "True", "NewReplicaSetAvailable",

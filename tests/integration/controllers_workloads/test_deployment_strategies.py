@@ -156,3 +156,38 @@ async def test_scaling_during_a_stalled_rollout_is_proportional(
             annotations = rs["metadata"]["annotations"]
             assert annotations["deployment.kubernetes.io/desired-replicas"] == "15"
             assert annotations["deployment.kubernetes.io/max-replicas"] == "18"
+
+
+async def test_paused_rollout_waits_for_resume_with_upstream_conditions(
+        cluster: Cluster, admin: Client, controller_manager: Manager) -> None:
+    ns = "paused"
+    await create_namespace(admin, ns)
+    async with simulated_kubelet(admin, ns):
+        await admin.create("deployments", deployment("app", 2, "v1"), ns)
+
+        async def images() -> dict[str, int]:
+            return await pods_by_image(admin, ns, "app")
+
+        async def only(image: str) -> bool:
+            d = await admin.get("deployments", "app", ns)
+            return await images() == {image: 2} and \
+                (d.get("status") or {}).get("availableReplicas") == 2 and \
+                (d.get("status") or {}).get("updatedReplicas") == 2
+        await wait_for(lambda: only("v1"), "2 v1 pods")
+        await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "rollout", "pause",
+                                "deployment/app")
+        await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "set", "image",
+                                "deployment/app", "c=v2")
+
+        async def progressing(reason: str) -> dict[str, Any] | None:
+            st = (await admin.get("deployments", "app", ns)).get("status") or {}
+            cond = {c["type"]: c for c in st.get("conditions") or []}.get("Progressing")
+            return cond if cond and cond["reason"] == reason else None
+        paused = await wait_for(lambda: progressing("DeploymentPaused"), "DeploymentPaused")
+        assert (paused["status"], paused["message"]) == ("Unknown", "Deployment is paused")
+        await asyncio.sleep(1)
+        assert await images() == {"v1": 2}  # nothing rolls while paused
+        await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "rollout", "resume",
+                                "deployment/app")
+        await wait_for(lambda: only("v2"), "2 v2 pods after resume")
+        await wait_for(lambda: progressing("NewReplicaSetAvailable"), "rollout complete")
