@@ -3,6 +3,7 @@ static pods and mirror pods, API pods bound to the node, status, deletion, node 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -104,6 +105,13 @@ async def test_an_api_pod_bound_to_the_node_runs_reports_status_and_is_removed_o
             assert entry["ready"] and entry["started"] and entry["restartCount"] == 0
             assert entry["containerID"].startswith("containerd://")
             assert entry["imageID"].startswith("sha256:")
+
+        # The real kubectl reads the status the kubelet wrote.
+        listed = await asyncio.to_thread(node.cluster.kubectl, "1.33", "get", "pod", "app",
+                                         "-n", namespace, "-o", "wide", "--no-headers")
+        table = listed.stdout.split()
+        assert table[1:3] == ["2/2", "Running"]
+        assert status["podIP"] in table and node.name in table
 
         await client.delete("pods", "app", namespace)
         await eventually(lambda: _gone(client, namespace, "app"), "pod object removed")
