@@ -230,7 +230,9 @@ class NodeStatusReporter:
                 return
             except errors.APIError as exc:
                 log.warning("registering node %s: %s; retrying", name, exc)
-                await self.clock.sleep(min(7.0, 0.2 * 2 ** min(attempt, 6)))
+                # Short retries: during init the API server comes up a few seconds after us
+                # and node Ready should follow at once (one cheap request per second).
+                await self.clock.sleep(min(1.0, 0.1 * 2 ** min(attempt, 4)))
                 attempt += 1
 
     async def write_status(self, force: bool = False) -> bool:
