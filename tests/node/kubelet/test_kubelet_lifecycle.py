@@ -236,3 +236,34 @@ async def test_folders_of_pods_that_went_away_while_the_kubelet_was_down_are_rem
         async def removed() -> bool:
             return not leftover.exists()
         await eventually(removed, "orphaned pod folder removed")
+
+
+async def test_static_pods_run_before_the_api_server_exists_and_register_once_it_does(
+        node: Node, client: Client) -> None:
+    """The init order: kubelet first, its static pods (the control plane) next, API last."""
+    from apiserver_harness import APIServerProcess, free_port
+    port = free_port()
+    kubeconfig = node.workdir / "late.conf"
+    kubeconfig.write_text(node.cluster.certs.kubeconfig(f"https://127.0.0.1:{port}"))
+    (node.workdir / "manifests").mkdir(parents=True, exist_ok=True)
+    (node.workdir / "manifests" / "early.yaml").write_text(yaml.safe_dump(
+        pod_manifest("early", [busybox("main", "sleep 3600")], hostNetwork=True)))
+    late = APIServerProcess(node.cluster.certs, node.cluster.etcd, node.workdir, port=port)
+    try:
+        async with running_kubelet(node, kubeconfig=str(kubeconfig)):
+            async def running_without_api() -> list[Any]:
+                async with CRIClient(node.runtime.endpoint) as cri:
+                    return [c for c in await cri.list_containers(api.ContainerFilter(
+                        label_selector={"io.kubernetes.pod.name": f"early-{node.name}"}))
+                        if c.state == api.CONTAINER_RUNNING]
+            await eventually(running_without_api, "static pod running with no API server")
+            await asyncio.to_thread(late.start)
+            await eventually(lambda: get_pod(client, "default", f"early-{node.name}"),
+                             "mirror pod once the API server is up")
+            node_object = await client.get("nodes", node.name)
+            (node.workdir / "manifests" / "early.yaml").unlink()
+            await eventually(lambda: _none(get_pod(client, "default", f"early-{node.name}")),
+                             "mirror removed")
+    finally:
+        await asyncio.to_thread(late.stop)
+    assert node_object["metadata"]["name"] == node.name
