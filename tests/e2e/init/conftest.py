@@ -1,0 +1,65 @@
+"""Fixtures for `kubeadmpy init` end to end: lab machines with a real cluster inside.
+
+`cluster` is one machine initialised once for the whole session (init is the expensive part), with
+workloads allowed on it and the busybox test image imported; tests that only run workloads share
+it. `fresh_machine` is a private, uninitialised machine for tests that reset, re-init or break
+init. Every machine is reset (pods removed through CRI) and its lab removed afterwards, also when
+a test fails, and the lab leaves nothing behind on the host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+
+from init_e2e import Cluster, Node
+from lab_testing import assert_nothing_left, unique_lab_name
+
+from kubeadmpy import lab as labs
+
+
+@pytest.fixture(scope="session")
+def init_labs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip("lab machines need root")
+    return tmp_path_factory.mktemp("init-labs")
+
+
+@contextlib.contextmanager
+def lab_machine(root: Path, purpose: str) -> Iterator[Node]:
+    name = unique_lab_name(purpose)
+    try:
+        lab = labs.up(labs.LabSpec(name=name, control_planes=1, state_root=root))
+        host = lab.host("cp1")
+        try:
+            yield Node(lab, "cp1", host)
+        finally:
+            # Remove the pods through the runtime first, as a user would before deleting a VM.
+            with contextlib.suppress(Exception):
+                host.run("kubeadmpy reset --force", timeout=120)
+            host.close()
+    finally:
+        labs.down(name, root)
+    assert_nothing_left(name, root)
+
+
+@pytest.fixture(scope="session")
+def cluster(init_labs_root: Path) -> Iterator[Cluster]:
+    with lab_machine(init_labs_root, "init") as node:
+        result = node.init()
+        node.wait_node_ready()
+        node.allow_workloads()
+        yield Cluster(node, result.stdout, node.import_busybox())
+
+
+@pytest.fixture
+def fresh_machine(init_labs_root: Path) -> Iterator[Node]:
+    with lab_machine(init_labs_root, "reinit") as node:
+        yield node
