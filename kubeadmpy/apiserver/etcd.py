@@ -239,9 +239,12 @@ class EtcdClient:
     async def compact(self, revision: int) -> None:
         await self._kv_call("Compact", rpc.CompactionRequest(revision=revision, physical=True))
 
-    async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[WatchBatch]:
+    async def watch(self, prefix: str, start_revision: int,
+                    progress: asyncio.Queue[None] | None = None) -> AsyncIterator[WatchBatch]:
         """Stream changes under `prefix` from `start_revision` (inclusive) until the stream ends.
 
+        Every item put in `progress` asks etcd for a progress notification: an empty batch at
+        the current revision, sent once every event up to it has been delivered.
         Raises EtcdCompacted if the start is compacted, EtcdUnavailable when etcd goes away.
         """
         endpoint = self._endpoints[self._current]
@@ -252,7 +255,20 @@ class EtcdClient:
 
         async def requests() -> AsyncIterator[Any]:
             yield create
-            await held_open.wait()  # a finished request stream would end the watch
+            # The request stream stays open (closing it would end the watch); it carries
+            # progress requests when asked for.
+            while not held_open.is_set():
+                if progress is None:
+                    await held_open.wait()
+                    return
+                wanted = asyncio.ensure_future(progress.get())
+                closing = asyncio.ensure_future(held_open.wait())
+                done, pending = await asyncio.wait({wanted, closing},
+                                                   return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                if wanted in done:
+                    yield rpc.WatchRequest(progress_request=rpc.WatchProgressRequest())
 
         call = rpc.WatchStub(self._channel(endpoint)).Watch(requests())
         try:

@@ -29,6 +29,7 @@ from kubeadmpy.machinery.status import Cause
 log = logging.getLogger(__name__)
 
 BOOKMARK_INTERVAL_SECONDS = 30.0
+CONSISTENT_READ_WAIT_SECONDS = 0.25
 DEFAULT_WATCH_SECONDS = 1800.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
@@ -100,6 +101,15 @@ async def list_objects(storage: Storage, cache: WatchCache, options: ListOptions
     await cache.ready.wait()
     if rv == "0" and not options.continue_token:
         return _page_from_cache(cache, options)
+    if rv == "" and not options.continue_token:
+        # A consistent read served from memory once the cache provably holds everything up to
+        # etcd's current revision (upstream's ConsistentListFromCache); else read etcd.
+        try:
+            current = await storage.etcd.current_revision()
+        except EtcdError as exc:
+            raise translate(exc) from exc
+        if await cache.fresh_as_of(current, CONSISTENT_READ_WAIT_SECONDS):
+            return _page_from_cache(cache, options)
     if rv and not options.continue_token and options.match != "Exact" and not (
             options.limit and not options.match):
         wanted = int(rv)

@@ -118,6 +118,7 @@ class WatchCache:
         self._changed = asyncio.Condition()
         self.on_event: Callable[[CacheEvent], None] | None = None
         self.on_reset: Callable[[list[JSONObject]], None] | None = None
+        self._progress: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
 
     async def _relist(self, replay: bool = False) -> None:
         """Load the objects; with `replay`, as of an older revision so that the watch that
@@ -154,7 +155,8 @@ class WatchCache:
                 if need_list:
                     await self._relist(replay=first)
                     need_list = first = False
-                async for batch in self.etcd.watch(self.prefix, self.revision + 1):
+                async for batch in self.etcd.watch(self.prefix, self.revision + 1,
+                                                   self._progress):
                     backoff = 0.1
                     for event in batch.events:
                         self._apply(event.type, event.kv.key, event.kv, event.prev)
@@ -246,6 +248,15 @@ class WatchCache:
             async with asyncio.timeout(wait_seconds), self._changed:
                 await self._changed.wait_for(lambda: self.revision >= revision)
         return self.revision >= revision
+
+    async def fresh_as_of(self, revision: int, wait_seconds: float) -> bool:
+        """Whether the cache has caught up with etcd's `revision`, asking etcd for a progress
+        notification when no event brought it there (quiet resources get no events)."""
+        if self.ready.is_set() and self.revision >= revision:
+            return True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._progress.put_nowait(None)
+        return await self.wait_fresh(revision, wait_seconds)
 
     def items(self, flt: WatchFilter, first: int = 0) -> list[JSONObject]:
         """Matching objects in key order; with `first`, only that many (cheaper to pick)."""
