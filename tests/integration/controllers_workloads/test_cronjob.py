@@ -92,3 +92,41 @@ async def test_forbid_starts_nothing_while_a_job_of_the_cronjob_runs(
     assert [j["metadata"]["name"] for j in (await admin.list("jobs.batch", ns)).items] == \
         ["tick-earlier"]
     assert st["lastScheduleTime"] == past  # the due time was not taken
+
+
+async def test_finished_jobs_beyond_the_history_limits_are_deleted_oldest_first(
+        admin: Client, controller_manager: Manager) -> None:
+    ns = "cron-history"
+    await create_namespace(admin, ns)
+    cj = await admin.create("cronjobs.batch", cronjob(successfulJobsHistoryLimit=1,
+                                                      failedJobsHistoryLimit=1), ns)
+    owner = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "tick",
+              "uid": cj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    for index, outcome in enumerate(["Complete", "Complete", "Failed", "Complete", "Failed"]):
+        name = f"tick-old-{index}"
+        await admin.create("jobs.batch", {
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "ownerReferences": owner},
+            "spec": {**cronjob()["spec"]["jobTemplate"]["spec"], "suspend": True}}, ns)
+        start = f"2026-01-01T00:0{index}:00Z"
+        condition = {"type": outcome, "status": "True", "lastTransitionTime": start,
+                     "reason": "Test", "message": "finished before this test"}
+        # acting as a past job controller: these runs are finished
+        status: dict[str, Any] = {"startTime": start, "conditions": [condition]}
+        if outcome == "Complete":
+            status["completionTime"] = start
+            status["conditions"].insert(0, {**condition, "type": "SuccessCriteriaMet"})
+        else:
+            status["conditions"].insert(0, {**condition, "type": "FailureTarget"})
+        await admin.patch("jobs.batch", name, {"status": status}, ns, subresource="status",
+                          patch_type=PatchType.MERGE)
+    await admin.patch("cronjobs.batch", "tick", {"metadata": {"labels": {"poke": "1"}}}, ns,
+                      patch_type=PatchType.MERGE)
+
+    async def trimmed() -> list[str] | None:
+        names = sorted(j["metadata"]["name"] for j in (await admin.list("jobs.batch", ns)).items
+                       if not j["metadata"].get("deletionTimestamp"))
+        return names if names == ["tick-old-3", "tick-old-4"] else None
+    await wait_for(trimmed, "only the newest Complete and the newest Failed job kept")
+    st = (await admin.get("cronjobs.batch", "tick", ns)).get("status") or {}
+    assert st.get("lastSuccessfulTime") == "2026-01-01T00:03:00Z"

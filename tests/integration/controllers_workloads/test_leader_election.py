@@ -5,10 +5,14 @@ what is asserted is who holds the Lease, its transitions and the order of its ti
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
+import ssl
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +48,23 @@ def managers(cluster: Cluster, tmp_path: Path) -> Iterator[list[Process]]:
     finally:
         for process in processes:
             process.stop()
+
+
+def health_port(process: Process) -> int:
+    match = re.search(r"serving health on https://127\.0\.0\.1:(\d+)", process.log.read_text())
+    return int(match.group(1)) if match else 0
+
+
+def get_health(port: int, path: str) -> tuple[int, str]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the component's self-signed serving certificate
+    try:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}{path}", context=context,
+                                    timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 def micro(text: str) -> datetime:
@@ -87,6 +108,11 @@ async def test_one_leader_and_takeover_after_sigkill(admin: Client,
     await replicaset_made_for(admin, ns, "before")
     leaders = [p for p in managers if "became leader" in p.log.read_text()]
     assert leaders == [managers[leader]]  # exactly one ever led so far
+    for process in managers:  # both serve health, leader or not (kubeadm's probes)
+        port = health_port(process)
+        assert port
+        assert await asyncio.to_thread(get_health, port, "/healthz") == (200, "ok")
+        assert (await asyncio.to_thread(get_health, port, "/healthz/leader-election"))[0] == 200
 
     assert managers[leader].proc is not None
     os.killpg(managers[leader].proc.pid, signal.SIGKILL)
