@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from kubeadmpy.client import errors
 from kubeadmpy.client.controller import Controller, Request, Result
 from kubeadmpy.client.informer import EventHandler
-from kubeadmpy.client.rest import Client, PatchType, Preconditions
+from kubeadmpy.client.resources import ResourceInfo
+from kubeadmpy.client.rest import Client, PatchType, Preconditions, ResourceRef
 from kubeadmpy.controllers.common import JSONObject, meta
 from kubeadmpy.controllers.registry import ControllerContext
 
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
+# kinds discovery lists that cannot be listed or watched (reviews, virtual resources)
+NOT_LISTABLE_GROUPS = {"authentication.k8s.io", "authorization.k8s.io", "metrics.k8s.io"}
+NOT_LISTABLE = {"bindings", "componentstatuses", "tokenreviews", "localsubjectaccessreviews",
+                "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews",
+                "selfsubjectreviews"}
 WATCHED = ("pods", "replicasets.apps", "deployments.apps", "daemonsets.apps",
            "statefulsets.apps", "controllerrevisions.apps", "jobs.batch", "cronjobs.batch",
            "persistentvolumeclaims", "configmaps", "secrets", "services",
@@ -104,16 +110,39 @@ class GarbageCollector:
         self.graph = Graph()
         self.controller = Controller(self.name, self.reconcile,
                                      workers=ctx.options.concurrent_gc_syncs, clock=ctx.clock)
+        self.ctx = ctx
+        self.watched: set[str] = set()
         for ref in WATCHED:
-            informer = ctx.informers.informer(ref)
-            # the graph first, so the mapper below already sees the change
-            informer.add_handler(EventHandler(on_add=self.graph.upsert,
-                                              on_update=lambda _o, n: self.graph.upsert(n),
-                                              on_delete=self.graph.remove))
-            self.controller.watch(informer, self._requests)
+            self._watch(ref)
+
+    def _watch(self, ref: ResourceRef) -> None:
+        name = ref.qualified if isinstance(ref, ResourceInfo) else ref
+        self.watched.add(name)
+        informer = self.ctx.informers.informer(ref)
+        # the graph first, so the mapper below already sees the change
+        informer.add_handler(EventHandler(on_add=self.graph.upsert,
+                                          on_update=lambda _o, n: self.graph.upsert(n),
+                                          on_delete=self.graph.remove))
+        self.controller.watch(informer, self._requests)
 
     async def run(self) -> None:
+        await self._watch_discovered()
         await self.controller.run()
+
+    async def _watch_discovered(self) -> None:
+        """Add every other listable kind the API offers (CRDs, aggregated APIs), as upstream's
+        collector watches all deletable resources; the static list above is always there."""
+        try:
+            resources = await self.ctx.client.discovery.resources()
+        except errors.APIError as exc:
+            log.warning("garbage collector: discovery failed (%s); watching the built-in "
+                        "kinds only", exc)
+            return
+        for info in resources:
+            if info.group in NOT_LISTABLE_GROUPS or info.plural in NOT_LISTABLE or \
+                    info.plural == "events" or info.qualified in self.watched:
+                continue
+            self._watch(info)
 
     def _requests(self, obj: JSONObject) -> list[Request]:
         """The object itself, its owners (a foreground owner waits on it) and its dependents

@@ -105,3 +105,24 @@ async def test_foreground_delete_shows_the_owner_waiting_for_its_dependents(
             return not (await admin.list("deployments", ns)).items and \
                 not (await admin.list("replicasets", ns)).items
         await wait_for(gone, "the owners deleted once the last pod went")
+
+
+async def test_dependents_of_any_discovered_kind_are_collected(
+        admin: Client, controller_manager: Manager) -> None:
+    """A Role owned by a ConfigMap (neither is a workload): deleting the owner removes it —
+    the collector watches every listable kind discovery offers, as upstream's does."""
+    ns = "cascade-any-kind"
+    await create_namespace(admin, ns)
+    owner = await admin.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                              "metadata": {"name": "owner"}}, ns)
+    await admin.create("roles", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "dependent", "ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+            "uid": owner["metadata"]["uid"]}]},
+        "rules": []}, ns)
+    await admin.delete("configmaps", "owner", ns)
+
+    async def collected() -> bool:
+        return not (await admin.list("roles", ns)).items
+    await wait_for(collected, "the Role collected after its owner went")
