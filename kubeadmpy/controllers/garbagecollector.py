@@ -12,7 +12,9 @@ uid, owners and dependents in memory from the shared informers, and reconciles p
   once no dependent with `blockOwnerDeletion: true` remains;
 - an owner being deleted with the `orphan` finalizer has its reference removed from every
   dependent, then loses the finalizer.
-The watched kinds are the built-in ones that carry ownerReferences in practice.
+Watched: the built-in kinds that carry ownerReferences in practice from the start, plus every
+other listable kind discovery offers when the collector starts (CRDs included; events and
+review APIs skipped, as upstream). Kinds added to the API later are picked up on restart.
 """
 
 from __future__ import annotations
