@@ -18,13 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import aiohttp
-
 from kubeadmpy.client import Clock
 from kubeadmpy.cri import CRIClient, CRIError, CRINotFound, api
-from kubeadmpy.kubelet import podutil, runtime
+from kubeadmpy.kubelet import containers, hooks, podutil, runtime
 from kubeadmpy.kubelet.backoff import Backoff
-from kubeadmpy.kubelet.env import EnvError, ObjectGetter, container_env, expand
+from kubeadmpy.kubelet.env import EnvError, ObjectGetter, container_env
 from kubeadmpy.kubelet.events import Recorder
 from kubeadmpy.kubelet.settings import KubeletSettings
 from kubeadmpy.kubelet.status import (
@@ -336,61 +334,8 @@ class PodWorker:
         env = await container_env(pod, spec, ctx.get_object, pod_ip=self.pod_ip,
                                   host_ip=ctx.node.host_ip,
                                   node_allocatable=ctx.node.allocatable)
-        variables = dict(env)
-        cri_mounts = []
-        for mount in spec.get("volumeMounts") or []:
-            volume = mounts.get(str(mount.get("name", "")))
-            if volume is None:
-                raise VolumeError(f"volume {mount.get('name')!r} of volumeMount "
-                                  f"{mount.get('mountPath')!r} is not a volume of the pod")
-            host_path = volume[0]
-            sub_path = expand(str(mount.get("subPath") or mount.get("subPathExpr") or ""),
-                              variables)
-            if sub_path:
-                if sub_path.startswith("/") or ".." in sub_path.split("/"):
-                    raise VolumeError(f"subPath {sub_path!r} must be a relative path "
-                                      "inside the volume")
-                host_path = f"{host_path}/{sub_path}"
-            cri_mounts.append(api.Mount(
-                container_path=str(mount.get("mountPath", "")), host_path=host_path,
-                readonly=bool(mount.get("readOnly")) or volume[1],
-                propagation={"HostToContainer": api.PROPAGATION_HOST_TO_CONTAINER,
-                             "Bidirectional": api.PROPAGATION_BIDIRECTIONAL}.get(
-                                 str(mount.get("mountPropagation", "")),
-                                 api.PROPAGATION_PRIVATE)))
-        meta = pod["metadata"]
-        name = spec["name"]
-        labels = {runtime.POD_NAME: meta["name"], runtime.POD_NAMESPACE: meta.get(
-            "namespace", "default"), runtime.POD_UID: meta["uid"],
-            runtime.CONTAINER_NAME: name, runtime.KUBELET_MANAGED: "true"}
-        annotations = {runtime.CONTAINER_HASH: runtime.container_hash(spec),
-                       runtime.RESTART_COUNT: str(restart_count),
-                       runtime.GRACE_PERIOD: str(podutil.grace_period(pod)),
-                       runtime.TERMINATION_MESSAGE_PATH: str(spec.get(
-                           "terminationMessagePath", "/dev/termination-log"))}
-        if init:
-            annotations[runtime.INIT_CONTAINER] = "true"
-        security = spec.get("securityContext") or {}
-        return api.ContainerConfig(
-            metadata=api.ContainerMetadata(name=name, attempt=restart_count),
-            image=api.ImageSpec(image=str(spec.get("image", ""))),
-            command=[expand(str(part), variables) for part in spec.get("command") or []],
-            args=[expand(str(part), variables) for part in spec.get("args") or []],
-            working_dir=str(spec.get("workingDir") or ""),
-            envs=[api.KeyValue(key=k, value=v) for k, v in env],
-            mounts=cri_mounts, labels=labels, annotations=annotations,
-            log_path=f"{name}/{restart_count}.log",
-            stdin=bool(spec.get("stdin")), stdin_once=bool(spec.get("stdinOnce")),
-            tty=bool(spec.get("tty")),
-            linux=api.LinuxContainerConfig(
-                resources=podutil.linux_resources(pod, spec, ctx.node.memory_capacity),
-                security_context=api.LinuxContainerSecurityContext(
-                    privileged=bool(security.get("privileged")),
-                    namespace_options=api.NamespaceOption(
-                        network=api.NODE if podutil.is_host_network(pod) else api.POD,
-                        pid=api.NODE if (pod.get("spec") or {}).get("hostPID")
-                        else api.CONTAINER,
-                        ipc=api.NODE if (pod.get("spec") or {}).get("hostIPC") else api.POD))))
+        return containers.container_config(pod, spec, env, restart_count, mounts, init,
+                                           ctx.node.memory_capacity)
 
     async def _prune(self, name: str, keep: set[str]) -> None:
         """Remove dead instances of `name` except the newest ones (kept for --previous)."""
@@ -408,31 +353,12 @@ class PodWorker:
             await self.ctx.cri.stop_container(container_id, grace)
 
     async def _pre_stop(self, spec: JSONObject, container_id: str, grace: int) -> None:
-        handler = ((spec.get("lifecycle") or {}).get("preStop")) or {}
         try:
-            async with asyncio.timeout(max(1, grace)):
-                if handler.get("exec"):
-                    await self.ctx.cri.exec_sync(container_id, handler["exec"].get("command")
-                                                 or [], grace)
-                elif handler.get("httpGet"):
-                    await self._http_hook(handler["httpGet"], spec)
-                elif handler.get("sleep"):
-                    await asyncio.sleep(float(handler["sleep"].get("seconds", 0)))
-        except (CRIError, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            await hooks.run_pre_stop(self.ctx.cri, spec, container_id, grace, self.pod_ip)
+        except hooks.HookError as exc:
             if self.pod is not None:
                 self.ctx.recorder.pod_event(self.pod, "Warning", "FailedPreStopHook",
                                             f"PreStopHook failed: {exc}")
-
-    async def _http_hook(self, action: JSONObject, spec: JSONObject) -> None:
-        port = action.get("port", 80)
-        if isinstance(port, str) and not port.isdigit():
-            port = next((p.get("containerPort") for p in spec.get("ports") or []
-                         if p.get("name") == port), 80)
-        host = action.get("host") or self.pod_ip or "127.0.0.1"
-        scheme = str(action.get("scheme", "HTTP")).lower()
-        url = f"{scheme}://{host}:{port}{action.get('path', '/')}"
-        async with aiohttp.ClientSession() as session, session.get(url, ssl=False) as reply:
-            await reply.read()
 
     async def _kill_containers(self, state: runtime.RuntimePod, grace: int) -> None:
         running = [c for c in state.containers if c.state == api.CONTAINER_RUNNING]

@@ -189,11 +189,20 @@ async def test_the_node_registers_ready_with_capacity_and_renews_its_lease(
     async with running_kubelet(node, register_with_taints=(
             {"key": "example.com/dedicated", "value": "tests", "effect": "NoSchedule"},)):
         async def ready() -> JSONObject | None:
-            found = await client.get("nodes", node.name)
+            try:
+                found = await client.get("nodes", node.name)
+            except errors.NotFound:
+                return None  # not registered yet
             conditions = {c["type"]: c for c in found.get("status", {}).get("conditions", [])}
             return found if conditions.get("Ready", {}).get("status") == "True" else None
         found = await eventually(ready, "node Ready")
-        first = await client.get("leases", node.name, "kube-node-lease")
+
+        async def lease() -> JSONObject | None:
+            try:
+                return await client.get("leases", node.name, "kube-node-lease")
+            except errors.NotFound:
+                return None
+        first = await eventually(lease, "lease created")
 
         async def renewed() -> bool:
             lease = await client.get("leases", node.name, "kube-node-lease")

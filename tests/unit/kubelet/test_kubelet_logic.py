@@ -395,3 +395,33 @@ def test_node_status_reports_ready_or_the_runtime_problem() -> None:
     assert (ready_condition["status"], ready_condition["reason"]) == ("False",
                                                                       "KubeletNotReady")
     assert ready_condition["message"] == problem
+
+
+def test_container_config_carries_labels_expansion_and_mounts() -> None:
+    from kubeadmpy.kubelet.containers import container_config
+    spec = {"name": "c", "image": "busybox:1", "command": ["echo", "$(GREETING)"],
+            "args": ["$(MISSING)"],
+            "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "$(DIR)"},
+                             {"name": "cfg", "mountPath": "/cfg"}]}
+    config = container_config(pod([spec]), spec, [("GREETING", "hi"), ("DIR", "sub")], 2,
+                              {"data": ("/var/lib/kubelet/pods/u1/data", False),
+                               "cfg": ("/var/lib/kubelet/pods/u1/cfg", True)}, False, 2**30)
+    assert list(config.command) == ["echo", "hi"]
+    assert list(config.args) == ["$(MISSING)"]
+    assert [(m.container_path, m.host_path, m.readonly) for m in config.mounts] == [
+        ("/data", "/var/lib/kubelet/pods/u1/data/sub", False),
+        ("/cfg", "/var/lib/kubelet/pods/u1/cfg", True)]
+    assert config.labels["io.kubernetes.pod.uid"] == "u1"
+    assert config.labels["io.kubernetes.container.name"] == "c"
+    assert config.annotations["io.kubernetes.container.restartCount"] == "2"
+    assert (config.metadata.attempt, config.log_path) == (2, "c/2.log")
+
+
+@pytest.mark.parametrize("sub_path", ["../escape", "/absolute", "a/../../b"],
+                         ids=["parent", "absolute", "parent inside"])
+def test_a_sub_path_may_not_leave_its_volume(sub_path: str) -> None:
+    from kubeadmpy.kubelet.containers import container_mounts
+    spec = {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/m",
+                                           "subPath": sub_path}]}
+    with pytest.raises(VolumeError, match="must be a relative path inside the volume"):
+        container_mounts(spec, {"v": ("/host", False)}, {})
