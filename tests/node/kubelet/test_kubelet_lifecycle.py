@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -267,3 +268,38 @@ async def test_static_pods_run_before_the_api_server_exists_and_register_once_it
     finally:
         await asyncio.to_thread(late.stop)
     assert node_object["metadata"]["name"] == node.name
+
+
+async def test_the_kubelet_api_serves_container_logs_of_its_pods(
+        node: Node, client: Client, namespace: str) -> None:
+    """The kubelet's server (kubeadmpy.kubelet.server) finds pods through the kubelet."""
+    import ssl
+
+    import aiohttp
+    ca, cert, key = node.cluster.client_files()
+    authentication = {"x509": {"clientCAFile": ca}, "webhook": {"enabled": True},
+                      "anonymous": {"enabled": False}}
+    pod = pod_manifest("talker", [busybox("main", "echo hello from talker; sleep 3600")])
+    async with running_kubelet(node, authentication=authentication,
+                               authorization={"mode": "Webhook"}) as kubelet:
+        if kubelet.api_server is None:
+            pytest.skip("kubeadmpy.kubelet.server is not installed")
+        await create_bound_pod(client, namespace, pod, node.name)
+
+        async def running() -> bool:
+            found = await get_pod(client, namespace, "talker")
+            return (found or {}).get("status", {}).get("phase") == "Running"
+        await eventually(running, "Running")
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the kubelet's self-signed serving certificate
+        context.load_cert_chain(cert, key)
+        url = (f"https://127.0.0.1:{kubelet.api_server.port}/containerLogs/{namespace}/"
+               "talker/main")
+
+        async def logs() -> str:
+            async with aiohttp.ClientSession() as session, \
+                    session.get(url, ssl=context) as reply:
+                return await reply.text() if reply.status == 200 else ""
+        text = await eventually(logs, "log line served")
+    assert text == "hello from talker\n"
