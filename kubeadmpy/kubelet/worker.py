@@ -38,6 +38,7 @@ from kubeadmpy.kubelet.volumes import VolumeError, VolumeManager
 log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
 LOCAL_REGISTRY = "kubeadmpy.local/"
+MIN_GRACE_AFTER_HOOK = 2
 
 
 class Probes(Protocol):
@@ -376,9 +377,13 @@ class PodWorker:
             if pod is not None:
                 ctx.recorder.pod_event(pod, "Normal", "Killing",
                                        f"Stopping container {container.name}")
+            remaining = grace
             if spec is not None and grace > 0:
+                began = ctx.clock.now()
                 await self._pre_stop(spec, container.id, grace)
-            await self._stop(container.id, grace)
+                # The hook's time comes out of the grace period; upstream keeps 2 s at least.
+                remaining = max(MIN_GRACE_AFTER_HOOK, int(grace - (ctx.clock.now() - began)))
+            await self._stop(container.id, remaining)
         await asyncio.gather(*(stop(c) for c in running))
         self.terminal = True
         if pod is not None:
