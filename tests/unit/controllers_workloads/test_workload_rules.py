@@ -20,7 +20,7 @@ from kubeadmpy.controllers.common import (
 )
 from kubeadmpy.controllers.cronjob import job_name, schedule_times
 from kubeadmpy.controllers.daemonset import node_fits, tolerates
-from kubeadmpy.controllers.deployment import surge_and_unavailable
+from kubeadmpy.controllers.deployment_status import surge_and_unavailable
 from kubeadmpy.controllers.replicaset import deletion_rank
 from kubeadmpy.controllers.statefulset import ordinal_of
 
