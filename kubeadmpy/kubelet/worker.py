@@ -257,6 +257,8 @@ class PodWorker:
         present = await ctx.cri.image_status(image)
         local = image.startswith(LOCAL_REGISTRY)  # built here: there is no registry to ask
         if present is not None and (policy != "Always" or local):
+            ctx.recorder.pod_event(pod, "Normal", "Pulled",
+                                   f'Container image "{image}" already present on machine')
             return present.id
         if policy == "Never":
             message = f'Container image "{image}" is not present with pull policy of Never'
@@ -273,17 +275,19 @@ class PodWorker:
             ctx.recorder.pod_event(pod, "Normal", "BackOff", message)
             return None
         ctx.recorder.pod_event(pod, "Normal", "Pulling", f'Pulling image "{image}"')
+        began = ctx.clock.now()
         try:
             reference = await ctx.cri.pull_image(image)
         except CRIError as exc:
             self.pull_failed_at[key] = ctx.clock.now()
             ctx.pull_backoff.next(key, self.pull_failed_at[key])
-            message = f'Failed to pull image "{image}": {exc.detail}'
-            self.waiting[name] = Waiting("ErrImagePull", message)
-            ctx.recorder.pod_event(pod, "Warning", "Failed", message)
+            error = grpc_error_text(exc)  # what upstream shows: the runtime's error
+            self.waiting[name] = Waiting("ErrImagePull", error)
+            ctx.recorder.pod_event(pod, "Warning", "Failed",
+                                   f'Failed to pull image "{image}": {error}')
             return None
-        ctx.recorder.pod_event(pod, "Normal", "Pulled",
-                               f'Successfully pulled image "{image}"')
+        ctx.recorder.pod_event(pod, "Normal", "Pulled", f'Successfully pulled image "{image}" '
+                               f"in {ctx.clock.now() - began:.3f}s")
         return reference
 
     async def _start(self, pod: JSONObject, spec: JSONObject,
@@ -481,6 +485,12 @@ class PodWorker:
         started = ctx.probes.is_started(self.uid, name)
         return container_status(spec, current, previous, restart_count, waiting, ready,
                                 started)
+
+
+def grpc_error_text(exc: CRIError) -> str:
+    """A CRI error as Go's gRPC client prints it: ``rpc error: code = NotFound desc = ...``."""
+    code = "".join(word.capitalize() for word in exc.code.split("_"))
+    return f"rpc error: code = {code} desc = {exc.detail}"
 
 
 def _duration(seconds: float) -> str:

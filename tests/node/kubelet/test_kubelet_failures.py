@@ -92,7 +92,8 @@ async def test_a_missing_image_reports_err_image_pull_then_image_pull_back_off(
         pulled = await eventually(lambda: saw("ErrImagePull"), "ErrImagePull")
         backing_off = await eventually(lambda: saw("ImagePullBackOff"), "ImagePullBackOff")
         found = await client.get("pods", "nopull", namespace)
-    assert pulled["message"].startswith(f'Failed to pull image "{image}"')
+    assert pulled["message"].startswith("rpc error: code = ")
+    assert f'failed to pull and unpack image "{image}"' in pulled["message"]
     assert backing_off["message"] == f'Back-off pulling image "{image}"'
     assert found["status"]["phase"] == "Pending"
     assert {"ErrImagePull", "ImagePullBackOff"} <= reasons

@@ -106,6 +106,16 @@ async def test_an_api_pod_bound_to_the_node_runs_reports_status_and_is_removed_o
             assert entry["containerID"].startswith("containerd://")
             assert entry["imageID"].startswith("sha256:")
 
+        async def events_written() -> set[tuple[str, str]] | None:
+            found = {(e["reason"], e["message"]) for e in
+                     (await client.list("events", namespace)).items
+                     if e["involvedObject"]["name"] == "app"}
+            return found if len(found) >= 5 else None
+        events = await eventually(events_written, "events recorded")
+        assert ("Created", "Created container one") in events
+        assert ("Started", "Started container two") in events
+        assert any(reason == "Pulled" and "already present on machine" in message
+                   for reason, message in events)
         # The real kubectl reads the status the kubelet wrote.
         listed = await asyncio.to_thread(node.cluster.kubectl, "1.33", "get", "pod", "app",
                                          "-n", namespace, "-o", "wide", "--no-headers")
