@@ -303,3 +303,43 @@ async def test_the_kubelet_api_serves_container_logs_of_its_pods(
                 return await reply.text() if reply.status == 200 else ""
         text = await eventually(logs, "log line served")
     assert text == "hello from talker\n"
+
+
+async def test_with_its_own_node_identity_the_kubelet_passes_node_authorization(
+        node: Node, client: Client, namespace: str) -> None:
+    """kubelet.conf's identity (system:node:<name> in system:nodes) under the Node authorizer
+    and NodeRestriction: registration, Lease, mirror pod, pod status, configMap volume."""
+    kubeconfig = node.workdir / "kubelet.conf"
+    kubeconfig.write_text(node.cluster.certs.kubeconfig(
+        node.cluster.apiserver.url, f"system:node:{node.name}", ("system:nodes",)))
+    (node.workdir / "manifests").mkdir(parents=True, exist_ok=True)
+    (node.workdir / "manifests" / "static.yaml").write_text(yaml.safe_dump(
+        pod_manifest("static", [busybox("main", "sleep 3600")])))
+    await client.create("configmaps", {"metadata": {"name": "conf"}, "data": {"k": "v"}},
+                        namespace)
+    pod = pod_manifest("bound", [busybox("main", "sleep 3600", volumeMounts=[
+        {"name": "c", "mountPath": "/c"}])], volumes=[{"name": "c", "configMap": {
+            "name": "conf"}}])
+    async with running_kubelet(node, kubeconfig=str(kubeconfig)):
+        await create_bound_pod(client, namespace, pod, node.name)
+        mirror = await eventually(lambda: get_pod(client, "default", f"static-{node.name}"),
+                                  "mirror pod created by the node")
+
+        async def running(name: str, ns: str) -> JSONObject | None:
+            found = await get_pod(client, ns, name)
+            return found if (found or {}).get("status", {}).get("phase") == "Running" \
+                else None
+        await eventually(lambda: running("bound", namespace), "API pod Running")
+        await eventually(lambda: running(f"static-{node.name}", "default"),
+                         "mirror pod status written by the node")
+
+        async def lease() -> JSONObject | None:
+            try:
+                return await client.get("leases", node.name, "kube-node-lease")
+            except errors.NotFound:
+                return None
+        await eventually(lease, "lease written by the node")
+        (node.workdir / "manifests" / "static.yaml").unlink()
+        await eventually(lambda: _none(get_pod(client, "default", f"static-{node.name}")),
+                         "mirror removed by the node")
+    assert mirror["metadata"]["ownerReferences"][0]["name"] == node.name
