@@ -203,11 +203,17 @@ class DaemonSetController:
     async def _ensure_revision(self, ds: JSONObject, digest: str) -> None:
         name = f"{meta(ds)['name']}-{digest}"
         ns = str(meta(ds)["namespace"])
-        if self.revisions.store.get(f"{ns}/{name}") is not None:
-            return
         numbers = [int(r.get("revision") or 0) for r in self.revisions.store.list(ns)
                    if any(ref.get("uid") == meta(ds)["uid"]
                           for ref in meta(r).get("ownerReferences") or [])]
+        existing = self.revisions.store.get(f"{ns}/{name}")
+        if existing is not None:
+            # a template coming back (rollout undo) becomes the newest revision, as upstream
+            if int(existing.get("revision") or 0) < max(numbers or [0]):
+                with contextlib.suppress(errors.NotFound, errors.Conflict):
+                    await self.client.update("controllerrevisions", {
+                        **existing, "revision": max(numbers) + 1}, ns)
+            return
         template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
         template["$patch"] = "replace"
         body = {"apiVersion": "apps/v1", "kind": "ControllerRevision",

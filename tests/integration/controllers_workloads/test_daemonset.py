@@ -136,5 +136,17 @@ async def test_daemonset_rolling_update_replaces_every_pod_with_kubectl(
                                  for p in before)
         revisions = (await admin.list("controllerrevisions", ns)).items
         assert sorted(r["revision"] for r in revisions) == [1, 2]
+        # kubectl rollout undo reads the ControllerRevisions and patches the old template back
+        await asyncio.to_thread(cluster.kubectl, "1.33", "-n", ns, "rollout", "undo",
+                                "daemonset/agent")
+        back = await wait_for(lambda: all_on("agent:1"), "3 agent:1 pods after undo")
+        assert {p["metadata"]["labels"]["controller-revision-hash"] for p in back} == \
+            {p["metadata"]["labels"]["controller-revision-hash"] for p in before}
+
+        async def renumbered() -> list[int] | None:
+            numbers = sorted(r["revision"] for r in
+                             (await admin.list("controllerrevisions", ns)).items)
+            return numbers if numbers == [2, 3] else None
+        await wait_for(renumbered, "the restored template as revision 3")
         with contextlib.suppress(Exception):
             await admin.delete("daemonsets", "agent", ns)
