@@ -343,3 +343,21 @@ async def test_with_its_own_node_identity_the_kubelet_passes_node_authorization(
         await eventually(lambda: _none(get_pod(client, "default", f"static-{node.name}")),
                          "mirror removed by the node")
     assert mirror["metadata"]["ownerReferences"][0]["name"] == node.name
+
+
+async def test_a_pod_force_deleted_while_the_kubelet_was_down_is_removed_from_the_runtime(
+        node: Node, client: Client, namespace: str) -> None:
+    pod = pod_manifest("forgotten", [busybox("main", "sleep 3600")])
+    async with running_kubelet(node):
+        created = await create_bound_pod(client, namespace, pod, node.name)
+        uid = created["metadata"]["uid"]
+        await eventually(lambda: running_ids(node, uid), "running")
+    await client.delete("pods", "forgotten", namespace, grace_period_seconds=0)
+    assert await running_ids(node, uid)  # nobody has stopped it yet
+    async with running_kubelet(node):
+        async def cleaned() -> bool:
+            async with CRIClient(node.runtime.endpoint) as cri:
+                sandboxes = await cri.list_pod_sandbox(api.PodSandboxFilter(
+                    label_selector={"io.kubernetes.pod.uid": uid}))
+            return not sandboxes and not await containers_of(node.runtime, uid)
+        await eventually(cleaned, "orphaned pod removed")
