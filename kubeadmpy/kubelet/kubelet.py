@@ -252,9 +252,12 @@ class Kubelet:
                     return
                 try:
                     due = await worker.sync(pod)
-                except (CRIError, OSError) as exc:
+                except (CRIError, OSError, errors.APIError) as exc:
                     log.warning("pod %s: sync failed: %s", podutil.pod_full_name(pod), exc)
                     due = 2.0
+                except Exception:  # one pod's bug must not stop the node's other pods
+                    log.exception("pod %s: sync failed", podutil.pod_full_name(pod))
+                    due = 10.0
                 await self.clock.wait(worker.wake, self.clock.now() + due)
         finally:
             if self.state.workers.get(uid) is worker:
@@ -273,7 +276,13 @@ class Kubelet:
         if entry is not None and entry.source == "api":
             self._terminated.add(worker.uid)
             await self.statuses.flush()
-            await self._delete_api_pod(entry.pod)
+            for attempt in range(10):  # the API may be briefly away; the pod must not stay
+                try:
+                    await self._delete_api_pod(entry.pod)
+                    break
+                except errors.APIError as exc:
+                    log.warning("pod %s: final delete: %s; retrying", worker.uid, exc)
+                    await self.clock.sleep(min(5.0, 0.5 * 2 ** attempt))
         self.statuses.forget(worker.uid)
 
     async def _delete_api_pod(self, pod: JSONObject) -> None:
