@@ -283,3 +283,20 @@ async def test_a_config_map_change_reaches_the_running_container_atomically(
         async with CRIClient(node.runtime.endpoint) as cri:
             link = await cri.exec_sync(app.id, ["readlink", "/etc/live/mode"], 10)
     assert link.stdout == b"..data/mode\n"
+
+
+async def test_a_cluster_first_pod_gets_the_cluster_dns_in_its_resolv_conf(
+        node: Node, client: Client, namespace: str) -> None:
+    pod = pod_manifest("dns", [busybox("main", "sleep 3600")],
+                       dnsConfig={"options": [{"name": "timeout", "value": "2"}]})
+    async with running_kubelet(node):
+        created = await create_bound_pod(client, namespace, pod, node.name)
+        await eventually(lambda: _running(client, namespace, "dns"), "Running")
+        [app] = await containers_of(node.runtime, created["metadata"]["uid"])
+        async with CRIClient(node.runtime.endpoint) as cri:
+            text = (await cri.exec_sync(app.id, ["cat", "/etc/resolv.conf"], 10)).stdout
+    lines = text.decode().splitlines()
+    assert "nameserver 10.96.0.10" in lines
+    assert f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local example" \
+        in lines
+    assert "options ndots:5 timeout:2" in lines
