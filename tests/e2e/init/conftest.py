@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from init_e2e import Cluster, Node
 from lab_testing import assert_nothing_left, unique_lab_name
 
 from kubeadmpy import lab as labs
+from kubeadmpy.lab.machine import process_alive
 
 
 @pytest.fixture(scope="session")
@@ -33,30 +35,45 @@ def init_labs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextlib.contextmanager
-def lab_machine(root: Path, purpose: str) -> Iterator[Node]:
+def lab_machine(root: Path, purpose: str, reset_first: bool = True) -> Iterator[Node]:
+    """A one-machine lab; with `reset_first` the pods are removed through the runtime before
+    the lab goes, as a user would before deleting a VM; without, `lab down` alone must remove
+    every container (and is checked to)."""
     name = unique_lab_name(purpose)
+    container_pids: list[int] = []
     try:
         lab = labs.up(labs.LabSpec(name=name, control_planes=1, state_root=root))
         host = lab.host("cp1")
+        node = Node(lab, "cp1", host)
         try:
-            yield Node(lab, "cp1", host)
+            yield node
         finally:
-            # Remove the pods through the runtime first, as a user would before deleting a VM.
             with contextlib.suppress(Exception):
-                host.run("kubeadmpy reset --force", timeout=120)
+                container_pids = list(node.containerd_tasks().values())
+                if reset_first:
+                    host.run("kubeadmpy reset --force", timeout=120)
             host.close()
     finally:
         labs.down(name, root)
     assert_nothing_left(name, root)
+    # Killed processes may linger a moment as zombies until they are reaped: those are gone.
+    deadline = time.monotonic() + 5.0
+    while (alive := [p for p in container_pids if process_alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive, f"containers of lab {name} outlived it: pids {alive}"
 
 
 @pytest.fixture(scope="session")
 def cluster(init_labs_root: Path) -> Iterator[Cluster]:
-    with lab_machine(init_labs_root, "init") as node:
+    with lab_machine(init_labs_root, "init", reset_first=False) as node:
         result = node.init()
         node.wait_node_ready()
         node.allow_workloads()
-        yield Cluster(node, result.stdout, node.import_busybox())
+        cluster = Cluster(node, result.stdout, node.import_busybox())
+        yield cluster
+        # A pod on the pod network left running: `lab down` must still remove its containers.
+        node.kubectl("run", "left-running", f"--image={cluster.busybox}", "--", "sleep", "3600")
+        node.kubectl("wait", "--for=condition=Ready", "pod/left-running", "--timeout=60s")
 
 
 @pytest.fixture
