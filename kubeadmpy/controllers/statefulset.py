@@ -53,6 +53,12 @@ def running_and_ready(pod: JSONObject) -> bool:
         not meta(pod).get("deletionTimestamp")
 
 
+def plain_ref(owner: JSONObject) -> JSONObject:
+    """An owner reference that is not a controller reference (claims are not managed pods)."""
+    return {"apiVersion": owner.get("apiVersion", "v1"), "kind": owner.get("kind", "Pod"),
+            "name": meta(owner)["name"], "uid": meta(owner)["uid"]}
+
+
 def claim_name(template: JSONObject, set_name: str, ordinal: int) -> str:
     return f"{meta(template)['name']}-{set_name}-{ordinal}"
 
@@ -155,6 +161,7 @@ class StatefulSetController:
                 if ordered:
                     return
                 continue
+            await self._release_claims(sts, pod, ordinal)
             await self._delete(pod, key)
             if ordered:
                 return
@@ -218,13 +225,32 @@ class StatefulSetController:
         if meta(template).get("annotations"):
             claim_meta["annotations"] = dict(meta(template)["annotations"])
         policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
-        if policy.get("whenDeleted") == "Delete":
-            ref = controller_ref(sts)
-            claim_meta["ownerReferences"] = [ref]
+        if policy.get("whenDeleted") == "Delete":  # collected with the set
+            claim_meta["ownerReferences"] = [plain_ref(sts)]
         body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": claim_meta,
                 "spec": copy.deepcopy(template.get("spec") or {})}
         with contextlib.suppress(errors.AlreadyExists):
             await self.client.create("persistentvolumeclaims", body, ns)
+
+    async def _release_claims(self, sts: JSONObject, pod: JSONObject, ordinal: int) -> None:
+        """persistentVolumeClaimRetentionPolicy.whenScaled=Delete: the claims of a removed
+        ordinal get the pod as owner, so the garbage collector deletes them once it is gone."""
+        policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+        if policy.get("whenScaled") != "Delete":
+            return
+        ns = meta(sts)["namespace"]
+        for template in (sts.get("spec") or {}).get("volumeClaimTemplates") or []:
+            claim = self.claims.store.get(
+                f"{ns}/{claim_name(template, meta(sts)['name'], ordinal)}")
+            if claim is None or any(r.get("uid") == meta(pod)["uid"]
+                                    for r in meta(claim).get("ownerReferences") or []):
+                continue
+            # the set's reference goes (a live owner would keep the claim), the pod's comes
+            refs = [r for r in meta(claim).get("ownerReferences") or []
+                    if r.get("uid") != meta(sts)["uid"]] + [plain_ref(pod)]
+            with contextlib.suppress(errors.NotFound):  # a Conflict retries the whole sync
+                await self.client.update("persistentvolumeclaims", {
+                    **claim, "metadata": {**meta(claim), "ownerReferences": refs}}, ns)
 
     async def _delete(self, pod: JSONObject, key: str) -> None:
         self.expectations.expect(key, dels=1)

@@ -144,3 +144,24 @@ async def test_rolling_update_replaces_pods_from_the_highest_ordinal_down(
     assert after["currentRevision"] == after["updateRevision"]
     pods = (await admin.list("pods", ns)).items
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:2"}
+
+
+async def test_claim_retention_policy_delete_removes_claims_on_scale_down_and_deletion(
+        admin: Client, controller_manager: Manager) -> None:
+    ns = "sts-retention"
+    await create_namespace(admin, ns)
+    body = statefulset("Parallel")
+    body["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenScaled": "Delete",
+                                                            "whenDeleted": "Delete"}
+    await admin.create("statefulsets", body, ns)
+
+    async def claims(expected: list[str]) -> bool:
+        names = sorted(c["metadata"]["name"] for c in
+                       (await admin.list("persistentvolumeclaims", ns)).items
+                       if not c["metadata"].get("deletionTimestamp"))
+        return names == expected
+    await wait_for(lambda: claims(["www-web-0", "www-web-1", "www-web-2"]), "3 claims")
+    await admin.scale("statefulsets", "web", 1, ns)
+    await wait_for(lambda: claims(["www-web-0"]), "claims of web-1 and web-2 collected")
+    await admin.delete("statefulsets", "web", ns)
+    await wait_for(lambda: claims([]), "the last claim collected with the set")
