@@ -2,8 +2,9 @@
 
 Like kubeadm, reset is best-effort and says what it left: it stops the kubelet, removes every
 pod from containerd, unmounts the kubelet's volumes and removes the *contents* of the manifests
-dir, the kubelet dir, the certificates dir and the CNI state dir, the kubeconfig files, the etcd
-data dir of a local etcd, and the single-node pod network init wrote (its CNI config and bridge).
+dir, the kubelet dir, the certificates dir, the CNI state dir and the pod log dirs, the
+kubeconfig files, the etcd data dir of a local etcd, and the single-node pod network init wrote
+(its CNI config and bridge).
 CNI configs it did not write, iptables rules, $HOME/.kube/config and the running containerd stay;
 it prints how to clean those by hand.
 """
@@ -31,6 +32,9 @@ from kubeadmpy.phases import pod_network, reset_node
 from kubeadmpy.phases.workflow import Phase, Workflow
 
 CNI_STATE_DIR = PurePosixPath("/var/lib/cni")
+# The CRI log files of the pods reset removed: a static pod's uid (and so its log directory) is
+# the same on the next init, which must not show the old run's lines as its own.
+POD_LOG_DIRS = (PurePosixPath("/var/log/pods"), PurePosixPath("/var/log/containers"))
 
 Printer = Callable[[str], None]
 Confirm = Callable[[str], bool]
@@ -137,7 +141,8 @@ def cleanup_node(ctx: ResetContext) -> None:
         ctx.out(
             f"[reset] WARNING: cleaning a non-default certificates directory: {ctx.certificates_dir}"
         )
-    for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir, CNI_STATE_DIR):
+    for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir, CNI_STATE_DIR,
+                      *POD_LOG_DIRS):
         _remove_contents(ctx, directory)
     remove_pod_network(ctx)
     files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]

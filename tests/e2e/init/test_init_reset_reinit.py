@@ -40,11 +40,11 @@ def assert_reset_left_a_clean_machine(node: Node, out: str) -> None:
     assert containerd_state(node) == ("", "")
     leftovers = node.sh(
         "ls -A /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/kubelet /var/lib/etcd "
-        "/var/lib/cni /etc/cni/net.d; ls /etc/kubernetes/*.conf; ip link show cni0",
+        "/var/lib/cni /etc/cni/net.d /var/log/pods; ls /etc/kubernetes/*.conf; ip link show cni0",
     )
     assert leftovers.stdout.split() == [
         "/etc/cni/net.d:", "/etc/kubernetes/manifests:", "/etc/kubernetes/pki:",
-        "/var/lib/cni:", "/var/lib/etcd:", "/var/lib/kubelet:"], leftovers.stdout
+        "/var/lib/cni:", "/var/lib/etcd:", "/var/lib/kubelet:", "/var/log/pods:"], leftovers.stdout
     # It says what it left on purpose.
     assert "iptables" in out and "$HOME/.kube/config" in out
     assert "containerd keeps running" in out
