@@ -151,8 +151,10 @@ class JobStrategy(Strategy):
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             return
+        # Upstream: neither set → both 1; parallelism alone → a work-queue Job (no completions).
+        if spec.get("completions") is None and spec.get("parallelism") is None:
+            spec["completions"] = 1
         spec.setdefault("parallelism", 1)
-        spec.setdefault("completions", spec["parallelism"] if "completions" not in spec else 1)
         spec.setdefault("backoffLimit", 6)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
