@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from kubeadmpy.client import errors
 from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.files import write_file
-from kubeadmpy.phases import apiclient
+from kubeadmpy.phases import apiclient, diagnosis
 from kubeadmpy.phases.init_api import api_timeout
 
 if TYPE_CHECKING:
@@ -94,11 +94,16 @@ async def _wait_for_pod_cidr(ctx: InitContext, node_name: str, limit_seconds: fl
             if cidr:
                 return cidr
             if time.monotonic() > deadline:
+                registration = ctx.bundle.init.node_registration
+                found = await diagnosis.control_plane_diagnosis(
+                    ctx.paths,
+                    node_name,
+                    registration.cri_socket or diagnosis.DEFAULT_RUNTIME_ENDPOINT,
+                )
                 raise KubeadmpyError(
                     f"[{TAG}] Node {node_name!r} got no podCIDR within {limit_seconds:.0f}s. "
                     "Node IPAM in kube-controller-manager assigns it when init runs with "
-                    "--pod-network-cidr; look at the kube-controller-manager pod's log "
-                    "(kubectl -n kube-system logs kube-controller-manager-<node>)"
+                    "--pod-network-cidr. What the container runtime shows:\n" + found
                 )
             await asyncio.sleep(0.2)
 
