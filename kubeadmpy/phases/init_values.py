@@ -15,6 +15,7 @@ from kubeadmpy.paths import HostPaths
 from kubeadmpy.pki import PKISettings
 from kubeadmpy.pki.from_config import settings_from_config
 from kubeadmpy.render import ComponentExtras, ControlPlaneValues, KubeletValues
+from kubeadmpy.supervisor import systemd_is_init
 
 # The control-plane image the python flavor runs; built locally from the installed package.
 PYTHON_IMAGE = f"kubeadmpy.local/control-plane:v{__version__}"
@@ -97,4 +98,6 @@ def kubelet_values(bundle: InitBundle) -> KubeletValues:
             render.Arg(a.name, a.value) for a in registration.kubelet_extra_args
         ),
         user_config=bundle.kubelet,
+        # The same rule containerd's config follows (cri.containerd_values): the two must match.
+        cgroup_driver="systemd" if systemd_is_init() else "cgroupfs",
     )
