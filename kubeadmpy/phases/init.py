@@ -333,7 +333,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
     ),
     Phase(
         "pod-network",
-        "Write a single-node bridge CNI config on the node's podCIDR (until flannel ships)",
+        "Single-node pod network: a bridge CNI on the node's podCIDR",
         run=pod_network.write_pod_network,
         needs_control_plane=True,
     ),
