@@ -333,7 +333,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
     ),
     Phase(
         "pod-network",
-        "Single-node pod network: a bridge CNI on the node's podCIDR",
+        "Bridge CNI on the node's podCIDR (single node)",
         run=pod_network.write_pod_network,
         needs_control_plane=True,
     ),
