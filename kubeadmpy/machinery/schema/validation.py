@@ -26,6 +26,7 @@ from kubeadmpy.machinery.schema.definitions import (
     SchemaNode,
     load,
 )
+from kubeadmpy.machinery.schema.enforced import enforced_required, is_missing
 from kubeadmpy.machinery.status import Cause
 
 # Upstream metav1.CauseType values for field errors.
@@ -159,7 +160,8 @@ class _Compiler:
         fields = {name: self.compile_child(child)
                   for name in node.properties
                   if (child := node.field(name)) is not None}
-        required = node.required
+        # Not `node.required`: OpenAPI asks for more than upstream validation enforces.
+        required = enforced_required(node.name)
         open_ended = bool(node.raw.get("x-kubernetes-preserve-unknown-fields"))
 
         def check_struct(value: Any, path: str, found: Findings) -> None:
@@ -175,7 +177,7 @@ class _Compiler:
                     found.unknown_fields.append(_child(path, key))
                     found.unknown_at.append((value, key))
             for name in required:
-                if value.get(name) is None:
+                if is_missing(value.get(name)):
                     found.causes.append(Cause(REQUIRED, "Required value", _child(path, name)))
 
         return check_struct

@@ -88,7 +88,7 @@ def test_duplicate_fields_are_found_with_their_paths() -> None:
 def test_duplicates_fail_strict_and_warn_otherwise() -> None:
     obj, duplicates = decode_json_body(
         b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","name":"b"},'
-        b'"spec":{"containers":[{"name":"c"}],"foo":1}}')
+        b'"spec":{"containers":[{"name":"c","image":"i"}],"foo":1}}')
     error = raised_by(obj, "Strict", duplicate_fields=duplicates)
     assert error.message == ('strict decoding error: duplicate field "metadata.name", '
                              'unknown field "spec.foo"')
