@@ -75,8 +75,6 @@ class SubresourceHandlers:
             body = {}
         if not isinstance(body, dict):
             raise status.bad_request("the body must be a TokenRequest object")
-        if isinstance(body.get("spec"), dict):  # kubectl 1.27 sends nulls for unset fields
-            body["spec"] = {k: v for k, v in body["spec"].items() if v is not None}
         try:
             answer = self.rest.env.security.token_request(body, target.namespace, account)
         except TokenRequestNotFound as exc:

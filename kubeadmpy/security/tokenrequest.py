@@ -34,6 +34,9 @@ def create_token(request: Mapping[str, Any], namespace: str,
     spec = request.get("spec") or {}
     if not isinstance(spec, Mapping):
         raise TokenRequestInvalid("spec", "must be an object")
+    # A null is an unset field (kubectl 1.27 sends `"audiences": null` and the like), as
+    # decoding into Go structs makes it upstream.
+    spec = {key: value for key, value in spec.items() if value is not None}
     seconds = spec.get("expirationSeconds", DEFAULT_EXPIRATION_SECONDS)
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise TokenRequestInvalid("spec.expirationSeconds", f"{seconds!r} is not an integer")
@@ -75,7 +78,7 @@ def _bound_object(ref: Any, namespace: str, sa_name: str,
     if kind not in BINDABLE_KINDS:
         raise TokenRequestInvalid("spec.boundObjectRef.kind", f"{kind!r}: must be one of "
                                   f"{', '.join(BINDABLE_KINDS)}")
-    if ref.get("apiVersion", "v1") != "v1":
+    if (ref.get("apiVersion") or "v1") != "v1":
         raise TokenRequestInvalid("spec.boundObjectRef.apiVersion",
                                   f"{ref.get('apiVersion')!r}: must be v1")
     if not name:

@@ -360,3 +360,26 @@ def test_jwks_lists_the_verification_keys(signing_key: jws.PrivateKey) -> None:
                                          [signing_key.public_key()])
     assert discovery["issuer"] == ISSUER
     assert discovery["id_token_signing_alg_values_supported"] == [entry["alg"]]
+
+
+def test_token_request_with_nulls_for_unset_fields_gets_the_defaults(
+        signing_key: jws.PrivateKey, objects: ObjectTable) -> None:
+    """kubectl 1.27 `create token` sends every unset field as null."""
+    getters = ObjectGetters(objects.getter("serviceaccounts"), objects.getter("pods"),
+                            objects.getter("secrets"), objects.getter("nodes"))
+    issuer = TokenIssuer(signing_key, ISSUER, clock)
+    sa = objects.get("serviceaccounts", "ns", "builder")
+    assert sa is not None
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+               "metadata": {"creationTimestamp": None},
+               "spec": {"audiences": None, "expirationSeconds": None,
+                        "boundObjectRef": None},
+               "status": {"token": "", "expirationTimestamp": None}}
+    response = create_token(request, "ns", sa, issuer, getters, [ISSUER])
+    assert response["spec"]["audiences"] == [ISSUER]
+    assert response["spec"]["expirationSeconds"] == 3600
+    assert response["status"]["expirationTimestamp"] == "2026-06-01T13:00:00Z"
+    bound = {"kind": "Pod", "apiVersion": None, "name": "web-1", "uid": None}
+    response = create_token({"spec": {"boundObjectRef": bound, "audiences": None}}, "ns", sa,
+                            issuer, getters, [ISSUER])
+    assert jws.parse(response["status"]["token"]).claims["kubernetes.io"]["pod"]["name"] == "web-1"
