@@ -43,6 +43,20 @@ def test_the_node_is_ready_and_runs_the_control_plane_as_static_pods(cluster: Cl
     assert names.strip() == f"node/{node.name}"
 
 
+def test_containerd_and_the_kubelet_run_inside_the_machine(cluster: Cluster) -> None:
+    node = cluster.node
+    for name in ("containerd", "kubelet"):
+        same = node.sh(
+            f"pid=$(cat /run/kubeadmpy/{name}.pid); for ns in net mnt uts; do "
+            f'[ "$(readlink /proc/$pid/ns/$ns)" = "$(readlink /proc/$$/ns/$ns)" ] || echo $ns; '
+            "done", check=True)
+        assert same.stdout.strip() == "", f"{name} is not in the machine's {same.stdout}"
+    # Its state is the machine's own: the socket lives in the machine's private /run.
+    assert node.sh("test -S /run/containerd/containerd.sock").exit_code == 0
+    host_mounts = node.sh("cat /proc/1/mountinfo", check=True).stdout
+    assert host_mounts != node.sh("cat /proc/self/mountinfo", check=True).stdout
+
+
 def test_a_deployment_is_created_exposed_logged_and_deleted(cluster: Cluster) -> None:
     node, name = cluster.node, unique("web")
     # sh stays PID 1 with a TERM trap, so deleting the pods does not wait out the grace period.
