@@ -19,7 +19,9 @@ _CRD = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1."
 ENFORCED_REQUIRED: dict[str, tuple[str, ...]] = {
     # Pods and pod templates.
     _CORE + "PodSpec": ("containers",),
-    _CORE + "Container": ("name", "image"),
+    # image too, but the pod strategy checks it next to names and ports, so that one 422
+    # lists every bad field as upstream's does.
+    _CORE + "Container": ("name",),
     _CORE + "EphemeralContainer": ("name", "image"),
     _CORE + "ContainerPort": ("containerPort",),
     _CORE + "EnvVar": ("name",),
