@@ -163,6 +163,7 @@ class ResourceHandlers:
         obj = security.admit(self.env.security, request, "CREATE", spec,
                              namespace=target.namespace, name=obj["metadata"]["name"],
                              obj=obj) or obj
+        security.record_requester(spec, obj, request["user"])
         if manager:
             fields.track(None, obj, manager)
         if not dry_run:

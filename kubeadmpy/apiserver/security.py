@@ -21,6 +21,7 @@ from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
 from kubeadmpy.security.authn import AuthResult, Credentials
 from kubeadmpy.security.escalation import EscalationForbidden
+from kubeadmpy.security.identity import UserInfo
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
 from kubeadmpy.security.stack import SecuritySettings, SecurityStack, build_stack
@@ -169,6 +170,29 @@ def admit(stack: SecurityStack, request: web.Request, operation: str, spec: Reso
     if admitted is None or admitted is obj:
         return obj
     return dict(admitted)
+
+
+CSR_GROUP = "certificates.k8s.io"
+
+
+def record_requester(spec: ResourceSpec, obj: JSONObject, user: UserInfo) -> None:
+    """A new CSR names who asked for it, from the authenticated user and never from the body
+    (as upstream's CSR strategy): approvers and signers trust these fields."""
+    if spec.group != CSR_GROUP or spec.plural != "certificatesigningrequests":
+        return
+    csr_spec = obj.get("spec")
+    if not isinstance(csr_spec, dict):
+        return
+    for key in ("username", "uid", "groups", "extra"):
+        csr_spec.pop(key, None)
+    if user.name:
+        csr_spec["username"] = user.name
+    if user.uid:
+        csr_spec["uid"] = user.uid
+    if user.groups:
+        csr_spec["groups"] = list(user.groups)
+    if user.extra:
+        csr_spec["extra"] = {key: list(values) for key, values in user.extra.items()}
 
 
 class CertificateAuthCache:

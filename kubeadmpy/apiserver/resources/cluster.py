@@ -35,6 +35,12 @@ class CSRStrategy(Strategy):
     def initial_status(self, obj: JSONObject) -> None:
         obj["status"] = {}
 
+    def prepare_for_update(self, new: JSONObject, old: JSONObject) -> None:
+        # The spec (request and requester) is fixed at creation, as upstream.
+        super().prepare_for_update(new, old)
+        if "spec" in old:
+            new["spec"] = old["spec"]
+
 
 def _csr_condition(obj: JSONObject) -> str:
     states = [c.get("type") for c in dig(obj, "status", "conditions", default=[]) or []

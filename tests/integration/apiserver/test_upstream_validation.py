@@ -4,6 +4,7 @@ upstream does require are refused with 422 naming the field, also for kubectl.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,3 +67,34 @@ def test_kubectl_names_the_missing_image(cluster: Cluster, kubectl_version: str)
                              check=False)
     assert result.returncode != 0
     assert "spec.containers[0].image: Required value" in result.stderr
+
+
+async def test_a_csr_records_the_requester_not_what_the_body_claims(
+        cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "uv-alice-bootstrapper"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "system:node-bootstrapper"},
+               "subjects": [{"kind": "User", "name": "alice",
+                             "apiGroup": "rbac.authorization.k8s.io"}]}
+    code, body = await post(http, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                            binding)
+    assert code == 201, body
+    csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+           "metadata": {"name": "uv-csr"},
+           "spec": {"request": "LS0tLS1CRUdJTg==", "signerName": "example.com/any",
+                    "usages": ["client auth"], "username": "system:admin",
+                    "groups": ["system:masters"], "uid": "forged",
+                    "extra": {"scopes": ["all"]}}}
+    connector = aiohttp.TCPConnector(ssl=cluster.ssl_context("alice", ("devs",)))
+    async with aiohttp.ClientSession(cluster.apiserver.url, connector=connector) as alice:
+        for _ in range(50):  # the binding reaches the authorizer through a watch
+            status, body = await post(alice, "/apis/certificates.k8s.io/v1/"
+                                             "certificatesigningrequests", csr)
+            if status != 403:
+                break
+            await asyncio.sleep(0.1)
+    assert status == 201, body
+    assert body["spec"]["username"] == "alice"
+    assert body["spec"]["groups"] == ["devs", "system:authenticated"]
+    assert "uid" not in body["spec"] and "extra" not in body["spec"]

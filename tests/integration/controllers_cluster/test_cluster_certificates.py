@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cluster_controllers_harness import (
     csr_object,
     eventually,
@@ -185,14 +184,10 @@ async def _bootstrap_then_renew(admin: Client, cluster: Cluster, tmp_path: Path,
 async def test_kubelet_bootstrap_and_renewal_csrs_are_approved_and_signed(
         admin: Client, cluster: Cluster, tmp_path: Path) -> None:
     """The requester fields are filled in by the client with what the server says it is
-    (see _post_kubelet_csr), so this runs today; the next test drops that crutch."""
+    (see _post_kubelet_csr); the next test shows the server records them itself."""
     await _bootstrap_then_renew(admin, cluster, tmp_path, state_requester=True)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="kubeadmpy-apiserver does not record a CSR's requester on create "
-                          "(spec.username, groups, uid, extra from the authenticated user, as "
-                          "upstream's CSR strategy does)")
 async def test_the_server_records_who_asked_for_a_kubelet_certificate(
         admin: Client, cluster: Cluster, tmp_path: Path) -> None:
     await _bootstrap_then_renew(admin, cluster, tmp_path, state_requester=False)
