@@ -17,7 +17,8 @@ from kubeadmpy.errors import UserInputError
 # Flags handed to kubeadmpy.security (authentication, authorization, tokens); the repeatable
 # ones keep every value, as upstream's string-slice flags do.
 SECURITY_FLAGS = (
-    "authorization-mode", "enable-admission-plugins", "enable-bootstrap-token-auth",
+    "authorization-mode", "enable-admission-plugins", "disable-admission-plugins",
+    "enable-bootstrap-token-auth",
     "service-account-issuer", "service-account-key-file", "service-account-signing-key-file",
     "anonymous-auth", "api-audiences", "encryption-provider-config",
 )

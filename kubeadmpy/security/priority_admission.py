@@ -27,6 +27,9 @@ class PriorityAdmission:
     list_priority_classes: Callable[[], Iterable[Mapping[str, Any]]] = lambda: ()
 
     def admit(self, request: AdmissionRequest) -> dict[str, Any] | None:
+        if (request.api_group, request.resource) == ("scheduling.k8s.io", "priorityclasses"):
+            self._check_single_default(request)
+            return None
         if (request.api_group, request.resource, request.subresource, request.operation) != \
                 ("", "pods", "", "CREATE") or request.obj is None:
             return None
@@ -44,6 +47,17 @@ class PriorityAdmission:
         spec["priority"] = value
         spec.setdefault("preemptionPolicy", policy)
         return pod
+
+    def _check_single_default(self, request: AdmissionRequest) -> None:
+        """Only one class may be the global default (upstream refuses a second one)."""
+        if request.operation not in ("CREATE", "UPDATE") or request.obj is None or \
+                not request.obj.get("globalDefault"):
+            return
+        for other in self.list_priority_classes():
+            other_name = str((other.get("metadata") or {}).get("name", ""))
+            if other.get("globalDefault") and other_name != request.name:
+                raise AdmissionDenied(f"PriorityClass {other_name} is already marked as "
+                                      "default. Only one default can exist")
 
     def _resolve(self, name: str) -> tuple[int, str, str]:
         """(priority, preemption policy, default class name to record when none was given)."""

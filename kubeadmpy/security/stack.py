@@ -61,10 +61,15 @@ from kubeadmpy.security.serviceaccount import (
 )
 from kubeadmpy.security.serviceaccount_admission import ServiceAccountAdmission
 from kubeadmpy.security.token_cache import CachedTokenAuthenticator
+from kubeadmpy.security.toleration_admission import DefaultTolerationSeconds
 from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 
 # upstream's order among the plugins implemented here
-SUPPORTED_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority")
+SUPPORTED_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority",
+                       "DefaultTolerationSeconds")
+# Enabled without being named in --enable-admission-plugins, as upstream (which enables more
+# by default); --disable-admission-plugins turns them off.
+DEFAULT_ON_ADMISSION = ("Priority", "DefaultTolerationSeconds")
 
 
 class ClusterObjects(Protocol):
@@ -118,7 +123,9 @@ class SecuritySettings:
             return values[-1] if values else ""
 
         modes = one("authorization-mode") and ",".join(_values(flags.get("authorization-mode")))
-        plugins = _values(flags.get("enable-admission-plugins"))
+        disabled = _values(flags.get("disable-admission-plugins"))
+        plugins = [p for p in (*DEFAULT_ON_ADMISSION, *_values(flags.get(
+            "enable-admission-plugins"))) if p not in disabled]
         return cls(
             client_ca_file=one("client-ca-file"),
             anonymous_auth=_bool("anonymous-auth", flags.get("anonymous-auth"), True),
@@ -286,6 +293,8 @@ def _admission_plugins(names: Sequence[str], objects: ClusterObjects) -> list[Ad
             plugins.append(PriorityAdmission(lambda n: objects.get("priorityclasses", "", n),
                                              functools.partial(_list, objects,
                                                                "priorityclasses")))
+        elif name == "DefaultTolerationSeconds":
+            plugins.append(DefaultTolerationSeconds())
     return plugins
 
 

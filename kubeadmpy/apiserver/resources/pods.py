@@ -65,6 +65,7 @@ class PodStrategy(Strategy):
                             for c in spec.get(key) or [] if isinstance(c, dict)]
             out.pop("activeDeadlineSeconds", None)
             out.pop("tolerations", None)
+            out.pop("schedulingGates", None)  # checked below: removals only
             return out
 
         if without_images(new.get("spec")) != without_images(old.get("spec")):
@@ -73,7 +74,7 @@ class PodStrategy(Strategy):
                                 "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds` "
                                 "or `spec.tolerations` (only additions to existing tolerations)",
                                 "spec"))
-        return causes
+        return causes + _scheduling_gate_changes(new.get("spec"), old.get("spec"))
 
     def selectable_fields(self, obj: JSONObject) -> dict[str, str]:
         spec, stat = obj.get("spec") or {}, obj.get("status") or {}
@@ -100,6 +101,19 @@ class PodStrategy(Strategy):
 
     def ready_to_vanish(self, obj: JSONObject) -> bool:
         return not obj["metadata"].get("deletionGracePeriodSeconds")
+
+
+def _gate_names(spec: Any) -> list[str]:
+    gates = spec.get("schedulingGates") if isinstance(spec, dict) else None
+    return [str(g.get("name")) for g in gates or [] if isinstance(g, dict)]
+
+
+def _scheduling_gate_changes(new_spec: Any, old_spec: Any) -> list[Cause]:
+    """Gates may be removed (that is how a pod is released to the scheduler), never added."""
+    old = set(_gate_names(old_spec))
+    return [Cause("FieldValueForbidden", "Forbidden: only deletion is allowed, but found new "
+                  f"scheduling gate '{name}'", "spec.schedulingGates")
+            for name in _gate_names(new_spec) if name not in old]
 
 
 def _pod_status_text(pod: JSONObject) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import pytest
 from cluster_controllers_harness import SimulatedNodes, eventually, running_controllers
 
 from kubeadmpy.client import Client, errors
@@ -157,9 +156,6 @@ async def test_a_not_ready_node_is_tainted_and_a_recovered_node_is_untainted(
         await eventually(recovered, "recovered nodes lose the condition taints")
 
 
-@pytest.mark.xfail(strict=True, reason="kubeadmpy-apiserver has no DefaultTolerationSeconds "
-                                       "admission plugin (pods get no 300 s not-ready/"
-                                       "unreachable tolerations)")
 async def test_pods_get_the_default_300_second_tolerations(admin: Client) -> None:
     pod = await admin.create("pods", {"metadata": {"name": "plain"}, "spec": {
         "containers": [{"name": "c", "image": "x"}]}}, "default")

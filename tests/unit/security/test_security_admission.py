@@ -1,4 +1,5 @@
-"""NamespaceLifecycle, ServiceAccount and Priority admission, alone and chained in the stack."""
+"""NamespaceLifecycle, ServiceAccount, Priority and DefaultTolerationSeconds admission, alone and
+chained in the stack."""
 
 from __future__ import annotations
 
@@ -144,3 +145,57 @@ def test_the_stack_chains_admission_in_upstream_order() -> None:
     with pytest.raises(AdmissionDenied) as caught:
         stack.admit(AdmissionRequest(ALICE, "CREATE", "pods", namespace="gone", obj=obj))
     assert caught.value.code == 404
+
+
+# ---- DefaultTolerationSeconds ------------------------------------------------------------------
+
+def _tolerations_after(tolerations: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    from kubeadmpy.security.toleration_admission import DefaultTolerationSeconds
+
+    obj = pod("team", "web", "")
+    if tolerations is not None:
+        obj["spec"]["tolerations"] = tolerations
+    admitted = DefaultTolerationSeconds().admit(
+        AdmissionRequest(ALICE, "CREATE", "pods", "", "", "team", "web", obj))
+    result: list[dict[str, Any]] = ((admitted or obj)["spec"].get("tolerations") or [])
+    return result
+
+
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+             "tolerationSeconds": 300}
+UNREACHABLE = {**NOT_READY, "key": "node.kubernetes.io/unreachable"}
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    pytest.param(None, [NOT_READY, UNREACHABLE], id="a plain pod gets both 300 s tolerations"),
+    pytest.param([{**NOT_READY, "tolerationSeconds": 60}],
+                 [{**NOT_READY, "tolerationSeconds": 60}, UNREACHABLE],
+                 id="a pod's own not-ready toleration is kept and only unreachable is added"),
+    pytest.param([{"operator": "Exists"}], [{"operator": "Exists"}],
+                 id="a pod tolerating everything gets nothing added"),
+    pytest.param([{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                   "effect": "NoSchedule"}],
+                 [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                   "effect": "NoSchedule"}, NOT_READY, UNREACHABLE],
+                 id="a NoSchedule toleration does not count for the NoExecute taint"),
+])
+def test_default_toleration_seconds(given: list[dict[str, Any]] | None,
+                                    expected: list[dict[str, Any]]) -> None:
+    assert _tolerations_after(given) == expected
+
+
+def test_only_one_priority_class_may_be_the_global_default() -> None:
+    table = ObjectTable()
+    table.add("priorityclasses", {"metadata": {"name": "low"}, "value": 10,
+                                  "globalDefault": True})
+    plugin = PriorityAdmission(lambda n: table.get("priorityclasses", "", n),
+                               lambda: [o for (r, _, _), o in table.objects.items()
+                                        if r == "priorityclasses"])
+    second = {"metadata": {"name": "high"}, "value": 100, "globalDefault": True}
+    with pytest.raises(AdmissionDenied, match="PriorityClass low is already marked as default"):
+        plugin.admit(AdmissionRequest(ALICE, "CREATE", "priorityclasses", "",
+                                      "scheduling.k8s.io", "", "high", second))
+    same = {"metadata": {"name": "low"}, "value": 10, "globalDefault": True,
+            "description": "changed"}
+    plugin.admit(AdmissionRequest(ALICE, "UPDATE", "priorityclasses", "", "scheduling.k8s.io",
+                                  "", "low", same))

@@ -30,8 +30,13 @@ def test_flags_become_settings() -> None:
     assert settings.anonymous_auth is False and settings.enable_bootstrap_token_auth
     assert settings.service_account_issuers == (ISSUER, "https://old")
     assert settings.authorization_modes == ("Node", "RBAC")
-    # upstream's order whatever the flag's; plugins not implemented here are left out
-    assert settings.admission_plugins == ("NamespaceLifecycle", "NodeRestriction")
+    # upstream's order whatever the flag's; plugins not implemented here are left out;
+    # Priority and DefaultTolerationSeconds are on unless disabled, as upstream
+    assert settings.admission_plugins == ("NamespaceLifecycle", "NodeRestriction", "Priority",
+                                          "DefaultTolerationSeconds")
+    disabled = SecuritySettings.from_flags(
+        {"disable-admission-plugins": "Priority,DefaultTolerationSeconds"})
+    assert disabled.admission_plugins == ()
     assert SecuritySettings.from_flags({}).authorization_modes == ("AlwaysAllow",)
 
 
