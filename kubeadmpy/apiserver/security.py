@@ -22,6 +22,7 @@ from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceS
 from kubeadmpy.security.authn import AuthResult, Credentials
 from kubeadmpy.security.escalation import EscalationForbidden
 from kubeadmpy.security.identity import UserInfo
+from kubeadmpy.security.node_graph import PodIndex
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
 from kubeadmpy.security.stack import SecuritySettings, SecurityStack, build_stack
@@ -42,6 +43,11 @@ class CacheObjects:
         for spec, cache in caches.items():
             self._by_plural.setdefault(spec.plural, cache)
         self.registry = registry
+        # The Node authorizer asks for a node's pods on every kubelet request: index them.
+        self.pod_index = PodIndex()
+        pods = self._by_plural.get("pods")
+        if pods is not None:
+            _feed_pod_index(self.pod_index, pods)
 
     def get(self, resource: str, namespace: str, name: str) -> Mapping[str, Any] | None:
         cache = self._by_plural.get(resource)
@@ -50,15 +56,24 @@ class CacheObjects:
         return cache.objects.get(cache.spec.key(namespace, name))
 
     def pods_on_node(self, node_name: str) -> Iterable[Mapping[str, Any]]:
-        cache = self._by_plural.get("pods")
-        if cache is None:
-            return []
-        return [p for p in cache.objects.values()
-                if (p.get("spec") or {}).get("nodeName") == node_name]
+        return self.pod_index.pods_on_node(node_name)
 
     def list(self, resource: str) -> Iterable[Mapping[str, Any]]:
         cache = self._by_plural.get(resource)
         return list(cache.objects.values()) if cache is not None else []
+
+
+def _feed_pod_index(index: PodIndex, cache: WatchCache) -> None:
+    def changed(event: CacheEvent) -> None:
+        if event.type == "DELETED":
+            meta = event.obj.get("metadata", {})
+            index.delete(str(meta.get("namespace", "")), str(meta.get("name", "")))
+        else:
+            index.apply(event.obj)
+
+    cache.on_reset = index.replace
+    cache.on_event = changed
+    index.replace(list(cache.objects.values()))
 
 
 def security_settings(settings: Settings) -> SecuritySettings:
@@ -80,28 +95,16 @@ def build(settings: Settings, registry: ResourceRegistry,
 
 def _feed_rbac(stack: SecurityStack, cache: WatchCache, kind: str) -> None:
     """Keep the authorizer's copy of one RBAC kind equal to the cache's, also across relists
-    (objects deleted while the cache was relisting must stop granting anything)."""
-    known: set[tuple[str, str]] = set()
-
-    def ref(obj: JSONObject) -> tuple[str, str]:
-        meta = obj.get("metadata", {})
-        return str(meta.get("namespace", "")), str(meta.get("name", ""))
+    (`replace_kind` drops objects deleted while the watch was down, so they stop granting)."""
 
     def reset(objects: list[JSONObject]) -> None:
-        current = {ref(o) for o in objects}
-        for namespace, name in known - current:
-            stack.rbac.delete(kind, namespace, name)
-        known.clear()
-        known.update(current)
-        stack.rbac.load([{**o, "kind": kind} for o in objects])
+        stack.rbac.replace_kind(kind, objects)
 
     def changed(event: CacheEvent) -> None:
-        namespace, name = ref(event.obj)
         if event.type == "DELETED":
-            known.discard((namespace, name))
-            stack.rbac.delete(kind, namespace, name)
+            meta = event.obj.get("metadata", {})
+            stack.rbac.delete(kind, str(meta.get("namespace", "")), str(meta.get("name", "")))
         else:
-            known.add((namespace, name))
             stack.rbac.apply({**event.obj, "kind": kind})
 
     cache.on_reset = reset

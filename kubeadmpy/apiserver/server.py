@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from kubeadmpy.apiserver.ipalloc import (
 )
 from kubeadmpy.apiserver.kubelet_proxy import KubeletProxy
 from kubeadmpy.apiserver.resources import build_registry
+from kubeadmpy.apiserver.resources.scheduling import SYSTEM_PRIORITY_CLASSES
 from kubeadmpy.apiserver.rest import ResourceHandlers
 from kubeadmpy.apiserver.routing import resolve
 from kubeadmpy.apiserver.settings import Settings
@@ -40,7 +42,8 @@ from kubeadmpy.machinery.registry import ResourceSpec
 from kubeadmpy.machinery.schema import OpenAPIDocuments
 from kubeadmpy.security import encryption, encryption_config, jws
 from kubeadmpy.security.encryption import IDENTITY, EncryptionTransformers
-from kubeadmpy.security.identity import forbidden_message, request_attributes
+from kubeadmpy.security.identity import UserInfo, forbidden_message, request_attributes
+from kubeadmpy.security.impersonation import ImpersonationError
 from kubeadmpy.security.stack import credentials_from_aiohttp
 
 log = logging.getLogger("kubeadmpy.apiserver")
@@ -240,6 +243,12 @@ class APIServer:
                 await self.allocator.allocate(self.allocator.kubernetes_service_ip)
             with contextlib.suppress(status.APIStatusError):
                 await self.storage.create(services, svc)
+        classes = self.registry.lookup("scheduling.k8s.io", "v1", "priorityclasses")
+        assert classes is not None
+        for priority_class in SYSTEM_PRIORITY_CLASSES:
+            obj = writes.prepare_create(classes, copy.deepcopy(priority_class), "")
+            with contextlib.suppress(status.APIStatusError):  # exists: made by a first start
+                await self.storage.create(classes, obj)
 
     # HTTP ------------------------------------------------------------------------------------
 
@@ -250,12 +259,15 @@ class APIServer:
             if result.user is None:
                 log.info("Unable to authenticate the request: %s", result.reason)
                 raise status.unauthorized()
-            attrs = request_attributes(result.user, request.method, request.path,
+            user = result.user
+            if any(name[:12].lower() == "impersonate-" for name in request.headers):
+                user = self._impersonate(user, request)
+            attrs = request_attributes(user, request.method, request.path,
                                        request.query_string)
             verdict = self.security.authorize(attrs)
             if not verdict.allowed:
                 raise status.forbidden(forbidden_message(attrs, verdict.reason))
-            request["user"] = result.user
+            request["user"] = user
             return await handler(request)
         except status.APIStatusError as exc:
             return negotiation.error_response(exc)
@@ -266,6 +278,15 @@ class APIServer:
         except Exception as exc:  # a bug must still answer with a Status, never a traceback
             log.exception("internal error serving %s %s", request.method, request.path)
             return negotiation.error_response(status.internal_error(repr(exc)))
+
+    def _impersonate(self, user: UserInfo, request: web.Request) -> UserInfo:
+        """`kubectl --as/--as-group`: run as another user if the real one may impersonate."""
+        try:
+            return self.security.impersonate(user, request.headers.items())
+        except ImpersonationError as exc:
+            if exc.code == 400:
+                raise status.bad_request(str(exc)) from exc
+            raise status.forbidden(str(exc)) from exc
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = auth.normalised_path(request.path)
