@@ -40,7 +40,9 @@ async def test_a_node_whose_lease_stops_being_renewed_becomes_unknown_tainted_an
                              node_monitor_period=0.5)
     await nodes.add("healthy")
     await nodes.add("silent")
-    pods = {"intolerant": [],
+    # Without a toleration of its own DefaultTolerationSeconds would give it 300 s, as upstream.
+    pods = {"intolerant": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                            "effect": "NoExecute", "tolerationSeconds": 0}],
             "tolerates-3s": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
                               "effect": "NoExecute", "tolerationSeconds": 3}],
             "tolerates-forever": [{"key": "node.kubernetes.io/unreachable",
