@@ -9,7 +9,7 @@ Prints:
   * watch fan-out: events/s delivered to 100 watchers;
   * resident memory of the apiserver with 10,000 pods stored.
 
-Usage: python benchmarks/bench_apiserver.py [--pods 10000] [--concurrency 32]
+Usage: python benchmarks/bench_apiserver.py [--pods 10000] [--concurrency 32] [--writes-only]
 Everything runs on loopback with a throw-away etcd and PKI in a temp dir.
 """
 
@@ -237,7 +237,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def main(pods: int, concurrency: int) -> None:
+async def main(pods: int, concurrency: int, writes_only: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-apiserver-") as tmp:
         stack = Stack(Path(tmp))
         stack.start()
@@ -276,6 +276,8 @@ async def main(pods: int, concurrency: int) -> None:
                 raw, api = results["raw etcd puts"], results["apiserver"]
                 print(f"pod creates, {measured} at concurrency {concurrency}: apiserver/raw "
                       f"= {api / raw:.0%} (goal >= 50%)")
+                if writes_only:
+                    return
 
                 async def more(index: int) -> None:
                     await api_create(measured + index)
@@ -309,5 +311,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--writes-only", action="store_true",
+                        help="stop after the create throughput comparison")
     args = parser.parse_args()
-    asyncio.run(main(args.pods, args.concurrency))
+    asyncio.run(main(args.pods, args.concurrency, args.writes_only))

@@ -8,7 +8,6 @@ A pod that states an integer priority different from its class's is refused, as 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +32,12 @@ class PriorityAdmission:
         if (request.api_group, request.resource, request.subresource, request.operation) != \
                 ("", "pods", "", "CREATE") or request.obj is None:
             return None
-        pod: dict[str, Any] = copy.deepcopy(dict(request.obj))
-        spec = pod.setdefault("spec", {})
+        # Only the pod and its spec change: copy those, not the whole tree (every pod write).
+        given_spec = request.obj.get("spec")
+        pod: dict[str, Any] = {**request.obj,
+                               "spec": dict(given_spec) if isinstance(given_spec, Mapping)
+                               else {}}
+        spec = pod["spec"]
         name = str(spec.get("priorityClassName") or "")
         value, policy, default_name = self._resolve(name)
         if default_name:

@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from kubeadmpy.machinery.schema.definitions import PatchMeta, SchemaNode
 
 Path = tuple[str, ...]
@@ -124,8 +126,28 @@ def ancestors(path: Path) -> Iterator[Path]:
         yield path[:end]
 
 
+# Objects made from one template (a ReplicaSet's pods, a benchmark's) have the same field set,
+# so every such write would rebuild the same FieldsV1 tree: remember a few encodings (as JSON
+# bytes, decoded fresh each time so no caller can change a cached tree).
+_ENCODED: dict[frozenset[Path], bytes] = {}
+_ENCODED_MAX = 256
+
+
 def to_fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
     """Encode a field set as FieldsV1 JSON (children sorted f:, k:, v:, i:, "." first)."""
+    key = frozenset(paths)
+    cached = _ENCODED.get(key)
+    if cached is not None:
+        decoded: dict[str, Any] = orjson.loads(cached)
+        return decoded
+    encoded = _to_fields_v1(key)
+    if len(_ENCODED) >= _ENCODED_MAX:
+        _ENCODED.pop(next(iter(_ENCODED)))
+    _ENCODED[key] = orjson.dumps(encoded)
+    return encoded
+
+
+def _to_fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
     trie: dict[str, Any] = {}
     for path in paths:
         node = trie

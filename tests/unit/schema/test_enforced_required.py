@@ -98,3 +98,4 @@ def _missing(path: str) -> list[Cause]:
 def test_fields_upstream_requires_are_refused_when_missing(
         obj: dict[str, Any], expected: list[Cause]) -> None:
     assert validate(obj) == expected
+
