@@ -256,14 +256,18 @@ async def test_a_pod_follows_its_bound_volume_to_the_volume_node(
 
 async def test_a_higher_priority_pod_preempts_and_lands_when_the_victim_is_gone(
         admin: Client, scheduler_kubeconfig: Path) -> None:
-    # spec.priority is given directly: our apiserver has no PriorityClass admission yet
+    # priorities come from PriorityClasses (Priority admission refuses a stated spec.priority)
+    for name, value in (("preempt-test-batch", 1), ("preempt-test-urgent", 1000)):
+        await admin.create("priorityclasses", {"metadata": {"name": name}, "value": value})
     await register_simulated_nodes(admin, [simulated_node("only", cpu="1")])
-    await create_pods(admin, "default", [pending_pod("batch", cpu="1", priority=1)])
+    await create_pods(admin, "default", [pending_pod(
+        "batch", cpu="1", priorityClassName="preempt-test-batch")])
     async with in_process_scheduler(scheduler_kubeconfig):
         async def placed(name: str) -> bool:
             return bool((await pods_by_node(admin, "default"))[name])
         await wait_for(lambda: placed("batch"), "the batch pod bound")
-        await create_pods(admin, "default", [pending_pod("urgent", cpu="1", priority=1000)])
+        await create_pods(admin, "default", [pending_pod(
+            "urgent", cpu="1", priorityClassName="preempt-test-urgent")])
 
         async def victim_terminating() -> bool:
             victim = await admin.get("pods", "batch", "default")
