@@ -24,6 +24,7 @@ from kubeadmpy.lab.machine import CGROUP_PARENT_PREFIX, CGROUP_ROOT, lab_cgroup_
 from kubeadmpy.lab.manifest import MANIFEST_NAME
 
 KILL_ROUNDS = 20
+CGROUP_BUSY_SECONDS = 5.0
 
 
 @dataclass
@@ -156,10 +157,18 @@ def remove_cgroup_tree(directory: Path) -> None:
         except FileNotFoundError:
             continue
         except OSError:
-            # A cgroup whose last process is still exiting is busy for a moment.
-            time.sleep(0.05)
-            with contextlib.suppress(OSError):
-                os.rmdir(current)
+            # A cgroup stays busy until its killed processes are reaped; with a whole node's
+            # worth (containerd, shims, kubelet) that takes longer than a moment.
+            deadline = time.monotonic() + CGROUP_BUSY_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
+                try:
+                    os.rmdir(current)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    continue
     parent = directory.parent
     if parent.name == CGROUP_PARENT_PREFIX.strip("/"):
         with contextlib.suppress(OSError):
