@@ -24,7 +24,7 @@ from init_e2e import Cluster, Node
 from lab_testing import assert_nothing_left, unique_lab_name
 
 from kubeadmpy import lab as labs
-from kubeadmpy.lab.machine import process_alive
+from kubeadmpy.lab.machine import CGROUP_ROOT, process_alive
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,7 @@ def lab_machine(root: Path, purpose: str, reset_first: bool = True) -> Iterator[
     the lab goes, as a user would before deleting a VM; without, `lab down` alone must remove
     every container (and is checked to)."""
     name = unique_lab_name(purpose)
-    container_pids: list[int] = []
+    tasks: dict[str, int] = {}
     try:
         lab = labs.up(labs.LabSpec(name=name, control_planes=1, state_root=root))
         host = lab.host("cp1")
@@ -49,7 +49,7 @@ def lab_machine(root: Path, purpose: str, reset_first: bool = True) -> Iterator[
             yield node
         finally:
             with contextlib.suppress(Exception):
-                container_pids = list(node.containerd_tasks().values())
+                tasks = node.containerd_tasks()
                 if reset_first:
                     host.run("kubeadmpy reset --force", timeout=120)
             host.close()
@@ -58,9 +58,19 @@ def lab_machine(root: Path, purpose: str, reset_first: bool = True) -> Iterator[
     assert_nothing_left(name, root)
     # Killed processes may linger a moment as zombies until they are reaped: those are gone.
     deadline = time.monotonic() + 5.0
-    while (alive := [p for p in container_pids if process_alive(p)]) and time.monotonic() < deadline:
+    while (alive := [p for p in tasks.values() if process_alive(p)]) and time.monotonic() < deadline:
         time.sleep(0.05)
+    remove_container_cgroups(tasks)
     assert not alive, f"containers of lab {name} outlived it: pids {alive}"
+
+
+def remove_container_cgroups(tasks: dict[str, int]) -> None:
+    """containerd puts containers in /k8s.io/<id> of the host's hierarchies (cgroupfs driver);
+    a lab removed without `reset` leaves those empty cgroups behind, so the test removes them."""
+    for hierarchy in CGROUP_ROOT.iterdir():
+        for container in tasks:
+            with contextlib.suppress(OSError):
+                (hierarchy / "k8s.io" / container).rmdir()
 
 
 @pytest.fixture(scope="session")
