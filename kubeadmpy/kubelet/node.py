@@ -250,11 +250,18 @@ class NodeStatusReporter:
     async def run_status_loop(self) -> None:
         await self.registered.wait()
         while True:
-            await self.clock.sleep(self.settings.node_status_update_frequency_seconds)
+            # While NotReady (during init the CNI config appears moments later) look every
+            # second, so Ready shows at once instead of up to nodeStatusUpdateFrequency later.
+            period = self.settings.node_status_update_frequency_seconds
+            await self.clock.sleep(period if self._written_ready() else min(1.0, period))
             try:
                 await self.write_status()
             except errors.APIError as exc:
                 log.warning("node status: %s", exc)
+
+    def _written_ready(self) -> bool:
+        conditions = (self._last_written or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
     def _lease(self) -> JSONObject:
         stamp = self.clock.wall().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
