@@ -70,10 +70,15 @@ def test_a_deployment_is_created_exposed_logged_and_deleted(cluster: Cluster) ->
         assert len(pods) == 2 and all(running_phase(p) for p in pods)
         node.kubectl("expose", "deployment", name, "--port=80", "--target-port=8080")
         pod_ips = {p["status"]["podIP"] for p in pods}
-        endpoints = wait_for("the service's endpoints", lambda: {
-            a["ip"] for s in node.get("endpoints", name).get("subsets") or []
-            for a in s.get("addresses") or []} == pod_ips)
-        assert endpoints
+
+        def endpoint_ips() -> set[str]:
+            found = node.kubectl("get", "endpoints", name, "-o", "json", check=False)
+            if found.exit_code != 0:  # the endpoints controller has not written it yet
+                return set()
+            return {a["ip"] for s in json.loads(found.stdout).get("subsets") or []
+                    for a in s.get("addresses") or []}
+
+        assert wait_for("the service's endpoints", lambda: endpoint_ips() == pod_ips)
         # The pod network: the node reaches each pod on its podCIDR address.
         for ip in pod_ips:
             page = node.sh(f"wget -qO- http://{ip}:8080/hostname", check=True).stdout
