@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import inspect
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,12 +17,12 @@ import typer
 from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
 from kubeadmpy.config import InitFlags, load_init_config
 from kubeadmpy.paths import HostPaths
+from kubeadmpy.phases.dry_run import describe_written_files, dry_run_root
 from kubeadmpy.phases.init import InitContext, init_workflow
 from kubeadmpy.phases.progress import PhaseProgress
 from kubeadmpy.phases.workflow import Phase
 
 WORKFLOW = init_workflow()
-DRY_RUN_DIR_ENV = "KUBEADMPY_INIT_DRYRUN_DIR"
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -165,40 +163,16 @@ class InitInvocation:
         )
 
 
-def _dry_run_root() -> Path:
-    wanted = os.environ.get(DRY_RUN_DIR_ENV)
-    if wanted:
-        Path(wanted).mkdir(parents=True, exist_ok=True)
-        return Path(wanted)
-    return Path(tempfile.mkdtemp(prefix="kubeadmpy-init-dryrun-"))
-
-
-SECRET_MARKERS = ("PRIVATE KEY", "client-key-data", "BEGIN CERTIFICATE", "token:")
-
-
-def print_dry_run_files(root: Path) -> None:
-    """Show every file the dry run wrote, as the logical path a real run would write."""
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        logical = "/" + str(path.relative_to(root))
-        data = path.read_bytes()
-        mode = path.stat().st_mode & 0o777
-        text = data.decode(errors="replace")
-        if any(marker in text for marker in SECRET_MARKERS):
-            typer.echo(
-                f'[dryrun] Would write file "{logical}" (mode {mode:04o}, {len(data)} bytes; key material not shown)'
-            )
-        else:
-            typer.echo(f'[dryrun] Would write file "{logical}" (mode {mode:04o}) with content:')
-            typer.echo("".join(f"\t{line}\n" for line in text.splitlines()), nl=False)
-    typer.echo(f'[dryrun] Finished dry-running. The files are in "{root}"')
-
-
 def run_init(invocation: InitInvocation, only: str | None) -> None:
     """Load configuration, then run the workflow (or one phase subtree)."""
     flags = invocation.flags()
     bundle = load_init_config(invocation.values["config"], flags)
     dry_run = bool(flags.dry_run) or bundle.init.dry_run
-    paths = HostPaths(_dry_run_root()) if dry_run else host_paths(invocation.values["root_dir"])
+    paths = (
+        HostPaths(dry_run_root(os.environ))
+        if dry_run
+        else host_paths(invocation.values["root_dir"])
+    )
     for warning in bundle.warnings:
         typer.echo(f"W: {warning}", err=True)
     typer.echo(f"[init] Using Kubernetes version: {bundle.cluster.kubernetes_version}")
@@ -221,7 +195,8 @@ def run_init(invocation: InitInvocation, only: str | None) -> None:
     )
     progress.finish()
     if dry_run:
-        print_dry_run_files(paths.root)
+        for line in describe_written_files(paths.root):
+            typer.echo(line)
 
 
 def _with_init_flags(action: Callable[[InitInvocation], None], doc: str) -> Callable[..., None]:
