@@ -176,12 +176,17 @@ def parse_delete_options(body: Any, query: Any) -> DeleteRequest:
         raise status.invalid("DeleteOptions", "", "", [Cause(
             "FieldValueNotSupported", f'Unsupported value: "{propagation}": supported values: '
             '"Foreground", "Background", "Orphan"', "propagationPolicy")])
-    dry_run = list(options.get("dryRun") or []) + list(query.getall("dryRun", []))
+    body_dry_run = options.get("dryRun") or []
+    if not isinstance(body_dry_run, list):
+        raise status.bad_request(f'dryRun: must be a list of strings, got "{body_dry_run}"')
+    dry_run = body_dry_run + list(query.getall("dryRun", []))
     for value in dry_run:
         if value != "All":
             raise status.bad_request(f'dryRun: unsupported value "{value}", only "All" is '
                                      "supported")
     pre = options.get("preconditions") or {}
+    if not isinstance(pre, dict):
+        raise status.bad_request("preconditions: must be an object with uid and resourceVersion")
     try:
         grace_seconds = None if grace in (None, "") else int(grace)
     except (TypeError, ValueError) as exc:
