@@ -425,3 +425,73 @@ def test_a_sub_path_may_not_leave_its_volume(sub_path: str) -> None:
                                            "subPath": sub_path}]}
     with pytest.raises(VolumeError, match="must be a relative path inside the volume"):
         container_mounts(spec, {"v": ("/host", False)}, {})
+
+
+_HEADER = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+
+
+@pytest.mark.parametrize(("text", "field", "words"), [
+    (_HEADER + "maxPods: many\n", "KubeletConfiguration.maxPods", "not an integer"),
+    (_HEADER + "port: true\n", "KubeletConfiguration.port", "not an integer"),
+    (_HEADER + "registerNode: 'yes'\n", "KubeletConfiguration.registerNode", "true or false"),
+    (_HEADER + "clusterDNS: 10.96.0.10\n", "KubeletConfiguration.clusterDNS", "list of strings"),
+    (_HEADER + "authentication: [x]\n", "KubeletConfiguration.authentication", "not a mapping"),
+    (_HEADER + "staticPodPath: 5\n", "KubeletConfiguration.staticPodPath", "not a string"),
+    ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: Pod\n", "kind", "not supported")],
+    ids=["a word for maxPods", "a boolean port", "a quoted boolean", "one DNS address not a list",
+         "a list for a mapping", "a number for a path", "a wrong kind"])
+def test_a_config_field_of_the_wrong_type_is_refused_by_name(
+        tmp_path: Path, text: str, field: str, words: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        parse_command_line([f"--config={config}"])
+    assert caught.value.field == field
+    assert words in str(caught.value)
+    assert str(config) in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (None, "cannot read"), ("a: [unclosed\n", "is not YAML"), ("- a\n- b\n", "mapping")],
+    ids=["a missing file", "broken YAML", "a list document"])
+def test_an_unusable_config_file_is_refused_as_the_config_flag(
+        tmp_path: Path, text: str | None, words: str) -> None:
+    config = tmp_path / "config.yaml"
+    if text is not None:
+        config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        parse_command_line([f"--config={config}"])
+    assert caught.value.field == "--config"
+    assert words in str(caught.value)
+    assert str(config) in str(caught.value)
+
+
+@pytest.mark.parametrize("taints", ["a=b:NoWhere", ":NoSchedule", "a=b:NoSchedule,c"],
+                         ids=["an unknown effect", "no key", "one bad taint of two"])
+def test_a_bad_taint_is_quoted_in_the_error(taints: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_taints(taints)
+    assert caught.value.field == "--register-with-taints"
+
+
+@pytest.mark.parametrize("argv", [["--v=loud"], ["--no-such-flag"]],
+                         ids=["a non-numeric verbosity", "an unknown flag"])
+def test_the_command_refuses_unparsable_flags_with_usage_and_exit_2(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.kubelet.main import main
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: kubeadmpy-kubelet" in err
+    assert "Traceback" not in err
+
+
+def test_the_command_names_a_missing_config_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.kubelet.main import main
+    missing = tmp_path / "config.yaml"
+    assert main([f"--config={missing}"]) == 1
+    err = capsys.readouterr().err
+    assert f"--config: cannot read {missing}" in err
+    assert "Traceback" not in err
