@@ -7,44 +7,22 @@ Validity periods are written the Go way in kubeadm flags and config files (``876
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
+from kubeadmpy.config.durations import DurationSyntaxError, parse_go_duration
 from kubeadmpy.errors import UserInputError
-
-_UNITS = {
-    "ns": timedelta(microseconds=0.001),
-    "us": timedelta(microseconds=1),
-    "µs": timedelta(microseconds=1),
-    "ms": timedelta(milliseconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 def parse_duration(text: str, field: str) -> timedelta:
     """A Go duration string (``24h``, ``1h30m``, ``90s``); a bad one names `field` and the fix."""
-    body = text.strip()
-    sign = -1 if body.startswith("-") else 1
-    body = body.lstrip("+-")
-    position, total = 0, timedelta(0)
-    while position < len(body):
-        match = _PART.match(body, position)
-        if not match:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        position = match.end()
-    if not body or position != len(body):
-        if body == "0":
-            return timedelta(0)
+    try:
+        return parse_go_duration(text)
+    except DurationSyntaxError:
         raise UserInputError(
             field,
             f"{text!r} is not a duration",
             "Use Go duration syntax such as 24h, 8760h or 1h30m",
-        )
-    return sign * total
+        ) from None
 
 
 def short_human_duration(delta: timedelta) -> str:
