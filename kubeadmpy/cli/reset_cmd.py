@@ -7,24 +7,38 @@ from typing import Annotated
 
 import typer
 
-from kubeadmpy.cli.options import RootDirOption, host_paths
-from kubeadmpy.paths import DEFAULT_CERTIFICATES_DIR
+from kubeadmpy.cli.options import ConfigOption, RootDirOption, host_paths
+from kubeadmpy.config import ResetFlags, load_reset_config
 from kubeadmpy.phases.reset import ResetContext, reset_workflow
 
 WORKFLOW = reset_workflow()
 
 
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
 def reset(
+    config: ConfigOption = None,
     force: Annotated[
         bool,
         typer.Option("--force", "-f", help="Reset the node without prompting for confirmation."),
     ] = False,
     cert_dir: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--cert-dir", help="The path to the directory where the certificates are stored."
         ),
-    ] = str(DEFAULT_CERTIFICATES_DIR),
+    ] = None,
+    cri_socket: Annotated[
+        str | None, typer.Option("--cri-socket", help="Path to the CRI socket to connect.")
+    ] = None,
+    cleanup_tmp_dir: Annotated[
+        bool,
+        typer.Option("--cleanup-tmp-dir", help='Cleanup the "/etc/kubernetes/tmp" directory.'),
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Don't apply any changes; just output what would be done."),
@@ -35,15 +49,28 @@ def reset(
     root_dir: RootDirOption = None,
 ) -> None:
     """Performs a best effort revert of changes made to this host by 'kubeadmpy init' or 'kubeadmpy join'."""
+    flags = ResetFlags(
+        cert_dir=cert_dir,
+        cri_socket=cri_socket,
+        cleanup_tmp_dir=cleanup_tmp_dir or None,
+        force=force or None,
+        skip_phases=_split(skip_phases),
+        dry_run=dry_run or None,
+    )
+    bundle = load_reset_config(config, flags)
+    for warning in bundle.warnings:
+        typer.echo(f"W: {warning}", err=True)
+    settings = bundle.reset
     ctx = ResetContext(
         paths=host_paths(root_dir),
-        certificates_dir=PurePosixPath(cert_dir),
-        force=force or dry_run,
-        dry_run=dry_run,
+        certificates_dir=PurePosixPath(settings.certificates_dir),
+        force=settings.force or settings.dry_run,
+        dry_run=settings.dry_run,
+        cri_socket=settings.cri_socket or ResetContext.cri_socket,
+        cleanup_tmp_dir=settings.cleanup_tmp_dir,
         out=typer.echo,
     )
-    skip = [name for value in skip_phases or [] for name in value.split(",")]
-    WORKFLOW.run(ctx, skip=skip)
+    WORKFLOW.run(ctx, skip=settings.skip_phases)
 
 
 reset.__doc__ = (

@@ -57,6 +57,8 @@ class ResetContext:
     etcd_data_dir: PurePosixPath = ETCD_DATA_DIR
     force: bool = False
     dry_run: bool = False
+    cri_socket: str = "unix:///run/containerd/containerd.sock"
+    cleanup_tmp_dir: bool = False
     out: Printer = print
     confirm: Confirm | None = None
     removed: list[str] = field(default_factory=list)
@@ -124,7 +126,8 @@ def stop_node(ctx: ResetContext) -> None:
             ctx.out("[dryrun] Would stop the kubelet and remove all pods from containerd")
         return
     reset_node.stop_kubelet(ctx.paths, ctx.out)
-    for left in reset_node.remove_pods(ctx.out):
+    socket = Path(ctx.cri_socket.removeprefix("unix://"))
+    for left in reset_node.remove_pods(ctx.out, socket):
         ctx.warnings.append(left)
         ctx.out(f"[reset] WARNING: could not remove {left}")
 
@@ -144,6 +147,8 @@ def cleanup_node(ctx: ResetContext) -> None:
     for directory in (MANIFESTS_DIR, KUBELET_DIR, ctx.certificates_dir, CNI_STATE_DIR,
                       *POD_LOG_DIRS):
         _remove_contents(ctx, directory)
+    if ctx.cleanup_tmp_dir:
+        _remove_contents(ctx, KUBERNETES_DIR / "tmp")
     remove_pod_network(ctx)
     files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]
     for name in files:

@@ -87,3 +87,61 @@ def test_mounts_below_the_kubelet_dir_are_found_deepest_first(tmp_path: Path) ->
     )
     found = mounts_under(kubelet, mountinfo)
     assert found == [kubelet / "pods/u1/volumes/kubernetes.io~secret/s", kubelet / "pods/u1"]
+
+
+def run_reset_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubeadmpy", "reset", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_reset_reads_a_reset_configuration_and_cleans_the_tmp_dir_when_asked(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    node_after_init(root)
+    (root / "etc/kubernetes/tmp").mkdir()
+    (root / "etc/kubernetes/tmp/kubeadm-backup").write_text("x")
+    config = tmp_path / "reset.yaml"
+    config.write_text(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\n"
+        "force: true\ncleanupTmpDir: true\n"
+    )
+    result = run_reset_cli("--root-dir", str(root), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert not (root / "etc/kubernetes/tmp/kubeadm-backup").exists()
+    assert not (root / "etc/kubernetes/admin.conf").exists()
+
+
+BAD_RESET_INPUT = {
+    "an unknown config field": (["--config", "CONFIG"], "certificatesDirr", "certificatesDir"),
+    "an unknown phase": (["--force", "--skip-phases", "bogus"], None, "cleanup-node"),
+    "a config mixed with a bound flag": (
+        ["--config", "CONFIG", "--cert-dir", "/x"],
+        None,
+        "--cert-dir",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_RESET_INPUT.values(), ids=list(BAD_RESET_INPUT))
+def test_bad_reset_input_is_named_and_changes_nothing(tmp_path: Path, case: tuple) -> None:
+    args, unknown_field, must_mention = case
+    root = tmp_path / "root"
+    node_after_init(root)
+    config = tmp_path / "reset.yaml"
+    config.write_text(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nforce: true\n"
+        + (f"{unknown_field}: /x\n" if unknown_field else "")
+    )
+    result = run_reset_cli(
+        "--root-dir", str(root), *[str(config) if a == "CONFIG" else a for a in args]
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error:") and must_mention in result.stderr
+    assert "Traceback" not in result.stderr
+    assert all((root / rel).exists() for rel in INIT_FILES)
