@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from kubeadmpy.client import Client, Clock, PatchType, errors
+from kubeadmpy.config import KUBERNETES_VERSION
 from kubeadmpy.cri import CRIClient, CRIError
 from kubeadmpy.kubelet.settings import KubeletSettings
 
 log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
-KUBELET_VERSION = "v1.30.0"  # the version the kubeadmpy API server reports serving
+KUBELET_VERSION = KUBERNETES_VERSION  # the release kubeadmpy emulates, as `kubeadmpy init` deploys
 LEASE_NAMESPACE = "kube-node-lease"
 
 

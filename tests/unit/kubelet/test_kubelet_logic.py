@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubeadmpy.client import FakeClock
+from kubeadmpy.config import KUBERNETES_VERSION
 from kubeadmpy.errors import ConfigError
 from kubeadmpy.kubelet import podutil, staticpods
 from kubeadmpy.kubelet.backoff import Backoff
@@ -389,6 +390,7 @@ def test_node_status_reports_ready_or_the_runtime_problem() -> None:
     assert ready["capacity"]["memory"] == f"{4 * 2**20}Ki"
     assert ready["allocatable"]["memory"] == f"{4 * 2**20 - 100 * 1024}Ki"  # minus 100Mi
     assert ready["capacity"]["pods"] == "50"
+    assert ready["nodeInfo"]["kubeletVersion"] == KUBERNETES_VERSION  # the release deployed
     problem = "container runtime network not ready: NetworkReady=false reason:NoCNI message:"
     not_ready = node_status(settings, facts, "", problem, "2026-01-01T00:00:00Z")
     ready_condition = next(c for c in not_ready["conditions"] if c["type"] == "Ready")
