@@ -9,7 +9,7 @@ yet allowed to create that binding.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,13 +35,9 @@ def kubeconfig_path(paths: HostPaths, name: str) -> Path:
     return paths.host(KUBERNETES_DIR / name)
 
 
-def run(coroutine: Callable[[], Awaitable[T]]) -> T:
+def run(coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one API phase's coroutine to completion from synchronous phase code."""
-    return asyncio.run(_call(coroutine))
-
-
-async def _call(coroutine: Callable[[], Awaitable[T]]) -> T:
-    return await coroutine()
+    return asyncio.run(coroutine())
 
 
 async def create_or_update(client: Client, obj: JSON) -> JSON:
