@@ -30,6 +30,7 @@ from kubeadmpy.client.informer import SharedInformerFactory
 from kubeadmpy.client.leaderelection import leader_election_flags, leader_election_settings
 from kubeadmpy.client.rest import Client
 from kubeadmpy.config.durations import DurationSyntaxError, parse_go_duration
+from kubeadmpy.controllers.cluster.cidrset import cidr_sets
 from kubeadmpy.controllers.registry import (
     CONTROLLERS,
     ControllerContext,
@@ -112,11 +113,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _duration(flag: str, text: str) -> float:
+    """A period, grace period or certificate lifetime: a Go duration above zero."""
     try:
-        return parse_go_duration(text).total_seconds()
+        seconds = parse_go_duration(text).total_seconds()
     except DurationSyntaxError as exc:
         raise ConfigError(flag, f"{text!r} is not a duration",
                           'Write it like "40s" or "1m30s"') from exc
+    if seconds <= 0:
+        raise ConfigError(flag, f"{text!r} is not above zero", 'Use a positive duration, '
+                          'e.g. "40s"')
+    return seconds
 
 
 def parse_settings(argv: list[str]) -> ManagerSettings:
@@ -130,9 +136,9 @@ def parse_settings(argv: list[str]) -> ManagerSettings:
             raise ConfigError(f"--concurrent-{name}-syncs", "must be at least 1",
                               "Use a positive number of workers")
     controllers = tuple(select_controllers(args.controllers.split(",")))
-    if args.allocate_node_cidrs and not args.cluster_cidr:
-        raise ConfigError("--cluster-cidr", "is empty while --allocate-node-cidrs is true",
-                          "Pass the pod network, e.g. --cluster-cidr=10.244.0.0/16")
+    if args.allocate_node_cidrs:  # refuse a bad CIDR or mask size now, not once leading
+        cidr_sets(args.cluster_cidr, args.node_cidr_mask_size, args.node_cidr_mask_size_ipv4,
+                  args.node_cidr_mask_size_ipv6)
     if bool(args.cluster_signing_cert_file) != bool(args.cluster_signing_key_file):
         raise ConfigError("--cluster-signing-key-file", "only one of the signing cert and key "
                           "files is set", "Pass both --cluster-signing-cert-file and "

@@ -97,9 +97,15 @@ def test_kubeadm_static_pod_flags_parse() -> None:
      "--leader-elect-lease-duration"),
     (["--concurrent-deployment-syncs=0"], "--concurrent-deployment-syncs"),
     (["--controllers=*,nope"], "--controllers"),
+    (["--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/33"], "--cluster-cidr"),
+    (["--allocate-node-cidrs=true", "--cluster-cidr=10.244.0.0/16",
+      "--node-cidr-mask-size=40"], "--node-cidr-mask-size"),
+    (["--cluster-signing-duration=-1h"], "--cluster-signing-duration"),
+    (["--node-monitor-period=0s"], "--node-monitor-period"),
 ], ids=["port-out-of-range", "cidrs-without-cluster-cidr", "cert-without-key",
         "duration-not-a-duration", "lease-shorter-than-renew-deadline", "zero-workers",
-        "unknown-controller"])
+        "unknown-controller", "cluster-cidr-not-a-cidr", "mask-size-beyond-the-family",
+        "negative-signing-duration", "zero-monitor-period"])
 def test_bad_flags_end_with_one_line_naming_the_flag(
         argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cm_main.main(argv) != 0
