@@ -57,9 +57,9 @@ def up(
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for sshd.")] = 30.0,
 ) -> None:
     """Create a lab: every machine gets its own network, files, hostname and sshd."""
-    _require_root()
     spec = labs.LabSpec(name=name, control_planes=control_planes, workers=workers,
                         state_root=state_root, ready_timeout=timeout).validate()
+    _require_root()
     console = Console(stderr=True)
     # Machines come up in well under a second: show elapsed time in hundredths.
     columns = (SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.fields[machine]:<8}"),

@@ -7,7 +7,6 @@ its own keys (``kubeadmpy lab ssh``).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kubeadmpy.errors import KubeadmpyError, UserInputError
-from kubeadmpy.remote import HostKeyPolicy, SSHHost, SSHSettings, run_on_all
+from kubeadmpy.errors import KubeadmpyError
+from kubeadmpy.remote import HostKeyPolicy, SSHSettings, parse_host, run_on_all
 
 app = typer.Typer(help="Run commands on machines over SSH (servers, VMs, lab machines).",
                   no_args_is_help=True)
@@ -41,30 +40,12 @@ SSHConnectTimeoutOption = Annotated[
     float, typer.Option("--ssh-connect-timeout", help="Seconds to wait for a connection.")]
 HostsArgument = Annotated[list[str], typer.Argument(help="Machines as [USER@]ADDRESS[:PORT].")]
 
-_HOST = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<name>[^:@\s\[\]]+))"
-                   r"(?::(?P<port>\d{1,5}))?$")
-
 
 def ssh_settings(user: str, port: int, key: Path | None, known_hosts: Path | None,
                  policy: HostKeyPolicy, connect_timeout: float) -> SSHSettings:
     """Settings from the ``--ssh-*`` options, validated (a bad key file is a clear error)."""
     return SSHSettings(user=user, port=port, key_file=key, known_hosts=known_hosts,
                        host_key_policy=policy, connect_timeout=connect_timeout).validate()
-
-
-def parse_host(spec: str, defaults: SSHSettings) -> SSHHost:
-    """``[user@]address[:port]`` (``[v6]:port`` for IPv6) → an `SSHHost`; user/port override."""
-    match = _HOST.match(spec)
-    if match is None:
-        raise UserInputError("HOST", f"{spec!r} is not a host",
-                             "Write it as ADDRESS, USER@ADDRESS or ADDRESS:PORT")
-    changes = {}
-    if match["user"]:
-        changes["user"] = match["user"]
-    if match["port"]:
-        changes["port"] = int(match["port"])
-    settings = SSHSettings(**{**defaults.__dict__, **changes}).validate()
-    return SSHHost(match["v6"] or match["name"], settings, name=spec)
 
 
 @app.command()

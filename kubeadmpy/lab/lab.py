@@ -59,6 +59,9 @@ class LabSpec:
                                  "A lab needs at least 1 control-plane machine")
         if self.workers < 0:
             raise UserInputError("--workers", f"{self.workers} is negative", "Use 0 or more")
+        if self.ready_timeout <= 0:
+            raise UserInputError("--timeout", f"{self.ready_timeout} is not positive",
+                                 "Use a number of seconds greater than 0")
         if self.control_planes + self.workers > network.MAX_MACHINES:
             raise UserInputError("--workers", f"{self.control_planes + self.workers} machines "
                                  f"in total is too many", f"Use at most {network.MAX_MACHINES}")

@@ -22,7 +22,7 @@ from kubeadmpy.remote.host import (
     run_on_all,
 )
 from kubeadmpy.remote.local import LocalHost
-from kubeadmpy.remote.ssh import HostKeyPolicy, SSHHost, SSHSettings, load_private_key
+from kubeadmpy.remote.ssh import HostKeyPolicy, SSHHost, SSHSettings, load_private_key, parse_host
 
 __all__ = [
     "AuthenticationError",
@@ -41,6 +41,7 @@ __all__ = [
     "SSHSettings",
     "UnknownHostKeyError",
     "load_private_key",
+    "parse_host",
     "prefixed_printer",
     "run_on_all",
 ]

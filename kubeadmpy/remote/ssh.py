@@ -10,7 +10,9 @@ and the policy (``--ssh-known-hosts``, ``--ssh-strict-host-key-checking``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import posixpath
+import re
 import select
 import socket
 import threading
@@ -76,6 +78,24 @@ class SSHSettings:
         if self.key_file is not None:
             load_private_key(self.key_file)
         return self
+
+
+_HOST_SPEC = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<v6>[0-9a-fA-F:.]+)\]"
+                        r"|(?P<name>[^:@\s\[\]]+))(?::(?P<port>\d{1,5}))?$")
+
+
+def parse_host(spec: str, defaults: SSHSettings) -> SSHHost:
+    """``[user@]address[:port]`` (``[v6]:port`` for IPv6) → an `SSHHost`; user/port override."""
+    match = _HOST_SPEC.match(spec)
+    if match is None:
+        raise UserInputError("HOST", f"{spec!r} is not a host",
+                             "Write it as ADDRESS, USER@ADDRESS or ADDRESS:PORT")
+    settings = defaults
+    if match["user"]:
+        settings = dataclasses.replace(settings, user=match["user"])
+    if match["port"]:
+        settings = dataclasses.replace(settings, port=int(match["port"]))
+    return SSHHost(match["v6"] or match["name"], settings.validate(), name=spec)
 
 
 def load_private_key(path: Path) -> paramiko.PKey:

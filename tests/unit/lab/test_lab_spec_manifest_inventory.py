@@ -40,7 +40,9 @@ def test_machines_are_named_by_role_control_planes_first() -> None:
     (LabSpec(workers=-2), "--workers"),
     (LabSpec(control_planes=150, workers=60), "--workers"),
     (LabSpec(name="No"), "--name"),
-], ids=["no control plane", "negative workers", "more machines than a /24 holds", "bad name"])
+    (LabSpec(ready_timeout=0), "--timeout"),
+], ids=["no control plane", "negative workers", "more machines than a /24 holds", "bad name",
+        "no time to wait for sshd"])
 def test_impossible_specs_are_user_errors_naming_the_option(spec: LabSpec, field: str) -> None:
     with pytest.raises(UserInputError) as caught:
         spec.validate()
