@@ -62,7 +62,7 @@ def parse_list_options(spec: ResourceSpec, namespace: str, query: Any) -> ListOp
                if "sendInitialEvents" in query else None)
     limit = negotiation.parse_int(query, "limit") or 0
     cont = query.get("continue", "")
-    if rv and rv != "0" and not rv.isdigit():
+    if rv and not (rv.isascii() and rv.isdigit()):
         raise status.bad_request(f'invalid resource version "{rv}"')
     if match:
         if match not in ("Exact", "NotOlderThan"):
