@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kubeadmpy.config.durations import format_go_duration
 from kubeadmpy.errors import PKIError, UserInputError
 from kubeadmpy.files import write_file
 from kubeadmpy.pki import certs, keys
@@ -332,6 +333,10 @@ class UserKubeconfigRequest:
 def user_kubeconfig(request: UserKubeconfigRequest, cert_dir: Path, kube_dir: Path) -> str:
     """A user kubeconfig whose server and cluster name come from an existing admin.conf, else
     from the control-plane endpoint or advertise address of `request`."""
+    if not 1 <= request.bind_port <= 65535:
+        raise UserInputError(
+            "--apiserver-bind-port", f"{request.bind_port} is not a port", "Use a port in 1-65535"
+        )
     admin_conf = kube_dir / "admin.conf"
     if admin_conf.exists():
         _, view = load_kubeconfig(admin_conf)
@@ -366,7 +371,9 @@ def _user_kubeconfig(
         raise UserInputError("--client-name", "is empty", "Give the user name (certificate CN)")
     if request.validity <= timedelta(0):
         raise UserInputError(
-            "--validity-period", f"{request.validity} is not positive", "Use e.g. 24h or 8760h"
+            "--validity-period",
+            f"{format_go_duration(request.validity)} is not positive",
+            "Use e.g. 24h or 8760h",
         )
     ca = load_ca(SPECS_BY_NAME["ca"], cert_dir)
     if request.token is not None:

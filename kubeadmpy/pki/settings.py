@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from kubeadmpy.config.durations import format_go_duration
 from kubeadmpy.errors import UserInputError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -150,7 +151,9 @@ class PKISettings:
             ("caCertificateValidityPeriod", self.ca_validity),
         ):
             if period <= timedelta(0):
-                raise UserInputError(name, f"{period} is not positive", "Use e.g. 8760h")
+                raise UserInputError(
+                    name, f"{format_go_duration(period)} is not positive", "Use e.g. 8760h"
+                )
 
     @property
     def advertise_ip(self) -> IPAddress:

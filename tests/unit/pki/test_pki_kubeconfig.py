@@ -219,6 +219,61 @@ def test_user_kubeconfig_without_any_server_names_the_flags_to_pass(
         user_kubeconfig(UserKubeconfigRequest("alice"), cert_dir, kube_dir)
 
 
+@pytest.mark.parametrize(
+    ("request_", "field", "problem"),
+    [
+        (UserKubeconfigRequest("", advertise_address="10.1.1.1"), "--client-name", "is empty"),
+        (
+            UserKubeconfigRequest("a", advertise_address="10.1.1.1", validity=timedelta(hours=-24)),
+            "--validity-period",
+            "-24h0m0s is not positive",
+        ),
+        (
+            UserKubeconfigRequest("a", advertise_address="10.1.1.1", validity=timedelta(0)),
+            "--validity-period",
+            "0s is not positive",
+        ),
+        (
+            UserKubeconfigRequest("a", advertise_address="no-ip"),
+            "--apiserver-advertise-address",
+            "'no-ip' is not an IP address",
+        ),
+        (
+            UserKubeconfigRequest("a", advertise_address="10.1.1.1", bind_port=70000),
+            "--apiserver-bind-port",
+            "70000 is not a port",
+        ),
+        (
+            UserKubeconfigRequest("a", control_plane_endpoint="bad_host:6443"),
+            "--control-plane-endpoint",
+            "",
+        ),
+    ],
+    ids=[
+        "an empty client name",
+        "a negative validity, printed as a Go duration",
+        "a zero validity",
+        "an advertise address that is not an IP",
+        "a bind port above 65535",
+        "an endpoint host with an underscore",
+    ],
+)
+def test_bad_user_kubeconfig_flags_name_the_flag(
+    request_: UserKubeconfigRequest,
+    field: str,
+    problem: str,
+    settings: PKISettings,
+    cert_dir: Path,
+    kube_dir: Path,
+) -> None:
+    ensure_certs(settings, cert_dir, ["ca"])
+    with pytest.raises(UserInputError) as caught:
+        user_kubeconfig(request_, cert_dir, kube_dir)
+    assert caught.value.field == field
+    assert problem in caught.value.problem
+    assert caught.value.fix
+
+
 def test_an_ipv6_node_gets_bracketed_servers_and_ipv6_sans(cert_dir: Path, kube_dir: Path) -> None:
     settings = PKISettings("node1", "fd00::10", service_subnet="fd00:10:96::/112")
     ensure_certs(settings, cert_dir)
