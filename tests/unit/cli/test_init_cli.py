@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import subprocess
 from pathlib import Path
 
@@ -163,6 +162,32 @@ BAD_INPUT = {
         ["--pod-network-cidr", "10.244.0.0/16"],
         "--pod-network-cidr",
     ),
+    "a bad advertise address": (
+        "flag",
+        ["--apiserver-advertise-address", "10.0.0.300"],
+        "--apiserver-advertise-address",
+    ),
+    "a bind port out of range": (
+        "flag",
+        ["--apiserver-bind-port", "70000"],
+        "--apiserver-bind-port",
+    ),
+    "a bad service CIDR": ("flag", ["--service-cidr", "10.96.0.0"], "--service-cidr"),
+    "a bad control-plane endpoint": (
+        "flag",
+        ["--control-plane-endpoint", "cp.example.com:99999"],
+        "--control-plane-endpoint",
+    ),
+    "a bad node name": ("flag", ["--node-name", "Not_A_Name"], "--node-name"),
+    "a bad kubernetes version": (
+        "flag",
+        ["--kubernetes-version", "one.two"],
+        "--kubernetes-version",
+    ),
+    "a bad token ttl": ("flag", ["--token-ttl", "tomorrow"], "--token-ttl"),
+    "a bad certificate key": ("flag", ["--certificate-key", "xyz"], "--certificate-key"),
+    "an unknown phase to skip": ("flag", ["--skip-phases", "certz"], "--skip-phases"),
+    "ignore all mixed with names": ("flag_only", ["--ignore-preflight-errors", "all,Swap"], "all"),
 }
 
 
@@ -173,6 +198,8 @@ def test_bad_input_gets_one_clear_paragraph_and_changes_nothing(
     kind, value, must_mention = case
     root = tmp_path / "root"
     args = ["init", "--root-dir", str(root), "--ignore-preflight-errors", "all", *ADVERTISE]
+    if kind == "flag_only":
+        args = ["init", "--root-dir", str(root), *ADVERTISE]
     if kind == "config":
         config = tmp_path / "kubeadm.yaml"
         config.write_text(value)
@@ -183,6 +210,7 @@ def test_bad_input_gets_one_clear_paragraph_and_changes_nothing(
         args = ["init", "--root-dir", str(root), "--config", str(config), *value]
     else:
         args += value
+    # later flags win with typer, so a bad value given after ADVERTISE replaces the good one
     result = kubeadmpy(*args)
     assert result.returncode == 1
     assert result.stderr.startswith("error:"), result.stderr
