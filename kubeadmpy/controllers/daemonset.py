@@ -26,10 +26,10 @@ from kubeadmpy.client import errors
 from kubeadmpy.client.controller import Controller, Request, Result
 from kubeadmpy.client.informer import Informer
 from kubeadmpy.client.rest import Client
+from kubeadmpy.controllers import history
 from kubeadmpy.controllers.common import (
     Expectations,
     JSONObject,
-    controller_ref,
     int_or_percent,
     is_pod_available,
     is_pod_ready,
@@ -46,7 +46,7 @@ from kubeadmpy.controllers.replicaset import claim_pods
 from kubeadmpy.machinery.selectors import Requirement
 
 log = logging.getLogger(__name__)
-REVISION_HASH = "controller-revision-hash"
+REVISION_HASH = history.REVISION_HASH
 TEMPLATE_GENERATION = "pod-template-generation"
 AUTO_TOLERATIONS: tuple[JSONObject, ...] = (
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -196,35 +196,9 @@ class DaemonSetController:
         for pod in owned:
             by_node.setdefault(pod_node(pod), []).append(pod)
         if self.expectations.satisfied(request.key):
-            await self._ensure_revision(ds, digest)
+            await history.ensure_revision(self.client, self.revisions, ds, digest)
             await self._manage(ds, digest, by_node, request.key)
         return await self._update_status(ds, digest, by_node)
-
-    async def _ensure_revision(self, ds: JSONObject, digest: str) -> None:
-        name = f"{meta(ds)['name']}-{digest}"
-        ns = str(meta(ds)["namespace"])
-        numbers = [int(r.get("revision") or 0) for r in self.revisions.store.list(ns)
-                   if any(ref.get("uid") == meta(ds)["uid"]
-                          for ref in meta(r).get("ownerReferences") or [])]
-        existing = self.revisions.store.get(f"{ns}/{name}")
-        if existing is not None:
-            # a template coming back (rollout undo) becomes the newest revision, as upstream
-            if int(existing.get("revision") or 0) < max(numbers or [0]):
-                with contextlib.suppress(errors.NotFound, errors.Conflict):
-                    await self.client.update("controllerrevisions", {
-                        **existing, "revision": max(numbers) + 1}, ns)
-            return
-        template = copy.deepcopy((ds.get("spec") or {}).get("template") or {})
-        template["$patch"] = "replace"
-        body = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-                "metadata": {"name": name, "namespace": ns,
-                             "labels": {**((template.get("metadata") or {}).get("labels")
-                                           or {}), REVISION_HASH: digest},
-                             "ownerReferences": [controller_ref(ds)]},
-                "data": {"spec": {"template": template}},
-                "revision": max(numbers or [0]) + 1}
-        with contextlib.suppress(errors.AlreadyExists):
-            await self.client.create("controllerrevisions", body, ns)
 
     async def _manage(self, ds: JSONObject, digest: str, by_node: dict[str, list[JSONObject]],
                       key: str) -> None:

@@ -22,10 +22,10 @@ from kubeadmpy.client import errors
 from kubeadmpy.client.controller import Controller, Request, Result
 from kubeadmpy.client.informer import Informer
 from kubeadmpy.client.rest import Client
+from kubeadmpy.controllers import history
 from kubeadmpy.controllers.common import (
     Expectations,
     JSONObject,
-    controller_ref,
     is_pod_ready,
     meta,
     observe_into,
@@ -38,7 +38,7 @@ from kubeadmpy.controllers.registry import ControllerContext
 from kubeadmpy.controllers.replicaset import claim_pods
 
 log = logging.getLogger(__name__)
-REVISION_HASH = "controller-revision-hash"
+REVISION_HASH = history.REVISION_HASH
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
@@ -104,36 +104,10 @@ class StatefulSetController:
         owned = await claim_pods(self.client, sts, pods)
         by_ordinal = {o: p for p in owned if (o := ordinal_of(meta(sts)["name"], p)) is not None}
         if self.expectations.satisfied(request.key):
-            await self._ensure_revision(sts, digest)
+            await history.ensure_revision(self.client, self.revisions, sts, digest)
             await self._manage(sts, digest, by_ordinal, request.key)
         await self._update_status(sts, update_revision, by_ordinal)
         return None
-
-    async def _ensure_revision(self, sts: JSONObject, digest: str) -> None:
-        name = f"{meta(sts)['name']}-{digest}"
-        ns = str(meta(sts)["namespace"])
-        numbers = [int(r.get("revision") or 0) for r in self.revisions.store.list(ns)
-                   if any(ref.get("uid") == meta(sts)["uid"]
-                          for ref in meta(r).get("ownerReferences") or [])]
-        existing = self.revisions.store.get(f"{ns}/{name}")
-        if existing is not None:
-            # a template coming back (rollout undo) becomes the newest revision, as upstream
-            if int(existing.get("revision") or 0) < max(numbers or [0]):
-                with contextlib.suppress(errors.NotFound, errors.Conflict):
-                    await self.client.update("controllerrevisions", {
-                        **existing, "revision": max(numbers) + 1}, ns)
-            return
-        template = copy.deepcopy((sts.get("spec") or {}).get("template") or {})
-        template["$patch"] = "replace"
-        body = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-                "metadata": {"name": name, "namespace": ns,
-                             "labels": {**((template.get("metadata") or {}).get("labels")
-                                           or {}), REVISION_HASH: digest},
-                             "ownerReferences": [controller_ref(sts)]},
-                "data": {"spec": {"template": template}},
-                "revision": max(numbers or [0]) + 1}
-        with contextlib.suppress(errors.AlreadyExists):
-            await self.client.create("controllerrevisions", body, ns)
 
     async def _manage(self, sts: JSONObject, digest: str, by_ordinal: dict[int, JSONObject],
                       key: str) -> None:
