@@ -73,12 +73,6 @@ def wired(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[Wi
 
 
 @pytest.fixture
-async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
-    async with CRIClient(runtime.endpoint, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 async def node(cri: CRIClient, certs: Certs, wired: Wired, tmp_path: Path
                ) -> AsyncIterator[KubeletServer]:
     """Our kubelet server, registered as node1's kubelet endpoint in the API."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +15,6 @@ from apiserver_harness import Certs
 from kubelet_server_helpers import (
     LabelledPod,
     client_context,
-    kubelet_server,
     remove_labelled_pod,
     start_labelled_pod,
     wait_exited,
@@ -30,18 +28,6 @@ ADMIN = ("kube-apiserver-kubelet-client", ("system:masters",))
 FAILING = "command=sh&command=-c&command=echo+out%3B+echo+err+%3E%262%3B+exit+3"
 EXIT_3 = {"status": "Failure", "reason": "NonZeroExitCode",
           "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}}
-
-
-@pytest.fixture
-async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
-    async with CRIClient(runtime.endpoint, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def server(cri: CRIClient, certs: Certs, tmp_path: Path) -> AsyncIterator[KubeletServer]:
-    async with kubelet_server(cri, certs, tmp_path) as running:
-        yield running
 
 
 @pytest.fixture

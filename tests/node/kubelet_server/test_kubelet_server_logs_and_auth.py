@@ -35,19 +35,6 @@ STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"
 
 
 @pytest.fixture
-async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
-    async with CRIClient(runtime.endpoint, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def server(cri: CRIClient, certs: Certs, tmp_path: Path) -> AsyncIterator[KubeletServer]:
-    """Authorization AlwaysAllow: no apiserver needed."""
-    async with kubelet_server(cri, certs, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
 async def reviewed_server(cri: CRIClient, certs: Certs, cluster: Cluster, tmp_path: Path
                           ) -> AsyncIterator[KubeletServer]:
     """Authorization by SubjectAccessReview to the real apiserver (xfail while it has none)."""

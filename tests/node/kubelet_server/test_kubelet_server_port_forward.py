@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,7 +12,6 @@ from apiserver_harness import Certs
 from kubelet_server_helpers import (
     LabelledPod,
     client_context,
-    kubelet_server,
     remove_labelled_pod,
     start_labelled_pod,
 )
@@ -25,18 +23,6 @@ from kubeadmpy.kubelet.server.spdy import SpdySession
 
 ADMIN = ("kube-apiserver-kubelet-client", ("system:masters",))
 REQUEST = b"GET /hello HTTP/1.0\r\n\r\n"
-
-
-@pytest.fixture
-async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
-    async with CRIClient(runtime.endpoint, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-async def server(cri: CRIClient, certs: Certs, tmp_path: Path) -> AsyncIterator[KubeletServer]:
-    async with kubelet_server(cri, certs, tmp_path) as running:
-        yield running
 
 
 @pytest.fixture

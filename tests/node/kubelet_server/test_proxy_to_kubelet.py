@@ -29,12 +29,6 @@ KUBELET_CLIENT = ("kube-apiserver-kubelet-client", ("system:masters",))
 
 
 @pytest.fixture
-async def cri(runtime: ScratchContainerd) -> AsyncIterator[CRIClient]:
-    async with CRIClient(runtime.endpoint, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 async def kubelet(cri: CRIClient, certs: Certs, tmp_path: Path) -> AsyncIterator[KubeletServer]:
     async with kubelet_server(cri, certs, tmp_path) as running:
         yield running
