@@ -151,3 +151,28 @@ def test_config_cannot_be_mixed_with_config_bound_flags(root_dir: Path, tmp_path
                        "--root-dir", str(root_dir))  # fmt: skip
     assert result.returncode == 1
     assert "--config: can not be mixed with --cert-dir" in result.stderr
+
+
+def test_certs_commands_reject_a_bad_config_before_touching_the_pki(
+    root_dir: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
+        "certificateValidityPeriod: -5h\n"
+    )
+    cert = root_dir / "etc/kubernetes/pki/apiserver.crt"
+    before = cert.read_bytes()
+    for command in (["check-expiration"], ["renew", "all"]):
+        result = kubeadmpy("certs", *command, "--config", str(config), "--root-dir", str(root_dir))
+        assert result.returncode == 1, command
+        assert "certificateValidityPeriod: -5h0m0s is not positive" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert cert.read_bytes() == before
+
+
+def test_certs_renew_rejects_a_missing_config_file(root_dir: Path, tmp_path: Path) -> None:
+    result = kubeadmpy("certs", "renew", "all", "--config", str(tmp_path / "nope.yaml"),
+                       "--root-dir", str(root_dir))  # fmt: skip
+    assert result.returncode == 1
+    assert "nope.yaml: no such file" in result.stderr

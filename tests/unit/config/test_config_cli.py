@@ -99,3 +99,29 @@ def test_migrate_turns_a_v1beta3_file_into_one_that_validates(tmp_path: Path) ->
     assert documents[0]["timeouts"] == {"controlPlaneComponentHealthCheck": "8m0s"}
     assert documents[1]["apiServer"] == {"extraArgs": [{"name": "v", "value": "2"}]}
     assert kubeadmpy("config", "validate", "--config", str(new)).stdout == "ok\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(None, "no such file"),
+     (": : :\n  - [", "line 1, column 1: not valid YAML"),
+     ("apiVersion: kubeadm.k8s.io/v1alpha9\nkind: InitConfiguration\n",
+      "'kubeadm.k8s.io/v1alpha9' is not supported for InitConfiguration")],
+    ids=["a missing file", "a file that is not YAML", "an unknown apiVersion"],
+)
+@pytest.mark.parametrize("command", [["migrate", "--old-config"], ["validate", "--config"]],
+                         ids=["migrate", "validate"])
+def test_a_bad_config_file_is_one_clear_error_and_writes_nothing(
+        command: list[str], content: str | None, expected: str, tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    if content is not None:
+        old.write_text(content)
+    new = tmp_path / "new.yaml"
+    extra = ["--new-config", str(new)] if command[0] == "migrate" else []
+    result = kubeadmpy("config", *command, str(old), *extra)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not new.exists()
