@@ -73,6 +73,10 @@ def parse_settings(argv: list[str]) -> Settings:
         raise ConfigError("--percentage-of-nodes-to-score",
                           f"{args.percentage_of_nodes_to_score} is not a percentage",
                           "Use 0 (adaptive) to 100")
+    if not args.scheduler_name.strip():
+        raise ConfigError("--scheduler-name", "is empty, so no pod would ever be scheduled",
+                          "Use the name pods ask for in spec.schedulerName, e.g. "
+                          "default-scheduler")
     election: LeaderElectionSettings = leader_election_settings(args)
     component = ComponentSettings(
         name="kube-scheduler", bind_address=args.bind_address, secure_port=args.secure_port,

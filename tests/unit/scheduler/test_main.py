@@ -34,8 +34,13 @@ def test_kubeadms_static_pod_flags_are_accepted_with_upstream_defaults() -> None
     ("--leader-elect-lease-duration=soon", "--leader-elect-lease-duration"),
     ("--leader-elect-resource-lock=endpoints", "--leader-elect-resource-lock"),
     ("--v=loud", "--v"),
+    ("--scheduler-name=", "--scheduler-name"),
+    ("--percentage-of-nodes-to-score=-1", "--percentage-of-nodes-to-score"),
+    ("--secure-port=-1", "--secure-port"),
+    ("--leader-elect-retry-period=-2s", "--leader-elect-retry-period"),
 ], ids=["port out of range", "percentage above 100", "a duration without a unit",
-        "an unsupported lock", "a verbosity that is not a number"])
+        "an unsupported lock", "a verbosity that is not a number", "an empty scheduler name",
+        "a negative percentage", "a negative port", "a negative retry period"])
 def test_bad_flags_name_the_flag(flag: str, field: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings([flag])
