@@ -54,13 +54,17 @@ def lab_machine(root: Path, purpose: str, reset_first: bool = True) -> Iterator[
                     host.run("kubeadmpy reset --force", timeout=120)
             host.close()
     finally:
-        labs.down(name, root)
+        try:
+            labs.down(name, root)
+        finally:
+            # Also when `down` fails: killed processes may linger a moment as zombies until
+            # they are reaped; then their empty cgroups can go, so none is left on the host.
+            deadline = time.monotonic() + 5.0
+            while ((alive := [p for p in tasks.values() if process_alive(p)])
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            remove_container_cgroups(tasks)
     assert_nothing_left(name, root)
-    # Killed processes may linger a moment as zombies until they are reaped: those are gone.
-    deadline = time.monotonic() + 5.0
-    while (alive := [p for p in tasks.values() if process_alive(p)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    remove_container_cgroups(tasks)
     assert not alive, f"containers of lab {name} outlived it: pids {alive}"
 
 

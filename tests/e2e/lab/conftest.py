@@ -8,6 +8,7 @@ and check that nothing of their labs is left on the host.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,9 @@ def lab_factory(lab_state_root: Path) -> Iterator[LabFactory]:
     try:
         yield make
     finally:
-        for name in made:
-            labs.down(name, lab_state_root)
+        # Every lab is taken down even if taking down an earlier one fails.
+        with contextlib.ExitStack() as stack:
+            for name in made:
+                stack.callback(labs.down, name, lab_state_root)
     for name in made:
         assert_nothing_left(name, lab_state_root)
