@@ -18,6 +18,7 @@ import sys
 
 
 def _child(pid_file: str, log_file: str, argv: list[str], report: int) -> None:
+    failed = log_file  # what the error names: the file or program that could not be used
     try:
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -25,13 +26,15 @@ def _child(pid_file: str, log_file: str, argv: list[str], report: int) -> None:
         os.dup2(devnull, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        failed = pid_file
         tmp = f"{pid_file}.{os.getpid()}.tmp"
         with open(tmp, "w") as handle:
             handle.write(f"{os.getpid()}\n")
         os.replace(tmp, pid_file)
+        failed = argv[0]
         os.execvp(argv[0], argv)
     except OSError as exc:
-        os.write(report, f"{argv[0]}: {exc.strerror or exc}".encode())
+        os.write(report, f"{failed}: {exc.strerror or exc}".encode())
         with contextlib.suppress(OSError):
             os.unlink(pid_file)
     os._exit(127)

@@ -109,3 +109,30 @@ def test_a_missing_program_is_a_clear_error(supervisor: Supervisor) -> None:
 def test_names_are_validated(supervisor: Supervisor, name: str) -> None:
     with pytest.raises(UserInputError, match="name"):
         supervisor.start(ProcessSpec(name, ("true",)))
+
+
+@pytest.mark.parametrize("args", [[], ["pid", "log", "--"], ["pid", "log", "sleep", "1"]],
+                         ids=["no arguments", "no program", "no -- separator"])
+def test_the_launcher_refuses_bad_usage_before_forking(
+        args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.supervisor import launch
+    assert launch.main(args) == 2
+    assert "usage: launch PIDFILE LOGFILE -- PROGRAM" in capsys.readouterr().err
+
+
+def test_the_launcher_reports_an_unwritable_log_and_leaves_no_pid_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.supervisor import launch
+    pid_file = tmp_path / "sleeper.pid"
+    log_file = tmp_path / "missing" / "log"
+    assert launch.main([str(pid_file), str(log_file), "--", "sleep", "3600"]) == 1
+    assert f"{log_file}: No such file or directory" in capsys.readouterr().err
+    assert not pid_file.exists()
+
+
+def test_the_launcher_names_a_pid_file_it_cannot_write(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kubeadmpy.supervisor import launch
+    pid_file = tmp_path / "missing" / "sleeper.pid"
+    assert launch.main([str(pid_file), str(tmp_path / "log"), "--", "sleep", "3600"]) == 1
+    assert f"{pid_file}: No such file or directory" in capsys.readouterr().err
