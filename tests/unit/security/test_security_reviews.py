@@ -33,7 +33,8 @@ def rbac() -> RBACAuthorizer:
 
 def test_self_subject_access_review_answers_can_i(rbac: RBACAuthorizer) -> None:
     chain = AuthorizerChain([rbac])
-    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+    body: dict[str, Any] = {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "metadata": {},
             "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "create",
                                             "group": "apps", "resource": "deployments"}}}
@@ -261,3 +262,36 @@ def test_every_default_object_is_labelled_and_auto_updated() -> None:
                  "system:controller:deployment-controller",
                  "system:controller:replicaset-controller"):
         assert name in names
+
+
+@pytest.mark.parametrize(("review", "body", "field", "words"), [
+    ("access", {"spec": ["not", "an", "object"]}, "spec", "must be an object"),
+    ("access", {"spec": {"resourceAttributes": "pods"}}, "spec.resourceAttributes",
+     "must be an object"),
+    ("access", {"spec": {"nonResourceAttributes": ["/healthz"]}},
+     "spec.nonResourceAttributes", "must be an object"),
+    ("access", {"spec": {"resourceAttributes": {"verb": "get"},
+                         "nonResourceAttributes": {"path": "/"}}},
+     "spec.resourceAttributes", "exactly one of"),
+    ("subject", {"spec": {"user": 7, "nonResourceAttributes": {"path": "/"}}}, "spec.user",
+     "user must be a string and groups a list"),
+    ("subject", {"spec": {"groups": "dev", "nonResourceAttributes": {"path": "/"}}},
+     "spec.user", "user must be a string and groups a list"),
+    ("rules", {"spec": {"namespace": 3}}, "spec.namespace", "no namespace on request"),
+    ("token", {"spec": {}}, "spec.token", "token is required"),
+    ("token", {"spec": {"token": 12}}, "spec.token", "token is required"),
+    ("token", {"spec": {"token": "abc", "audiences": "api"}}, "spec.audiences",
+     "must be a list of strings"),
+])
+def test_bad_review_bodies_name_the_field(rbac: RBACAuthorizer, review: str, body: Any,
+                                          field: str, words: str) -> None:
+    chain = AuthorizerChain([rbac])
+    calls = {
+        "access": lambda: reviews.self_subject_access_review(body, DEV, chain),
+        "subject": lambda: reviews.subject_access_review(body, chain),
+        "rules": lambda: reviews.self_subject_rules_review(body, DEV, rbac.rules_for),
+        "token": lambda: reviews.token_review(body, [], ["https://kubernetes.default.svc"]),
+    }
+    with pytest.raises(reviews.ReviewInvalid) as caught:
+        calls[review]()
+    assert field in str(caught.value) and words in str(caught.value)
