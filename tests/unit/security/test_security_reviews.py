@@ -35,9 +35,9 @@ def test_self_subject_access_review_answers_can_i(rbac: RBACAuthorizer) -> None:
     chain = AuthorizerChain([rbac])
     body: dict[str, Any] = {
         "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-            "metadata": {},
-            "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "create",
-                                            "group": "apps", "resource": "deployments"}}}
+        "metadata": {},
+        "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "create",
+                                        "group": "apps", "resource": "deployments"}}}
     answer = reviews.self_subject_access_review(body, DEV, chain)
     assert answer["kind"] == "SelfSubjectAccessReview"
     assert answer["spec"] == body["spec"]
