@@ -188,6 +188,8 @@ def parse_delete_options(body: Any, query: Any) -> DeleteRequest:
     if not isinstance(pre, dict):
         raise status.bad_request("preconditions: must be an object with uid and resourceVersion")
     try:
+        if isinstance(grace, bool) or not isinstance(grace, (int, str, type(None))):
+            raise TypeError(grace)  # int() would turn true into 1 and 1.5 into 1
         grace_seconds = None if grace in (None, "") else int(grace)
     except (TypeError, ValueError) as exc:
         raise status.bad_request(f'gracePeriodSeconds: invalid value "{grace}"') from exc

@@ -31,6 +31,9 @@ def test_body_and_query_fill_the_request() -> None:
     ({"dryRun": "All"}, {}, 400, "dryRun: must be a list of strings"),
     ({"gracePeriodSeconds": "soon"}, {}, 400, 'gracePeriodSeconds: invalid value "soon"'),
     ({}, {"gracePeriodSeconds": "-x"}, 400, 'gracePeriodSeconds: invalid value "-x"'),
+    ({"gracePeriodSeconds": 1.5}, {}, 400, 'gracePeriodSeconds: invalid value "1.5"'),
+    ({"gracePeriodSeconds": True}, {}, 400, 'gracePeriodSeconds: invalid value "True"'),
+    ({"gracePeriodSeconds": [3]}, {}, 400, 'gracePeriodSeconds: invalid value "[3]"'),
     ({"preconditions": "u1"}, {}, 400, "preconditions: must be an object"),
 ])
 def test_bad_delete_options_are_rejected(body: Any, query: dict[str, str], code: int,
