@@ -13,9 +13,11 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from kubeadmpy.config.defaults import KUBERNETES_VERSION
 from kubeadmpy.machinery.registry import JSONObject, ResourceRegistry, ResourceSpec
 
-SERVED_KUBERNETES_VERSION = (1, 30, 0)
+# The release this control plane emulates; the installer and the kubelet report the same one.
+SERVED_KUBERNETES_VERSION = tuple(int(part) for part in KUBERNETES_VERSION.lstrip("v").split("."))
 AGGREGATED_VERSIONS = ("v2", "v2beta1")
 _BUILD_DATE = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
