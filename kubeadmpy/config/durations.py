@@ -24,6 +24,7 @@ _NANOS_PER_UNIT = {
 }
 _TERM = re.compile(r"(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)")
 _NANOS_PER_SECOND = 1_000_000_000
+_MAX_NANOS = 2**63 - 1  # Go's time.Duration is an int64 of nanoseconds (about 2562047h)
 
 
 DURATION_HINT = 'Write numbers with units h, m, s, ms, us or ns, such as "24h", "1h30m" or "90s"'
@@ -52,6 +53,8 @@ def parse_go_duration(text: str) -> timedelta:
             raise DurationSyntaxError(f"{text!r} is not a duration")
         total += Fraction(match.group(1)) * _NANOS_PER_UNIT[match.group(2)]
         position = match.end()
+    if total > _MAX_NANOS:
+        raise DurationSyntaxError(f"{text!r} is not a duration (longer than Go allows, ~2562047h)")
     nanos = int(total) * sign
     return timedelta(microseconds=nanos // 1000 if nanos >= 0 else -((-nanos) // 1000))
 

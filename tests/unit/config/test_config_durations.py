@@ -45,7 +45,7 @@ def test_durations_print_as_go_prints_them(value: timedelta, expected: str) -> N
     assert parse_go_duration(expected) == value
 
 
-@pytest.mark.parametrize("text", ["", "24", "h", "1d", "5 m", "1.2.3s", "abc"])
+@pytest.mark.parametrize("text", ["", "24", "h", "1d", "5 m", "1.2.3s", "abc", "2562048h", "99999999999999999h"])
 def test_text_that_go_rejects_is_not_a_duration(text: str) -> None:
     with pytest.raises(DurationSyntaxError, match="is not a duration"):
         parse_go_duration(text)
