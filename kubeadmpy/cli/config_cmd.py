@@ -62,7 +62,7 @@ def migrate(
                                                     "v1beta4 file (default: print it).")] = None,
 ) -> None:
     """Convert a config file to kubeadm.k8s.io/v1beta4 (documents as written, not defaulted)."""
-    text = printing.migrate_documents(loader.read_config_file(old_config), str(old_config))
+    text = printing.migrate_documents(loader.read_config_file(old_config, "--old-config"), str(old_config))
     if new_config is None:
         typer.echo(text, nl=False)
     else:

@@ -66,14 +66,15 @@ class ResetBundle:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_config_file(path: Path) -> str:
+def read_config_file(path: Path, flag: str = "--config") -> str:
+    """The text of a config file; errors name `flag`, the option the user gave the path with."""
     try:
         return path.read_text()
     except FileNotFoundError:
-        raise ConfigError("--config", f"{path}: no such file",
+        raise ConfigError(flag, f"{path}: no such file",
                           "Give the path of an existing file", source=COMMAND_LINE) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("--config", f"{path}: cannot be read ({exc})",
+        raise ConfigError(flag, f"{path}: cannot be read ({exc})",
                           "Check the path and its permissions", source=COMMAND_LINE) from exc
 
 

@@ -122,6 +122,8 @@ def test_a_bad_config_file_is_one_clear_error_and_writes_nothing(
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert expected in result.stderr
+    if content is None:  # the error names the option the path was given with
+        assert f"{command[1]}: " in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert not new.exists()
