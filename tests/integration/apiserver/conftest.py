@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from apiserver_harness import (
     KUBECTL_VERSIONS,
     Certs,
     Cluster,
-    make_certs,
     start_cluster,
     stop_cluster,
 )
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="session")
@@ -33,16 +26,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[
     finally:
         stop_cluster(running)
         shutil.rmtree(workdir / "etcd-data", ignore_errors=True)
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path, certs: Certs) -> Iterator[Cluster]:
-    """A private etcd + apiserver for tests that restart or break things."""
-    running = start_cluster(tmp_path, certs)
-    try:
-        yield running
-    finally:
-        stop_cluster(running)
 
 
 @pytest.fixture(params=sorted(KUBECTL_VERSIONS), ids=lambda v: f"kubectl-{v}")

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 from client_harness import client_for, start_small_window_cluster
 
-from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster  # isort: skip
+from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster  # isort: skip
 from kubeadmpy.client import Client
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("client-pki"))
 
 
 @pytest.fixture(scope="session")
@@ -30,16 +25,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[
     finally:
         stop_cluster(running)
         shutil.rmtree(workdir / "etcd-data", ignore_errors=True)
-
-
-@pytest.fixture
-def own_cluster(tmp_path: Path, certs: Certs) -> Iterator[Cluster]:
-    """A private etcd + apiserver for tests that restart things."""
-    running = start_cluster(tmp_path, certs)
-    try:
-        yield running
-    finally:
-        stop_cluster(running)
 
 
 @pytest.fixture

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 from cluster_controllers_harness import SimulatedNodes, simulated_nodes
 
-from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster  # isort: skip
+from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster  # isort: skip
 from kubeadmpy.client import Client, load_kubeconfig
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("cluster-controllers-pki"))
 
 
 @pytest.fixture

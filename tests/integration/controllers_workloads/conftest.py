@@ -7,24 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
-
-from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster
+from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster
 from workloads_harness import manager_settings
 
 from kubeadmpy.client import Client, RunningComponent, load_kubeconfig
 from kubeadmpy.controllers.manager import Manager, run
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("controllers-pki"))
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
-
 from apiserver_harness import APIServerProcess, Certs, Etcd, free_port
 
 from kubeadmpy import pki

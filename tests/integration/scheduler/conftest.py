@@ -4,22 +4,13 @@ harness), with nodes registered by the test as API objects: simulated nodes, no 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apiserver"))
-
-from apiserver_harness import Certs, Cluster, make_certs, start_cluster, stop_cluster
+from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster
 
 from kubeadmpy.client import Client, errors, load_kubeconfig
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("scheduler-pki"))
 
 
 @pytest.fixture
