@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from apiserver_harness import APIServerProcess, Certs, Etcd, free_port
+from apiserver_harness import KUBECTL_VERSIONS, APIServerProcess, Certs, Etcd, free_port
 
 from kubeadmpy import pki
 
@@ -88,7 +88,7 @@ class InitNode:
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [
-                "/usr/lib/google-cloud-sdk/bin/kubectl.1.33",
+                KUBECTL_VERSIONS["1.33"],
                 f"--kubeconfig={kubeconfig or self.admin_conf}",
                 f"--cache-dir={self.root / 'kube-cache'}",
                 *args,
