@@ -4,7 +4,8 @@ A real etcd and the real server (`python -m kubeadmpy.apiserver.main`, Node,RBAC
 tokens, service-account keys from kubeadmpy.pki) on kernel-chosen loopback ports, judged by the
 real kubectl: a `dev` user bound to `edit` in one namespace creates deployments there and
 nowhere else; a kubelet identity cannot read secrets of pods not bound to it nor change another
-node; an expired bootstrap token is a 401 with the reason in the server's log.
+node; an expired bootstrap token, a certificate from another CA and an expired certificate
+are each a 401 with the reason in the server's log.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from security_etcd import Etcd, free_port
 
 from kubeadmpy import pki
@@ -185,3 +189,71 @@ def test_an_expired_bootstrap_token_is_401_with_a_logged_reason(server: Server) 
     assert result.returncode != 0
     assert "Unauthorized" in result.stderr
     assert "bootstrap token 'oldtok' expired" in server.log.read_text()
+
+
+def client_kubeconfig(server: Server, name: str, cert: x509.Certificate,
+                      key: pki.keys.PrivateKey) -> Path:
+    """A kubeconfig trusting the server's CA, presenting `cert` (signed by anyone)."""
+    path = server.directory / f"{name}.conf"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": name,
+        "clusters": [{"name": "c", "cluster": {
+            "server": server.url,
+            "certificate-authority-data": base64.b64encode(
+                (server.directory / "ca.crt").read_bytes()).decode()}}],
+        "users": [{"name": name, "user": {
+            "client-certificate-data": base64.b64encode(pki.certs.cert_pem(cert)).decode(),
+            "client-key-data": base64.b64encode(pki.keys.private_key_pem(key)).decode()}}],
+        "contexts": [{"name": name, "context": {"cluster": "c", "user": name}}]}))
+    return path
+
+
+def signed_client(ca_cert: x509.Certificate, ca_key: pki.keys.PrivateKey, name: str,
+                  not_after: dt.datetime) -> tuple[x509.Certificate, pki.keys.PrivateKey]:
+    """A system:masters client certificate valid from a week ago until `not_after`."""
+    key = pki.keys.generate_key("ECDSA-P256")
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([
+                x509.NameAttribute(x509.oid.NameOID.ORGANIZATION_NAME, "system:masters"),
+                x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(days=7))
+            .not_valid_after(not_after)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert, key
+
+
+def wait_for_log(server: Server, text: str) -> str:
+    deadline = time.monotonic() + 10  # the log line is flushed right after the response
+    while text not in (log := server.log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return log
+
+
+def test_a_certificate_from_another_ca_is_401_with_a_logged_reason(
+        server: Server, tmp_path: Path) -> None:
+    # The rogue CA has the same subject ("kubernetes") as the cluster's: only the key differs.
+    pki.ensure_certs(server.settings, tmp_path, names=["ca"])
+    rogue_ca = pki.certs.load_cert(tmp_path / "ca.crt")
+    assert rogue_ca.subject == pki.certs.load_cert(server.directory / "ca.crt").subject
+    cert, key = signed_client(rogue_ca, pki.keys.load_private_key(tmp_path / "ca.key"),
+                              "mallory", dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    result = server.kubectl(client_kubeconfig(server, "mallory", cert, key), "get", "nodes")
+    assert result.returncode != 0
+    assert "error: You must be logged in to the server" in result.stderr
+    assert "certificate signed by unknown authority" in wait_for_log(
+        server, "certificate signed by unknown authority")
+
+
+def test_an_expired_certificate_from_the_cluster_ca_is_401(server: Server) -> None:
+    ca_cert = pki.certs.load_cert(server.directory / "ca.crt")
+    ca_key = pki.keys.load_private_key(server.directory / "ca.key")
+    cert, key = signed_client(ca_cert, ca_key, "old-admin",
+                              dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    result = server.kubectl(client_kubeconfig(server, "old-admin", cert, key), "get", "nodes")
+    assert result.returncode != 0
+    assert "error: You must be logged in to the server" in result.stderr
+    assert "certificate has expired" in wait_for_log(server, "certificate has expired")
