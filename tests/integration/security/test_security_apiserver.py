@@ -4,14 +4,16 @@ A real etcd and the real server (`python -m kubeadmpy.apiserver.main`, Node,RBAC
 tokens, service-account keys from kubeadmpy.pki) on kernel-chosen loopback ports, judged by the
 real kubectl: a `dev` user bound to `edit` in one namespace creates deployments there and
 nowhere else; a kubelet identity cannot read secrets of pods not bound to it nor change another
-node; an expired bootstrap token, a certificate from another CA and an expired certificate
-are each a 401 with the reason in the server's log.
+node; an expired bootstrap token, a certificate from another CA, an expired certificate, a
+token bound to a deleted pod and a token signed by another key are each a 401 with the reason
+in the server's log.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import signal
@@ -31,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from security_etcd import Etcd, free_port
 
 from kubeadmpy import pki
+from kubeadmpy.security.serviceaccount import TokenIssuer
 
 KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -44,7 +47,8 @@ class Server:
     log: Path
 
     def kubeconfig(self, name: str, groups: list[str], token: str | None = None) -> Path:
-        path = self.directory / f"{name.replace(':', '_')}-{token or 'cert'}.conf"
+        credential = hashlib.sha256(token.encode()).hexdigest()[:12] if token else "cert"
+        path = self.directory / f"{name.replace(':', '_')}-{credential}.conf"
         path.write_text(pki.kubeconfig_for_user(name, groups, self.settings, self.directory,
                                                 token=token, server=self.url))
         return path
@@ -257,3 +261,58 @@ def test_an_expired_certificate_from_the_cluster_ca_is_401(server: Server) -> No
     assert result.returncode != 0
     assert "error: You must be logged in to the server" in result.stderr
     assert "certificate has expired" in wait_for_log(server, "certificate has expired")
+
+
+def bound_token(server: Server, namespace: str, pod: str) -> str:
+    """`kubectl create token` for the pod's service account, bound to the pod."""
+    admin = server.kubeconfig("kubernetes-admin", ["system:masters"])
+    made = server.kubectl(admin, "create", "token", "builder", "-n", namespace,
+                          "--bound-object-kind=Pod", f"--bound-object-name={pod}")
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+def test_a_token_bound_to_a_deleted_pod_is_401_with_a_logged_reason(server: Server) -> None:
+    apply(server, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tokens"}})
+    apply(server, {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "builder", "namespace": "tokens"}})
+    apply(server, {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "job-1", "namespace": "tokens"},
+                   "spec": {"serviceAccountName": "builder",
+                            "containers": [{"name": "c", "image": "busybox"}]}})
+    token = bound_token(server, "tokens", "job-1")
+    config = server.kubeconfig("builder", [], token=token)
+    whoami = server.kubectl(config, "auth", "whoami", "-o", "json")
+    assert whoami.returncode == 0, whoami.stderr
+    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert user["username"] == "system:serviceaccount:tokens:builder"
+    assert user["extra"]["authentication.kubernetes.io/pod-name"] == ["job-1"]
+
+    admin = server.kubeconfig("kubernetes-admin", ["system:masters"])
+    deleted = server.kubectl(admin, "delete", "pod", "job-1", "-n", "tokens", "--wait=false")
+    assert deleted.returncode == 0, deleted.stderr
+    deadline = time.monotonic() + 20  # the deletion reaches the authenticator's pod cache
+    while True:
+        result = server.kubectl(config, "auth", "whoami")
+        if result.returncode != 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert "error: You must be logged in to the server" in result.stderr
+    assert "pod tokens/job-1 has been deleted" in wait_for_log(
+        server, "pod tokens/job-1 has been deleted")
+
+
+def test_a_token_signed_by_another_key_is_401_with_a_logged_reason(server: Server) -> None:
+    apply(server, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "forged"}})
+    apply(server, {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "builder", "namespace": "forged"}})
+    admin = server.kubeconfig("kubernetes-admin", ["system:masters"])
+    uid = server.kubectl(admin, "get", "sa", "builder", "-n", "forged",
+                         "-o", "jsonpath={.metadata.uid}").stdout
+    # Right issuer, audience, subject and uid: only the signing key is not the cluster's.
+    forger = TokenIssuer(pki.keys.generate_key("ECDSA-P256"), ISSUER)
+    token, _ = forger.issue("forged", "builder", uid, [ISSUER], 600)
+    result = server.kubectl(server.kubeconfig("forger", [], token=token), "auth", "whoami")
+    assert result.returncode != 0
+    assert "error: You must be logged in to the server" in result.stderr
+    assert "signature does not verify" in wait_for_log(server, "signature does not verify")
