@@ -33,7 +33,7 @@ from kubeadmpy.kubelet.node import MachineFacts, NodeStatusReporter, machine_fac
 from kubeadmpy.kubelet.probing import ProbeFallback, make_probe_manager
 from kubeadmpy.kubelet.settings import KubeletSettings
 from kubeadmpy.kubelet.status import StatusManager
-from kubeadmpy.kubelet.volumes import VolumeManager
+from kubeadmpy.kubelet.volumes import VolumeError, VolumeManager
 from kubeadmpy.kubelet.worker import NodeFacts, PodWorker, Probes, WorkerContext
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,10 @@ class Kubelet:
             if uid not in self.desired and uid not in known and \
                     uid not in self.state.workers:
                 log.info("removing the folder of orphaned pod %s", uid)
-                await asyncio.to_thread(self.volumes.teardown, uid)
+                try:
+                    await asyncio.to_thread(self.volumes.teardown, uid)
+                except VolumeError as exc:
+                    log.warning("%s", exc)
 
     def _relist_now(self) -> None:
         self._runtime_seen.clear()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -277,16 +278,43 @@ class VolumeManager:
         return payload
 
     def teardown(self, uid: str) -> None:
-        """Unmount tmpfs volumes and remove the pod's directory."""
+        """Unmount the pod's tmpfs volumes, then remove the pod's directory.
+
+        Never removes a directory that still has something mounted below it: rmtree would
+        follow the mount and empty whatever is mounted there. A mount that cannot be
+        unmounted is a VolumeError and the directory stays for a later attempt.
+        """
         directory = self.pod_dir(uid)
         if not directory.exists():
             return
-        empty_dirs = directory / "volumes" / "kubernetes.io~empty-dir"
-        if empty_dirs.is_dir():
-            for volume in empty_dirs.iterdir():
-                if os.path.ismount(volume):
-                    subprocess.run(["umount", str(volume)], capture_output=True, check=False)
+        problems: list[str] = []
+        for mount in sorted(_mounts_below(directory), reverse=True):  # deepest first
+            done = subprocess.run(["umount", str(mount)], capture_output=True, text=True,
+                                  check=False)
+            if done.returncode != 0 and os.path.ismount(mount):
+                problems.append(f"umount {mount}: {done.stderr.strip() or done.returncode}")
+        if problems:
+            raise VolumeError(f"pod {uid}: volumes still mounted, directory kept: "
+                              + "; ".join(problems))
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _mounts_below(directory: Path) -> list[Path]:
+    """Mount points strictly below `directory`, from /proc/self/mountinfo."""
+    prefix = str(directory.resolve()).rstrip("/") + "/"
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    mounts = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:
+            # the kernel escapes space, tab, newline and backslash as octal (\040 …)
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if point.startswith(prefix):
+                mounts.append(Path(point))
+    return mounts
 
 
 def _bytes(quantity: str) -> int:

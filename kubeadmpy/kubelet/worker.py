@@ -401,7 +401,10 @@ class PodWorker:
         for sandbox in state.sandboxes:
             with contextlib.suppress(CRINotFound):
                 await ctx.cri.remove_pod_sandbox(sandbox.id)
-        await asyncio.to_thread(ctx.volumes.teardown, self.uid)
+        try:
+            await asyncio.to_thread(ctx.volumes.teardown, self.uid)
+        except VolumeError as exc:
+            log.warning("%s", exc)  # the folder stays; orphan cleanup retries at next start
         ctx.probes.remove_pod(self.uid)
         ctx.crash_backoff.forget(f"{self.uid}/")
         ctx.pull_backoff.forget(f"pull/{self.uid}/")
