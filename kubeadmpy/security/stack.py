@@ -68,8 +68,10 @@ from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 SUPPORTED_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority",
                        "DefaultTolerationSeconds")
 # Enabled without being named in --enable-admission-plugins, as upstream (which enables more
-# by default); --disable-admission-plugins turns them off.
-DEFAULT_ON_ADMISSION = ("Priority", "DefaultTolerationSeconds")
+# by default: kubeadm's manifest names only NodeRestriction); --disable-admission-plugins
+# turns them off.
+DEFAULT_ON_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "Priority",
+                        "DefaultTolerationSeconds")
 
 
 class ClusterObjects(Protocol):

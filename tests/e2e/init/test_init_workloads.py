@@ -102,6 +102,28 @@ def test_kubectl_exec_runs_a_command_in_a_pod(cluster: Cluster) -> None:
         node.kubectl("delete", "pod", name, "--now", "--ignore-not-found")
 
 
+def test_a_pod_gets_a_working_service_account_token(cluster: Cluster) -> None:
+    """ServiceAccount admission adds the kube-api-access volume, the kubelet fills it through
+    TokenRequest, and the token authenticates as the pod's account, bound to the pod."""
+    node, name = cluster.node, unique("token")
+    node.kubectl("run", name, f"--image={cluster.busybox}", "--", "sleep", "3600")
+    try:
+        node.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+        secrets = "/var/run/secrets/kubernetes.io/serviceaccount"
+        namespace = node.kubectl("exec", name, "--", "cat", f"{secrets}/namespace").stdout
+        assert namespace == "default"
+        token = node.kubectl("exec", name, "--", "cat", f"{secrets}/token").stdout.strip()
+        review = node.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps({
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+            "spec": {"token": token}}))
+        status = json.loads(review.stdout)["status"]
+        assert status["authenticated"] is True
+        assert status["user"]["username"] == "system:serviceaccount:default:default"
+        assert status["user"]["extra"]["authentication.kubernetes.io/pod-name"] == [name]
+    finally:
+        node.kubectl("delete", "pod", name, "--now", "--ignore-not-found")
+
+
 def test_a_failing_liveness_probe_restarts_the_container_with_back_off(cluster: Cluster) -> None:
     node, name = cluster.node, unique("liveness")
     manifest = {

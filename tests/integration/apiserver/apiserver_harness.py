@@ -170,7 +170,15 @@ class APIServerProcess:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 "--enable-bootstrap-token-auth=true",
                 "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-                *self.extra_args]
+                *self._admission_defaults(), *self.extra_args]
+
+    def _admission_defaults(self) -> list[str]:
+        """Most tests run no controller-manager, so no namespace has its `default`
+        ServiceAccount and the ServiceAccount admission plugin (on by default, as upstream)
+        would refuse their pods; a test that names admission flags itself decides."""
+        if any("admission-plugins" in arg for arg in self.extra_args):
+            return []
+        return ["--disable-admission-plugins=ServiceAccount"]
 
     def start(self) -> None:
         self.process = Process(self.args(), self.workdir / f"apiserver-{self.port}.log")

@@ -149,6 +149,9 @@ def test_a_dev_user_bound_to_edit_in_one_namespace(server: Server) -> None:
 
 def test_a_kubelet_reads_only_what_its_pods_need(server: Server) -> None:
     apply(server, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nodes-ns"}})
+    # what the serviceaccount controller would make; ServiceAccount admission needs it
+    apply(server, {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "default", "namespace": "nodes-ns"}})
     for name in ("mine", "theirs"):
         apply(server, {"apiVersion": "v1", "kind": "Secret", "metadata": {
             "name": name, "namespace": "nodes-ns"}, "stringData": {"k": "v"}})

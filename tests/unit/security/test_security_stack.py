@@ -31,11 +31,15 @@ def test_flags_become_settings() -> None:
     assert settings.service_account_issuers == (ISSUER, "https://old")
     assert settings.authorization_modes == ("Node", "RBAC")
     # upstream's order whatever the flag's; plugins not implemented here are left out;
-    # Priority and DefaultTolerationSeconds are on unless disabled, as upstream
-    assert settings.admission_plugins == ("NamespaceLifecycle", "NodeRestriction", "Priority",
+    # NamespaceLifecycle, ServiceAccount, Priority and DefaultTolerationSeconds are on unless
+    # disabled, as upstream (kubeadm's manifest names only NodeRestriction)
+    assert settings.admission_plugins == ("NamespaceLifecycle", "ServiceAccount",
+                                          "NodeRestriction", "Priority",
                                           "DefaultTolerationSeconds")
-    disabled = SecuritySettings.from_flags(
-        {"disable-admission-plugins": "Priority,DefaultTolerationSeconds"})
+    assert SecuritySettings.from_flags({"enable-admission-plugins": "NodeRestriction"}) \
+        .admission_plugins == settings.admission_plugins
+    disabled = SecuritySettings.from_flags({"disable-admission-plugins": (
+        "NamespaceLifecycle,ServiceAccount,Priority,DefaultTolerationSeconds")})
     assert disabled.admission_plugins == ()
     assert SecuritySettings.from_flags({}).authorization_modes == ("AlwaysAllow",)
 
