@@ -119,6 +119,13 @@ def grace_period(pod: JSONObject) -> int:
     return 30 if value is None else int(value)
 
 
+def has_privileged_container(pod: JSONObject) -> bool:
+    """Any container or init container asks for securityContext.privileged."""
+    spec = pod.get("spec") or {}
+    return any(bool((c.get("securityContext") or {}).get("privileged"))
+               for key in ("initContainers", "containers") for c in spec.get(key) or [])
+
+
 def is_host_network(pod: JSONObject) -> bool:
     return bool((pod.get("spec") or {}).get("hostNetwork"))
 

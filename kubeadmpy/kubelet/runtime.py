@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeadmpy.cri import CRIClient, api
+from kubeadmpy.kubelet import podutil
 
 JSONObject = dict[str, Any]
 
@@ -190,6 +191,8 @@ def sandbox_config(pod: JSONObject, attempt: int, dns: DNS, logs_dir: str,
         linux=api.LinuxPodSandboxConfig(
             cgroup_parent=cgroup_parent,
             security_context=api.LinuxSandboxSecurityContext(
+                # containerd refuses a privileged container in an unprivileged sandbox
+                privileged=podutil.has_privileged_container(pod),
                 namespace_options=api.NamespaceOption(
                     network=network,
                     pid=api.NODE if spec.get("hostPID") else api.CONTAINER,

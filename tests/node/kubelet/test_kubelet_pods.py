@@ -194,6 +194,25 @@ async def test_configmap_and_secret_reach_the_container_as_files_and_environment
     assert read_only.exit_code != 0
 
 
+async def test_a_privileged_container_runs_with_full_privileges_next_to_a_plain_one(
+        node: Node, client: Client, namespace: str) -> None:
+    """Network add-ons (flannel, kube-proxy) run privileged: the sandbox must be too."""
+    pod = pod_manifest("privileged", [
+        busybox("root", "sleep 3600", securityContext={"privileged": True}),
+        busybox("plain", "sleep 3600")])
+    async with running_kubelet(node):
+        created = await create_bound_pod(client, namespace, pod, node.name)
+        await eventually(lambda: _running(client, namespace, "privileged"), "Running")
+        found = await containers_of(node.runtime, created["metadata"]["uid"])
+        by_name = {container.metadata.name: container for container in found}
+        mount = ["sh", "-c", "mkdir -p /scratch && mount -t tmpfs none /scratch"]  # CAP_SYS_ADMIN
+        async with CRIClient(node.runtime.endpoint) as cri:
+            privileged = await cri.exec_sync(by_name["root"].id, mount, 10)
+            plain = await cri.exec_sync(by_name["plain"].id, mount, 10)
+    assert privileged.exit_code == 0, privileged.stderr
+    assert plain.exit_code != 0
+
+
 async def test_the_node_registers_ready_with_capacity_and_renews_its_lease(
         node: Node, client: Client) -> None:
     async with running_kubelet(node, register_with_taints=(
