@@ -1,6 +1,6 @@
 """The generated table carries real traffic: a Service's ClusterIP reaches both of its pods from
 another pod, from the node and from a pod to itself; NodePorts answer on the node's address;
-Services without endpoints are refused; `kubeadmpy-proxy --cleanup` removes the table. All of
+Services without endpoints are refused; ClientIP affinity sticks; `--cleanup` removes the table. All of
 it inside namespaces this test creates (see proxy_netns)."""
 
 from __future__ import annotations
@@ -92,3 +92,12 @@ def test_cleanup_removes_the_table_and_is_idempotent(mini: MiniNode) -> None:
         assert "removed table ip kube-proxy" in done.stdout
     listing = sh("ip", "netns", "exec", mini.node, "nft", "list", "tables")
     assert "kube-proxy" not in listing
+
+
+def test_client_ip_affinity_keeps_a_client_on_one_pod(mini: MiniNode) -> None:
+    sticky = ServicePort("default", "sticky", "", "TCP", "10.96.0.30", 80,
+                         endpoints=(Endpoint(POD_A, 8080), Endpoint(POD_B, 8080)),
+                         affinity_seconds=60)
+    program(mini, sticky)
+    answers = {mini.connect(mini.ns("client"), "10.96.0.30", 80) for _ in range(8)}
+    assert len(answers) == 1 and answers <= {"pod-a", "pod-b"}

@@ -4,6 +4,7 @@ flags override the file, and every bad input is a clear error naming the field."
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,33 @@ def test_the_executable_reports_bad_input_without_a_traceback() -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("kubeadmpy-proxy: --proxy-mode: 'kernelspace' is not")
     assert "Traceback" not in result.stderr
+
+
+def run_proxy(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kubeadmpy.proxy.main", *argv],
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_a_missing_kubeconfig_is_reported_under_its_flag() -> None:
+    result = run_proxy("--kubeconfig", "/nonexistent/proxy.conf")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "kubeadmpy-proxy: --kubeconfig: cannot read /nonexistent/proxy.conf" in result.stderr
+
+
+def test_a_healthz_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "proxy.conf"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1",
+                                               "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_proxy("--kubeconfig", str(kubeconfig),
+                           "--healthz-bind-address", f"127.0.0.1:{port}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("kubeadmpy-proxy: ") and "address already in use" in (
+        result.stderr.lower())
