@@ -1,7 +1,7 @@
 """The generated table carries real traffic: a Service's ClusterIP reaches both of its pods from
 another pod, from the node and from a pod to itself; NodePorts answer on the node's address;
-Services without endpoints are refused; ClientIP affinity sticks; `--cleanup` removes the table. All of
-it inside namespaces this test creates (see proxy_netns)."""
+Services without endpoints are refused; ClientIP affinity sticks; `--cleanup` removes the
+table. All of it inside namespaces this test creates (see proxy_netns)."""
 
 from __future__ import annotations
 
