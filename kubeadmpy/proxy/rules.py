@@ -195,34 +195,39 @@ def _base_chains(table: _Table, settings: RuleSettings) -> None:
 
 
 def render(ports: Iterable[ServicePort], settings: RuleSettings) -> str:
-    """The complete `table ip kube-proxy { ... }` block for these service ports."""
+    """The complete `table ip kube-proxy { ... }` block for these service ports.
+
+    A map key (ClusterIP . proto . port, or proto . NodePort) is given to the first service port
+    that claims it, in the stable order of `ports`: the API server never hands one out twice,
+    but caches can briefly hold an old and a new owner, and a duplicate element would make nft
+    refuse the whole transaction, i.e. every sync until the caches agree.
+    """
     ports = list(ports)
     table = _Table()
     _base_chains(table, settings)
-    service_ips: list[str] = []
-    node_ports: list[str] = []
-    no_endpoint_services: list[str] = []
-    no_endpoint_nodeports: list[str] = []
+    by_ip: dict[str, tuple[str, str]] = {}  # key → (map, verdict)
+    by_node_port: dict[str, tuple[str, str]] = {}
     endpoints_seen: set[str] = set()
     for port in ports:
         proto, svc = port.protocol.lower(), service_chain(port)
         ip_key = f"{port.cluster_ip} . {proto} . {port.port}"
+        if ip_key in by_ip:
+            continue
         internal = _selected(port, port.internal_local, settings)
         if internal:
-            service_ips.append(f"{ip_key} : goto {svc}")
+            by_ip[ip_key] = ("service-ips", f"goto {svc}")
             table.chain(svc, _service_rules(port, settings, internal))
         else:  # upstream: reject when there are none at all, drop when only local ones lack
-            verdict = "drop" if port.endpoints else "goto reject-chain"
-            no_endpoint_services.append(f"{ip_key} : {verdict}")
-        if port.node_port:
-            np_key = f"{proto} . {port.node_port}"
-            external = _selected(port, port.external_local, settings)
-            if external:
-                node_ports.append(f"{np_key} : goto {external_chain(port)}")
+            by_ip[ip_key] = ("no-endpoint-services",
+                             "drop" if port.endpoints else "goto reject-chain")
+        np_key = f"{proto} . {port.node_port}"
+        if port.node_port and np_key not in by_node_port:
+            if _selected(port, port.external_local, settings):
+                by_node_port[np_key] = ("service-nodeports", f"goto {external_chain(port)}")
                 table.chain(external_chain(port), _external_rules(port, settings))
             else:
-                verdict = "drop" if port.endpoints else "goto reject-chain"
-                no_endpoint_nodeports.append(f"{np_key} : {verdict}")
+                by_node_port[np_key] = ("no-endpoint-nodeports",
+                                        "drop" if port.endpoints else "goto reject-chain")
         for endpoint in port.endpoints:
             chain = endpoint_chain(port, endpoint)
             if chain in endpoints_seen:
@@ -238,10 +243,12 @@ def render(ports: Iterable[ServicePort], settings: RuleSettings) -> str:
                      cluster_ips)
     ip_map = "type ipv4_addr . inet_proto . inet_service : verdict"
     port_map = "type inet_proto . inet_service : verdict"
-    table.collection("map", "service-ips", [ip_map], service_ips)
-    table.collection("map", "service-nodeports", [port_map], node_ports)
-    table.collection("map", "no-endpoint-services", [ip_map], no_endpoint_services)
-    table.collection("map", "no-endpoint-nodeports", [port_map], no_endpoint_nodeports)
+    for name, header, owners in (("service-ips", ip_map, by_ip),
+                                 ("service-nodeports", port_map, by_node_port),
+                                 ("no-endpoint-services", ip_map, by_ip),
+                                 ("no-endpoint-nodeports", port_map, by_node_port)):
+        table.collection("map", name, [header], [f"{key} : {verdict}" for key, (owner, verdict)
+                                                 in owners.items() if owner == name])
     return table.text()
 
 

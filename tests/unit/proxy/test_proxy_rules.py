@@ -226,3 +226,19 @@ def test_the_real_nft_accepts_the_whole_replace_transaction() -> None:
     empty = subprocess.run([str(NFT), "-c", "-f", "-"], text=True, capture_output=True,
                            input=rules.replace_script(render([], [])), check=False)
     assert empty.returncode == 0, empty.stderr
+
+
+def test_a_key_two_services_claim_goes_to_the_first_so_nft_never_refuses_the_table() -> None:
+    first = service("a-first", "10.96.0.10", port(80, node_port=30080), type="NodePort")
+    second = service("b-second", "10.96.0.10", port(80, node_port=30080), type="NodePort")
+    piece = endpoint_slice("a-first", endpoint("10.244.1.2"),
+                           ports=[{"port": 80, "protocol": "TCP"}])
+    table = render([second, first], [piece])  # "first" in (namespace, name) order
+    assert list(elements(table, "service-ips")) == ["10.96.0.10 . tcp . 80"]
+    assert "default/a-first" in elements(table, "service-ips")["10.96.0.10 . tcp . 80"]
+    assert elements(table, "no-endpoint-services") == {}
+    assert list(elements(table, "service-nodeports")) == ["tcp . 30080"]
+    if NFT is not None:
+        checked = subprocess.run([NFT, "-c", "-f", "-"], input=rules.replace_script(table),
+                                 text=True, capture_output=True, check=False)
+        assert checked.returncode == 0, checked.stderr
