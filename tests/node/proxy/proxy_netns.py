@@ -2,7 +2,7 @@
 
 `node` holds a bridge (10.244.0.1/24, the pod network) and an uplink (192.168.77.2/24) to an
 `outside` namespace that is also its default route, like a real node's; pod namespaces hang on
-the bridge, each with a one-line TCP server that answers its own name. Nothing is created in
+the bridge, each with a tiny TCP and UDP server that answers its own name. Nothing is created in
 the host's namespace, and `close()` removes every namespace and process, also after failures.
 """
 
@@ -19,8 +19,15 @@ GATEWAY = "10.244.0.1"
 CLUSTER_CIDR = "10.244.0.0/16"
 
 _SERVER = """
-import socket, sys
+import socket, sys, threading
 name, port = sys.argv[1], int(sys.argv[2])
+def answer_udp():
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", port))
+    while True:
+        _, peer = udp.recvfrom(100)
+        udp.sendto(name.encode(), peer)
+threading.Thread(target=answer_udp, daemon=True).start()
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("0.0.0.0", port))
@@ -34,9 +41,17 @@ while True:
 
 _CLIENT = """
 import socket, sys
+host, port, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
-    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as conn:
-        print(conn.recv(100).decode() or "empty")
+    if proto == "udp":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as conn:
+            conn.settimeout(3)
+            conn.connect((host, port))
+            conn.send(b"?")
+            print(conn.recv(100).decode() or "empty")
+    else:
+        with socket.create_connection((host, port), timeout=3) as conn:
+            print(conn.recv(100).decode() or "empty")
 except ConnectionRefusedError:
     print("refused")
 except TimeoutError:
@@ -115,16 +130,17 @@ class MiniNode:
             assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         return ns
 
-    def connect(self, ns: str, ip: str, port: int) -> str:
-        """What a TCP client in `ns` gets: the server's name, "refused", "timeout"..."""
-        return sh("ip", "netns", "exec", ns, sys.executable, "-c", _CLIENT, ip,
-                  str(port)).strip()
+    def connect(self, ns: str, ip: str, port: int, proto: str = "tcp") -> str:
+        """What a client in `ns` gets: the server's name, "refused", "timeout"..."""
+        return sh("ip", "netns", "exec", ns, sys.executable, "-c", _CLIENT, ip, str(port),
+                  proto).strip()
 
-    def answers(self, ns: str, ip: str, port: int, tries: int = 40) -> set[str]:
+    def answers(self, ns: str, ip: str, port: int, tries: int = 40,
+                proto: str = "tcp") -> set[str]:
         """Every distinct answer over up to `tries` connections (stops once two pods replied)."""
         seen: set[str] = set()
         for _ in range(tries):
-            seen.add(self.connect(ns, ip, port))
+            seen.add(self.connect(ns, ip, port, proto))
             if len(seen & set(self.pods)) >= 2:
                 break
         return seen

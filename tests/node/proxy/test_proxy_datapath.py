@@ -101,3 +101,13 @@ def test_client_ip_affinity_keeps_a_client_on_one_pod(mini: MiniNode) -> None:
     program(mini, sticky)
     answers = {mini.connect(mini.ns("client"), "10.96.0.30", 80) for _ in range(8)}
     assert len(answers) == 1 and answers <= {"pod-a", "pod-b"}
+
+
+def test_udp_services_are_balanced_and_refused_without_endpoints(mini: MiniNode) -> None:
+    dns = ServicePort("default", "dns", "dns", "UDP", "10.96.0.53", 53,
+                      endpoints=(Endpoint(POD_A, 8080), Endpoint(POD_B, 8080)))
+    gone = ServicePort("default", "gone", "", "UDP", "10.96.0.54", 53)
+    program(mini, dns, gone)
+    # Each client run is a new source port, so a new conntrack flow and a new pick.
+    assert mini.answers(mini.ns("client"), "10.96.0.53", 53, proto="udp") == {"pod-a", "pod-b"}
+    assert mini.connect(mini.ns("client"), "10.96.0.54", 53, "udp") == "refused"
