@@ -11,6 +11,7 @@ from kubeadmpy.cli import (
     certs_cmd,
     config_cmd,
     init_cmd,
+    join_cmd,
     kubeconfig_cmd,
     lab_cmd,
     remote_cmd,
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(init_cmd.app, name="init")
+app.add_typer(join_cmd.app, name="join")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(certs_cmd.app, name="certs")
 app.add_typer(kubeconfig_cmd.app, name="kubeconfig")

@@ -18,12 +18,15 @@ import asyncio
 import ipaddress
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from kubeadmpy.client import errors
+from kubeadmpy.client import Client, errors, load_kubeconfig
 from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.files import write_file
+from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
 from kubeadmpy.phases import apiclient, diagnosis
 from kubeadmpy.phases.init_api import api_timeout
 
@@ -83,9 +86,26 @@ def node_pod_cidr(node: dict[str, object]) -> str | None:
     return str(cidr) if cidr else None
 
 
-async def _wait_for_pod_cidr(ctx: InitContext, node_name: str, limit_seconds: float) -> str:
-    deadline = time.monotonic() + limit_seconds
-    async with apiclient.admin_client(ctx.paths) as client:
+@dataclass(frozen=True)
+class NodeNetwork:
+    """Which node's podCIDR to wait for, and with whose credentials (init: admin.conf; join:
+    the node's own kubelet.conf, since a worker has no admin credentials)."""
+
+    paths: HostPaths
+    node_name: str
+    pod_subnet: str
+    kubeconfig: PurePosixPath
+    cri_socket: str
+    timeout_seconds: float
+    dry_run: bool
+    out: Callable[[str], None]
+
+
+async def _wait_for_pod_cidr(network: NodeNetwork) -> str:
+    deadline = time.monotonic() + network.timeout_seconds
+    node_name = network.node_name
+    kubeconfig = load_kubeconfig(network.paths.host(network.kubeconfig))
+    async with Client(kubeconfig) as client:
         while True:
             try:
                 cidr = node_pod_cidr(await client.get("nodes", node_name))
@@ -94,52 +114,63 @@ async def _wait_for_pod_cidr(ctx: InitContext, node_name: str, limit_seconds: fl
             if cidr:
                 return cidr
             if time.monotonic() > deadline:
-                registration = ctx.bundle.init.node_registration
                 found = await diagnosis.control_plane_diagnosis(
-                    ctx.paths,
-                    node_name,
-                    registration.cri_socket or diagnosis.DEFAULT_RUNTIME_ENDPOINT,
+                    network.paths, node_name,
+                    network.cri_socket or diagnosis.DEFAULT_RUNTIME_ENDPOINT,
                 )
                 raise KubeadmpyError(
-                    f"[{TAG}] Node {node_name!r} got no podCIDR within {limit_seconds:.0f}s. "
-                    "Node IPAM in kube-controller-manager assigns it when init runs with "
-                    "--pod-network-cidr. What the container runtime shows:\n" + found
+                    f"[{TAG}] Node {node_name!r} got no podCIDR within "
+                    f"{network.timeout_seconds:.0f}s. Node IPAM in kube-controller-manager "
+                    "assigns it when init runs with --pod-network-cidr. What the container "
+                    "runtime shows:\n" + found
                 )
             await asyncio.sleep(0.2)
 
 
 def write_pod_network(ctx: InitContext) -> None:
+    """Init's phase: the control-plane node's bridge CNI config, read with admin.conf."""
+    write_node_network(NodeNetwork(
+        paths=ctx.paths,
+        node_name=ctx.bundle.init.node_registration.name,
+        pod_subnet=ctx.bundle.cluster.networking.pod_subnet,
+        kubeconfig=KUBERNETES_DIR / "admin.conf",
+        cri_socket=ctx.bundle.init.node_registration.cri_socket,
+        timeout_seconds=api_timeout(ctx).total_seconds(),
+        dry_run=ctx.dry_run,
+        out=ctx.out,
+    ))
+
+
+def write_node_network(network: NodeNetwork) -> None:
     """Wait for this node's podCIDR and write the bridge CNI config for it."""
-    pod_subnet = ctx.bundle.cluster.networking.pod_subnet
-    if not pod_subnet:
-        ctx.out(
+    out = network.out
+    if not network.pod_subnet:
+        out(
             f"[{TAG}] No --pod-network-cidr (networking.podSubnet): nodes get no podCIDR, so "
             "no CNI config is written; install a pod network addon yourself"
         )
         return
-    if ctx.dry_run:
-        ctx.out(
-            f"[dryrun] [{TAG}] Would wait for the node's podCIDR (from {pod_subnet}) and write "
-            f"{BRIDGE_CONFLIST} (bridge {BRIDGE_DEVICE} + host-local)"
+    if network.dry_run:
+        out(
+            f"[dryrun] [{TAG}] Would wait for the node's podCIDR (from {network.pod_subnet}) "
+            f"and write {BRIDGE_CONFLIST} (bridge {BRIDGE_DEVICE} + host-local)"
         )
         return
-    if ctx.paths.root.as_posix() != "/":
-        ctx.out(f"[{TAG}] --root-dir {ctx.paths.root} is set: no node registers, nothing written")
+    if network.paths.root.as_posix() != "/":
+        out(f"[{TAG}] --root-dir {network.paths.root} is set: no node registers, nothing written")
         return
-    conf_dir = ctx.paths.host(CNI_CONF_DIR)
+    conf_dir = network.paths.host(CNI_CONF_DIR)
     if others := foreign_cni_configs(conf_dir):
-        ctx.out(
+        out(
             f"[{TAG}] {CNI_CONF_DIR} already holds {', '.join(others)}: leaving the pod "
             "network to it"
         )
         return
-    node_name = ctx.bundle.init.node_registration.name
-    cidr = apiclient.run(
-        lambda: _wait_for_pod_cidr(ctx, node_name, api_timeout(ctx).total_seconds())
-    )
-    write_file(ctx.paths.host(BRIDGE_CONFLIST), bridge_conflist(cidr), mode=0o644, dir_mode=0o755)
-    ctx.out(
-        f'[{TAG}] Node {node_name} has podCIDR {cidr}: wrote "{BRIDGE_CONFLIST}" '
+    cidr = apiclient.run(lambda: _wait_for_pod_cidr(network))
+    write_file(network.paths.host(BRIDGE_CONFLIST), bridge_conflist(cidr), mode=0o644,
+               dir_mode=0o755)
+    out(
+        f'[{TAG}] Node {network.node_name} has podCIDR {cidr}: wrote "{BRIDGE_CONFLIST}" '
         f"(bridge {BRIDGE_DEVICE} + host-local; replace it with a pod network addon for "
         "more than one node)"
     )
