@@ -206,6 +206,10 @@ def default_kubeadmpy(
     flannel.vni = v1alpha1.DEFAULT_FLANNEL_VNI if flannel.vni is None else flannel.vni
     flannel.port = v1alpha1.DEFAULT_FLANNEL_PORT if flannel.port is None else flannel.port
     config.storage.csi_plugin = config.storage.csi_plugin or "hostpath"
-    if config.secrets_encryption.enabled is None:
-        config.secrets_encryption.enabled = False
+    encryption = config.secrets_encryption
+    if encryption.enabled is None:
+        encryption.enabled = False
+    encryption.provider = encryption.provider or v1alpha1.DEFAULT_SECRETS_ENCRYPTION_PROVIDER
+    if encryption.resources is None:
+        encryption.resources = list(v1alpha1.DEFAULT_SECRETS_ENCRYPTION_RESOURCES)
     return config

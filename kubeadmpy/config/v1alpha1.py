@@ -18,6 +18,11 @@ CONTROL_PLANE_FLAVORS = ("python", "upstream")
 NETWORK_PLUGINS = ("flannel",)
 FLANNEL_BACKENDS = ("vxlan",)
 CSI_PLUGINS = ("hostpath", "none")
+# The providers `secretsEncryption.provider` may name: upstream's local-key providers (kms needs
+# a plugin we do not run). kubespray's kube_encryption_algorithm takes the same names.
+SECRETS_ENCRYPTION_PROVIDERS = ("aescbc", "aesgcm", "secretbox")
+DEFAULT_SECRETS_ENCRYPTION_PROVIDER = "secretbox"  # kubespray's default, and upstream's advice
+DEFAULT_SECRETS_ENCRYPTION_RESOURCES = ("secrets",)
 
 # Flannel's own defaults: VNI 1 and the Linux kernel's VXLAN port 8472.
 DEFAULT_FLANNEL_VNI = 1
@@ -45,9 +50,15 @@ class StorageOptions:
 
 @dataclass(kw_only=True)
 class SecretsEncryption:
-    """Encryption at rest of Secrets in etcd; the security work fills in providers and keys."""
+    """Encryption at rest in etcd: init writes an EncryptionConfiguration with one random key.
+
+    `resources` is optional (None: the default, Secrets) so that an explicit empty list can be
+    told apart from an absent one and rejected instead of silently encrypting nothing.
+    """
 
     enabled: bool | None = None
+    provider: str = ""
+    resources: list[str] | None = None
 
 
 @dataclass(kw_only=True)

@@ -42,6 +42,7 @@ MIN_SERVICE_ADDRESSES = 10
 MAX_SERVICE_SUBNET_BITS = 20  # so at most /12 for IPv4 and /108 for IPv6
 MIN_MTU, MAX_MTU = 576, 65535
 MAX_VXLAN_VNI = 2**24 - 1
+RESOURCE_NAME_FORMAT = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # a DNS label
 
 Problems = list[FieldProblem]
 
@@ -375,7 +376,32 @@ def validate_kubeadmpy(config: v1alpha1.KubeadmpyConfiguration) -> Problems:
     if flannel.mtu is not None:
         _in_range("network.flannel.mtu", flannel.mtu, MIN_MTU, MAX_MTU, problems)
     _one_of("storage.csiPlugin", config.storage.csi_plugin, v1alpha1.CSI_PLUGINS, problems)
+    _secrets_encryption("secretsEncryption", config.secrets_encryption, problems)
     return problems
+
+
+def _secrets_encryption(path: str, encryption: v1alpha1.SecretsEncryption,
+                        problems: Problems) -> None:
+    """Checked also when disabled, so a typo does not wait for the day someone enables it."""
+    _one_of(f"{path}.provider", encryption.provider, v1alpha1.SECRETS_ENCRYPTION_PROVIDERS,
+            problems)
+    resources = encryption.resources or []
+    if encryption.enabled and not resources:
+        problems.append(FieldProblem(f"{path}.resources", "is empty, so nothing would be "
+                                     "encrypted", "List resources such as [secrets], or leave "
+                                     "the field out to encrypt Secrets"))
+    seen: set[str] = set()
+    for i, resource in enumerate(resources):
+        name, dot, group = resource.partition(".")
+        if not RESOURCE_NAME_FORMAT.match(name) or (dot and not is_dns1123_subdomain(group)):
+            problems.append(FieldProblem(
+                f"{path}.resources[{i}]", f"{resource!r} is not a resource name",
+                "Use the lower-case plural name, with the API group for resources outside the "
+                "core group: secrets, configmaps, deployments.apps"))
+        elif resource in seen:
+            problems.append(FieldProblem(f"{path}.resources[{i}]", f"{resource!r} is listed "
+                                         "twice", "List each resource once"))
+        seen.add(resource)
 
 
 def cross_check_init(cluster: v1beta4.ClusterConfiguration,

@@ -11,16 +11,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DRY_RUN_DIR_ENV = "KUBEADMPY_INIT_DRYRUN_DIR"
-SECRET_MARKERS = ("PRIVATE KEY", "client-key-data", "BEGIN CERTIFICATE", "token:")
+SECRET_MARKERS = ("PRIVATE KEY", "client-key-data", "BEGIN CERTIFICATE", "token:",
+                  "kind: EncryptionConfiguration")
 
 
-def dry_run_root(environ: Mapping[str, str]) -> Path:
-    """`$KUBEADMPY_INIT_DRYRUN_DIR` (created if missing), else a fresh temporary directory."""
-    wanted = environ.get(DRY_RUN_DIR_ENV)
+def dry_run_root(environ: Mapping[str, str], command: str = "init") -> Path:
+    """`$KUBEADMPY_<COMMAND>_DRYRUN_DIR` (created if missing), else a fresh temporary directory."""
+    wanted = environ.get(DRY_RUN_DIR_ENV.replace("INIT", command.upper()))
     if wanted:
         Path(wanted).mkdir(parents=True, exist_ok=True)
         return Path(wanted)
-    return Path(tempfile.mkdtemp(prefix="kubeadmpy-init-dryrun-"))
+    return Path(tempfile.mkdtemp(prefix=f"kubeadmpy-{command}-dryrun-"))
 
 
 def describe_written_files(root: Path) -> list[str]:

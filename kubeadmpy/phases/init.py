@@ -1,17 +1,16 @@
 """The `init` workflow: kubeadm's phases, in kubeadm's order, over an explicit context.
 
-File phases (certs, kubeconfig, etcd, control-plane) write what kubeadm writes; containerd and
-kubelet-start make this machine a node (`node_runtime`); the API phases (`init_api`) wait for the
-static pods' API server and store kubeadm's objects. kubeadmpy adds two phases of its own: the
-containerd set-up (kubeadm leaves the runtime to the user) and `pod-network`, a single-node
-bridge CNI on the node's podCIDR until flannel ships (`pod_network`). ``--dry-run`` describes
-every step instead of taking it.
+File phases (certs, kubeconfig, etcd, control-plane) write what kubeadm writes; with
+`secretsEncryption` enabled, control-plane/apiserver first writes the apiserver's
+EncryptionConfiguration (`encryption`). containerd and kubelet-start make this machine a node
+(`node_runtime`); the API phases (`init_api`) wait for the static pods' API server and store
+kubeadm's objects. kubeadmpy adds two phases of its own: the containerd set-up (kubeadm leaves
+the runtime to the user) and `pod-network`, a single-node bridge CNI on the node's podCIDR until
+flannel ships (`pod_network`). ``--dry-run`` describes every step instead of taking it.
 """
 
 from __future__ import annotations
 
-import io
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,8 +19,8 @@ from kubeadmpy import pki
 from kubeadmpy.config import InitBundle
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
-from kubeadmpy.phases import init_api, init_values, node_runtime, pod_network
-from kubeadmpy.phases.preflight import PreflightFailed, init_checks, run_preflight
+from kubeadmpy.phases import encryption, init_api, init_values, node_runtime, pod_network
+from kubeadmpy.phases.preflight import init_checks
 from kubeadmpy.phases.preflight.from_config import ignore_list, init_context
 from kubeadmpy.phases.workflow import Phase, Workflow
 from kubeadmpy.render import (
@@ -69,29 +68,15 @@ class InitContext:
 
 
 def run_preflight_checks(ctx: InitContext) -> None:
-    ctx.out("[preflight] Running pre-flight checks")
     checks = init_checks(init_context(ctx.bundle.init, ctx.bundle.cluster, ctx.paths))
-    ignore = ignore_list(ctx.ignore_preflight_errors, ctx.bundle.init.node_registration)
-    already_all = any(name.strip().lower() == "all" for name in ignore)
-    if not already_all and "containerd" not in ctx.skip_phases and shutil.which("containerd"):
-        # The containerd phase below starts the runtime; it need not run before init.
-        ignore = [*ignore, "CRI"]
-    buffer = io.StringIO()
-    try:
-        run_preflight(checks, ignore, buffer)
-    except PreflightFailed as failed:
-        if not ctx.dry_run:
-            raise
-        # A dry run shows what a real run would do, including where it would stop.
-        ctx.out(_strip(buffer.getvalue()))
-        ctx.out("[dryrun] A real init would stop here:\n" + str(failed))
-        return
-    if text := _strip(buffer.getvalue()):
-        ctx.out(text)
-
-
-def _strip(text: str) -> str:
-    return text.rstrip("\n")
+    node_runtime.run_node_preflight(
+        checks,
+        ignore_list(ctx.ignore_preflight_errors, ctx.bundle.init.node_registration),
+        containerd_phase_runs="containerd" not in ctx.skip_phases,
+        dry_run=ctx.dry_run,
+        out=ctx.out,
+        command="init",
+    )
 
 
 def _cert_phase(name: str) -> Callable[[InitContext], None]:
@@ -146,6 +131,12 @@ def _control_plane_phase(component: str) -> Callable[[InitContext], None]:
         _write(ctx, "control-plane", files, f'Creating static Pod manifest for "{component}" at')
 
     return run
+
+
+def write_api_server_manifest(ctx: InitContext) -> None:
+    """The kube-apiserver manifest, after the EncryptionConfiguration it may point at."""
+    encryption.ensure_encryption_config(ctx)
+    _control_plane_phase("kube-apiserver")(ctx)
 
 
 def start_kubelet(ctx: InitContext) -> None:
@@ -264,7 +255,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
             Phase(
                 "apiserver",
                 "Generates the kube-apiserver static Pod manifest",
-                run=_control_plane_phase("kube-apiserver"),
+                run=write_api_server_manifest,
             ),
             Phase(
                 "controller-manager",

@@ -80,6 +80,8 @@ def control_plane_values(bundle: InitBundle, paths: HostPaths) -> ControlPlaneVa
         proxy_env=render.proxy_env(os.environ),
         ca_cert_dirs=render.present_ca_cert_dirs(paths),
         external_ca=ca_crt.exists() and not ca_key.exists(),
+        encryption_provider_config=(str(render.ENCRYPTION_CONFIG)
+                                    if bundle.kubeadmpy.secrets_encryption.enabled else ""),
     )
 
 

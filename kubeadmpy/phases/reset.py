@@ -3,8 +3,8 @@
 Like kubeadm, reset is best-effort and says what it left: it stops the kubelet, removes every
 pod from containerd, unmounts the kubelet's volumes and removes the *contents* of the manifests
 dir, the kubelet dir, the certificates dir, the CNI state dir and the pod log dirs, the
-kubeconfig files, the etcd data dir of a local etcd, and the single-node pod network init wrote
-(its CNI config and bridge).
+kubeconfig files, the etcd data dir of a local etcd, the single-node pod network init wrote
+(its CNI config and bridge), and the encryption-at-rest key folder (/etc/kubernetes/encryption).
 CNI configs it did not write, iptables rules, $HOME/.kube/config and the running containerd stay;
 it prints how to clean those by hand.
 """
@@ -30,6 +30,7 @@ from kubeadmpy.paths import (
 )
 from kubeadmpy.phases import pod_network, reset_node
 from kubeadmpy.phases.workflow import Phase, Workflow
+from kubeadmpy.render.encryption import ENCRYPTION_DIR
 
 CNI_STATE_DIR = PurePosixPath("/var/lib/cni")
 # The CRI log files of the pods reset removed: a static pod's uid (and so its log directory) is
@@ -150,6 +151,7 @@ def cleanup_node(ctx: ResetContext) -> None:
     if ctx.cleanup_tmp_dir:
         _remove_contents(ctx, KUBERNETES_DIR / "tmp")
     remove_pod_network(ctx)
+    remove_encryption_config(ctx)
     files = [*KUBECONFIG_FILES.values(), "bootstrap-kubelet.conf"]
     for name in files:
         _remove_path(ctx, KUBERNETES_DIR / name)
@@ -176,6 +178,20 @@ def remove_pod_network(ctx: ResetContext) -> None:
         ctx.out(f"[reset] WARNING: could not delete {problem}")
     else:
         ctx.out(f"[reset] Deleted the network bridge {pod_network.BRIDGE_DEVICE}")
+
+
+def remove_encryption_config(ctx: ResetContext) -> None:
+    """Remove the EncryptionConfiguration folder init wrote, key included.
+
+    With a local etcd its data is wiped too; data encrypted into an etcd elsewhere can no longer
+    be read, so the line says so (docs/configuration.md asks to back the key up first).
+    """
+    if not ctx.paths.host(ENCRYPTION_DIR).exists():
+        return
+    _remove_path(ctx, ENCRYPTION_DIR)
+    if not ctx.dry_run:
+        ctx.out(f"[reset] Deleted the encryption at rest keys: {ENCRYPTION_DIR} (values an "
+                "external etcd holds encrypted with them can no longer be read)")
 
 
 def left_behind(ctx: ResetContext) -> list[str]:

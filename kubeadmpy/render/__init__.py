@@ -1,5 +1,5 @@
-"""Rendering of node files: control-plane static pods, kubelet and containerd configuration,
-systemd units.
+"""Rendering of node files: control-plane static pods, the API server's EncryptionConfiguration,
+kubelet and containerd configuration, systemd units.
 
 Every renderer takes explicit values (frozen dataclasses; the config module maps kubeadm
 configuration onto them), renders a Jinja2 template from templates/, parses the result back and
@@ -13,6 +13,13 @@ from kubeadmpy.render.containerd import (
     ContainerdValues,
     needs_restrict_oom_score_adj,
     render_containerd_config,
+)
+from kubeadmpy.render.encryption import (
+    ENCRYPTION_CONFIG,
+    ENCRYPTION_DIR,
+    EncryptionValues,
+    new_encryption_key,
+    render_encryption_config,
 )
 from kubeadmpy.render.environment import RenderedFile, RenderError
 from kubeadmpy.render.hostfacts import present_ca_cert_dirs, proxy_env
@@ -39,6 +46,8 @@ from kubeadmpy.render.versions import ETCD_IMAGE_TAGS, PAUSE_IMAGE_TAGS, parse_k
 
 __all__ = [
     "COMPONENTS",
+    "ENCRYPTION_CONFIG",
+    "ENCRYPTION_DIR",
     "ETCD_IMAGE_TAGS",
     "PAUSE_IMAGE_TAGS",
     "Arg",
@@ -46,6 +55,7 @@ __all__ = [
     "ComponentSpec",
     "ContainerdValues",
     "ControlPlaneValues",
+    "EncryptionValues",
     "EnvVar",
     "EtcdMember",
     "ExternalEtcd",
@@ -63,12 +73,14 @@ __all__ = [
     "manifest_path",
     "merge_args",
     "needs_restrict_oom_score_adj",
+    "new_encryption_key",
     "parse_kubernetes_version",
     "present_ca_cert_dirs",
     "proxy_env",
     "render_containerd_config",
     "render_containerd_unit",
     "render_control_plane",
+    "render_encryption_config",
     "render_etcd",
     "render_kubelet",
     "render_kubelet_units",

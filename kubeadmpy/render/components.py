@@ -129,6 +129,8 @@ def api_server_args(values: ControlPlaneValues) -> list[Arg]:
     # An authorization config file replaces the mode flag (the two cannot be combined).
     if last_value(extra, "authorization-config") is None:
         defaults.append(Arg("authorization-mode", "Node,RBAC"))
+    if values.encryption_provider_config:
+        defaults.append(Arg("encryption-provider-config", values.encryption_provider_config))
     defaults += _api_server_etcd_args(values)
     return defaults + _feature_gates(values)
 
@@ -189,8 +191,16 @@ def _external_etcd_volumes(values: ControlPlaneValues) -> list[HostPathMount]:
             for index, folder in enumerate(sorted(dirs))]
 
 
+def _encryption_volumes(values: ControlPlaneValues) -> list[HostPathMount]:
+    """The EncryptionConfiguration's folder, read-only: the server only reads its key."""
+    if not values.encryption_provider_config:
+        return []
+    folder = posixpath.dirname(values.encryption_provider_config)
+    return [HostPathMount("encryption-config", folder, folder, True, "DirectoryOrCreate")]
+
+
 def api_server_volumes(values: ControlPlaneValues, merged: Sequence[Arg]) -> list[HostPathMount]:
-    return _ca_volumes(values) + _external_etcd_volumes(values)
+    return _ca_volumes(values) + _external_etcd_volumes(values) + _encryption_volumes(values)
 
 
 def api_server_annotations(values: ControlPlaneValues) -> dict[str, str]:

@@ -11,7 +11,8 @@ Where the fields come from (kubeadm v1beta4 / KubeadmpyConfiguration):
   node_name ← nodeRegistration.name; service_subnet, pod_subnet, dns_domain ← networking;
   etcd ← etcd.local (dataDir, imageRepository, imageTag, extraArgs, extraEnvs) or etcd.external;
   api_server, controller_manager, scheduler ← extraArgs / extraVolumes / extraEnvs of each;
-  health_check_timeout_seconds ← timeouts.controlPlaneComponentHealthCheck.
+  health_check_timeout_seconds ← timeouts.controlPlaneComponentHealthCheck;
+  encryption_provider_config ← secretsEncryption.enabled (the file init writes, or "").
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ class ControlPlaneValues:
     ca_cert_dirs: tuple[str, ...] = ()
     # True when ca.key is absent (external CA): the controller-manager gets no signing files.
     external_ca: bool = False
+    # The EncryptionConfiguration the apiserver reads (--encryption-provider-config, its folder
+    # mounted read-only); "" when Secrets are not encrypted at rest.
+    encryption_provider_config: str = ""
 
     @property
     def version(self) -> KubernetesVersion:
@@ -182,6 +186,10 @@ def validate_control_plane_values(values: ControlPlaneValues) -> None:
         raise ConfigError("etcd.external.endpoints", "is empty", "list at least one etcd URL")
     for index, volume in enumerate(values.extra_host_volumes):
         _check_volume(volume, f"extraHostVolumes[{index}]")
+    config = values.encryption_provider_config
+    if config and (not config.startswith("/") or config.endswith("/")):
+        raise ConfigError("encryptionProviderConfig", f"{config!r} is not an absolute file path",
+                          "give the path of a file, such as /etc/kubernetes/encryption/config.yaml")
 
 
 def _check_extras(extras: ComponentExtras, component: str) -> None:
