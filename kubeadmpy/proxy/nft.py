@@ -38,12 +38,13 @@ async def run_script(script: str, command: Sequence[str] = DEFAULT_COMMAND, *,
         raise NftError(f"nft -f failed: {words}")
 
 
-async def table_exists(family: str, table: str,
+async def table_exists(family: str, table: str, chain: str,
                        command: Sequence[str] = DEFAULT_COMMAND) -> bool:
-    """Whether the table is in the kernel now (someone may have flushed the ruleset)."""
+    """Whether the table is in the kernel now (someone may have flushed the ruleset). One small
+    chain of it is listed, not the whole table, which can be megabytes on a large cluster."""
     try:
         process = await asyncio.create_subprocess_exec(
-            *command, "list", "table", family, table, stdout=asyncio.subprocess.DEVNULL,
+            *command, "list", "chain", family, table, chain, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
     except OSError:
         return False

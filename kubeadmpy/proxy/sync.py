@@ -67,8 +67,8 @@ class Proxier:
         started = time.monotonic()
         text = self.desired()
         command = self.settings.nft_command
-        if text != self.applied_text or not await nft.table_exists(rules.FAMILY, rules.TABLE,
-                                                                   command):
+        if text != self.applied_text or not await nft.table_exists(
+                rules.FAMILY, rules.TABLE, "services", command):
             await nft.run_script(rules.replace_script(text), command)
             self.applied_text = text
             self.stats.applies += 1
