@@ -58,6 +58,7 @@ class Status:
     """What a test (or a health endpoint) can observe while flanneld runs."""
 
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # subnet.env written
+    waiting_for: str = ""  # "Node" or "podCIDR" while the Node is not there or not ready
     pod_cidr: ipaddress.IPv4Network | None = None
     vtep_mac: str = ""
     peers: list[vxlan.Peer] = field(default_factory=list)
@@ -85,10 +86,12 @@ class Flanneld:
         node = self.nodes.store.get(request.name)
         if node is None:
             log.info("waiting for Node %s to be registered", request.name)
+            self.status.waiting_for = "Node"
             return again
         cidr = node_annotations.pod_cidr(node)
         if cidr is None:
             log.info("waiting for node IPAM to give Node %s a podCIDR", request.name)
+            self.status.waiting_for = "podCIDR"
             return again
         if not cidr.subnet_of(conf.network):
             raise TerminalError(f"Node {request.name} has podCIDR {cidr}, outside Network "
@@ -121,6 +124,7 @@ class Flanneld:
         self.status.pod_cidr, self.status.vtep_mac = cidr, local.vtep_mac
         self.status.peers, self.status.skipped = peers, skipped
         self.status.syncs += 1
+        self.status.waiting_for = ""
         self.status.ready.set()
         return again
 
