@@ -152,6 +152,9 @@ def run_preflight_checks(ctx: JoinContext) -> None:
         command="join",
     )
     ctx.settings()
+    cluster, token = ctx.discovered(), ctx.tls_bootstrap_token
+    # kubeadm checks this in kubelet-start; here it is checked before anything is changed.
+    apiclient.run(lambda: join_kubelet.check_node_name_free(cluster, token, ctx.node_name))
 
 
 def start_containerd(ctx: JoinContext) -> None:
