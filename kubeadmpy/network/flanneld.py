@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -31,7 +32,7 @@ from kubeadmpy.client.controller import Controller, Request, Result, TerminalErr
 from kubeadmpy.client.informer import Informer, SharedInformerFactory
 from kubeadmpy.client.rest import Client
 from kubeadmpy.errors import ConfigError, KubeadmpyError
-from kubeadmpy.network import dataplane, masq, netconf, node_annotations, subnetenv, vxlan
+from kubeadmpy.network import dataplane, health, masq, netconf, node_annotations, subnetenv, vxlan
 from kubeadmpy.network.netlink import Kernel
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class Settings:
     resync_seconds: float = 5.0
     netns: str | None = None  # program the dataplane in this network namespace (tests)
     nft_command: tuple[str, ...] = ("nft",)
+    healthz_ip: str = "0.0.0.0"
+    healthz_port: int | None = None  # None (upstream's 0): no health endpoints; 0 in tests: any
     verbosity: int = 0
 
 
@@ -64,6 +67,14 @@ class Status:
     peers: list[vxlan.Peer] = field(default_factory=list)
     skipped: list[node_annotations.Skipped] = field(default_factory=list)
     syncs: int = 0
+    healthz_port: int = 0  # where /healthz and /readyz are served, once they are
+
+    def is_ready(self) -> bool:
+        return self.ready.is_set()
+
+    def waiting_reason(self) -> str:
+        what = self.waiting_for or "the first sync"
+        return f"waiting for {what}; subnet.env is not written yet"
 
 
 class Flanneld:
@@ -171,9 +182,15 @@ async def _serve(settings: Settings, conf: netconf.NetConf, client: Client,
     log.info("kubeadmpy-flanneld on node %s: Network %s, %s VNI %d port %d",
              settings.node_name, conf.network, conf.backend.device, conf.backend.vni,
              conf.backend.port)
-    async with asyncio.TaskGroup() as group:
-        group.create_task(factory.run())
-        group.create_task(controller.run())
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.healthz_port is not None:
+            daemon.status.healthz_port = await stack.enter_async_context(health.serving(
+                daemon.status, settings.healthz_ip, settings.healthz_port))
+            log.info("serving /healthz and /readyz on http://%s:%d", settings.healthz_ip,
+                     daemon.status.healthz_port)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(factory.run())
+            group.create_task(controller.run())
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -208,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
         help="Seconds between full re-checks of device, entries and rules.")
     add("--iptables-forward-rules", default="true",
         help="Accept forwarded pod-network traffic (true/false).")
+    add("--healthz-ip", default="0.0.0.0", help="Address for /healthz and /readyz.")
+    add("--healthz-port", type=int, default=0,
+        help="HTTP port for /healthz and /readyz (0: do not serve them).")
     add("-v", "--v", default="0", help="Log verbosity (4 and up logs debug).")
     return p
 
@@ -221,6 +241,9 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
     if args.iptables_resync < 1:
         raise ConfigError("--iptables-resync", f"{args.iptables_resync} is not a positive "
                           "number of seconds", "Use 1 or more (upstream's default is 5)")
+    if not 0 <= args.healthz_port <= 65535:
+        raise ConfigError("--healthz-port", f"{args.healthz_port} is not a port",
+                          "Use 1-65535, or 0 to serve no health endpoints")
     node_name = env.get("NODE_NAME", "").strip() or socket.gethostname().lower()
     try:
         verbosity = int(args.v)
@@ -231,7 +254,8 @@ def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Se
         net_conf_path=args.net_config_path, subnet_file=args.subnet_file,
         ifaces=tuple(args.iface), public_ip=args.public_ip, ip_masq=args.ip_masq,
         forward_rules=_truthy("--iptables-forward-rules", args.iptables_forward_rules),
-        resync_seconds=float(args.iptables_resync), verbosity=verbosity)
+        resync_seconds=float(args.iptables_resync), healthz_ip=args.healthz_ip,
+        healthz_port=args.healthz_port or None, verbosity=verbosity)
     dataplane.public_ip(settings.public_ip, ipaddress.IPv4Address(0))
     return settings
 

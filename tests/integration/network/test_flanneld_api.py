@@ -10,16 +10,18 @@ import ipaddress
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "node" / "network"))
 
 from apiserver_harness import Cluster  # isort: skip
 from client_harness import eventually  # isort: skip
+from flannel_netns import veth_namespace  # isort: skip
 from kubeadmpy.client import Client, load_kubeconfig
 from kubeadmpy.network import flanneld, node_annotations
 
@@ -36,18 +38,15 @@ def ip(netns: str, *args: str) -> str:
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    """A namespace standing in for the node's network: eth0 (10.214.1.1/24, test-only) is one
-    end of a veth pair whose other end stays inside the same namespace."""
-    name = f"kpfl{uuid.uuid4().hex[:6]}-api"
-    try:
-        subprocess.run(["ip", "netns", "add", name], check=True)
-        ip(name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
-        ip(name, "addr", "add", "10.214.1.1/24", "dev", "eth0")
-        for dev in ("lo", "eth0", "eth1"):
-            ip(name, "link", "set", dev, "up")
+    """The node's network: eth0 (10.214.1.1/24, test-only) of a veth pair in a namespace."""
+    with veth_namespace("api", "10.214.1.1/24") as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
+async def probe(status: flanneld.Status, path: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{status.healthz_port}{path}") as response:
+        return response.status, await response.text()
 
 
 def node(name: str, cidr: str | None = None, annotations: dict[str, str] | None = None
@@ -66,7 +65,8 @@ async def test_flanneld_annotates_its_node_and_routes_to_the_others(
     nft = ("ip", "netns", "exec", netns, "nft")
     settings = flanneld.Settings(
         node_name="node-a", net_conf_path=str(conf), subnet_file=str(subnet_file),
-        ifaces=("eth0",), ip_masq=True, resync_seconds=1, netns=netns, nft_command=nft)
+        ifaces=("eth0",), ip_masq=True, resync_seconds=1, netns=netns, nft_command=nft,
+        healthz_ip="127.0.0.1", healthz_port=0)
     status = flanneld.Status()
     async with Client(load_kubeconfig(own_cluster.kubeconfig)) as client:
         await client.create("nodes", node("node-a"))
@@ -79,11 +79,15 @@ async def test_flanneld_annotates_its_node_and_routes_to_the_others(
                 await eventually(lambda: status.waiting_for == "podCIDR", "waiting for IPAM")
                 assert not subnet_file.exists()
                 assert "flannel.1" not in ip(netns, "link")
+                assert await probe(status, "/healthz") == (200, "ok")
+                assert await probe(status, "/readyz") == (
+                    503, "not ready: waiting for podCIDR; subnet.env is not written yet")
 
                 # Node IPAM assigns the podCIDR: flanneld takes it from there.
                 await client.patch("nodes", "node-a", {"spec": {
                     "podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}})
                 await asyncio.wait_for(status.ready.wait(), 30)
+                assert await probe(status, "/readyz") == (200, "ok")
                 mac = ip(netns, "-br", "link", "show", "flannel.1").split()[2]
                 shown = json.loads(own_cluster.kubectl(
                     "1.33", "get", "node", "node-a", "-o",
@@ -118,5 +122,29 @@ async def test_flanneld_annotates_its_node_and_routes_to_the_others(
                 await eventually(lambda: "10.244.3.0/24 via 10.244.3.0" in ip(netns, "route"),
                                  "the route back after the device was deleted")
                 assert ip(netns, "-br", "link", "show", "flannel.1").split()[2] == mac
+            finally:
+                task.cancel()
+
+
+async def test_a_pod_cidr_outside_network_is_reported_and_nothing_is_programmed(
+        own_cluster: Cluster, netns: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    conf = tmp_path / "net-conf.json"
+    conf.write_text(json.dumps({"Network": "10.244.0.0/16"}))
+    settings = flanneld.Settings(node_name="node-x", net_conf_path=str(conf),
+                                 subnet_file=str(tmp_path / "subnet.env"), ifaces=("eth0",),
+                                 netns=netns)
+    status = flanneld.Status()
+    async with Client(load_kubeconfig(own_cluster.kubeconfig)) as client:
+        await client.create("nodes", node("node-x", "10.99.0.0/24"))
+        async with asyncio.TaskGroup() as group:
+            task = group.create_task(flanneld.run(settings, status, client))
+            try:
+                await eventually(lambda: "outside Network" in caplog.text, "the error logged")
+                assert ("Node node-x has podCIDR 10.99.0.0/24, outside Network 10.244.0.0/16 of "
+                        f"{conf}; make net-conf's Network the cluster's --pod-network-cidr"
+                        ) in caplog.text
+                assert not status.ready.is_set() and not (tmp_path / "subnet.env").exists()
+                assert "flannel.1" not in ip(netns, "link")
             finally:
                 task.cancel()

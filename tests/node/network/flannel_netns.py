@@ -67,6 +67,25 @@ def two_nodes() -> Iterator[tuple[FakeNode, FakeNode]]:
             run("ip", "link", "del", end, check=False)
 
 
+@contextmanager
+def veth_namespace(purpose: str, eth0: str, eth1: str = "", mtu: int = 1500) -> Iterator[str]:
+    """One namespace holding a veth pair eth0/eth1 (addresses given as CIDRs, eth1's
+    optional), both up, no default route; removed on the way out."""
+    name = f"kpfl{uuid.uuid4().hex[:6]}-{purpose}"
+    try:
+        run("ip", "netns", "add", name)
+        run("ip", "link", "add", "eth0", "mtu", str(mtu), "type", "veth", "peer", "name", "eth1",
+            netns=name)
+        for dev, address in (("eth0", eth0), ("eth1", eth1)):
+            if address:
+                run("ip", "addr", "add", address, "dev", dev, netns=name)
+        for dev in ("lo", "eth0", "eth1"):
+            run("ip", "link", "set", dev, "up", netns=name)
+        yield name
+    finally:
+        run("ip", "netns", "del", name, check=False)
+
+
 def node_object(node: FakeNode, annotations: dict[str, str] | None = None) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": node.name, "annotations": annotations or {}},

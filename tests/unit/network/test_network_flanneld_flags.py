@@ -19,12 +19,14 @@ def test_upstream_flags_become_settings() -> None:
         ["--kube-subnet-mgr", "--kubeconfig-file", "/etc/k.conf", "--iface", "eth1",
          "--iface", "10.0.0.5", "--ip-masq", "--public-ip", "192.0.2.7",
          "--subnet-file", "/tmp/s.env", "--net-config-path", "/tmp/n.json",
-         "--iptables-resync", "9", "--iptables-forward-rules", "false"],
+         "--iptables-resync", "9", "--iptables-forward-rules", "false",
+         "--healthz-ip", "127.0.0.1", "--healthz-port", "8081"],
         {"NODE_NAME": "worker-1"})
     assert settings == flanneld.Settings(
         node_name="worker-1", kubeconfig="/etc/k.conf", net_conf_path="/tmp/n.json",
         subnet_file="/tmp/s.env", ifaces=("eth1", "10.0.0.5"), public_ip="192.0.2.7",
-        ip_masq=True, forward_rules=False, resync_seconds=9.0)
+        ip_masq=True, forward_rules=False, resync_seconds=9.0, healthz_ip="127.0.0.1",
+        healthz_port=8081)
 
 
 def test_defaults_are_upstreams_paths() -> None:
@@ -33,6 +35,7 @@ def test_defaults_are_upstreams_paths() -> None:
     assert settings.net_conf_path == "/etc/kube-flannel/net-conf.json"
     assert (settings.ip_masq, settings.forward_rules, settings.resync_seconds) == (
         False, True, 5.0)
+    assert settings.healthz_port is None  # upstream's 0: no health endpoints
 
 
 @pytest.mark.parametrize(("argv", "field"), [
@@ -42,8 +45,10 @@ def test_defaults_are_upstreams_paths() -> None:
     (["--kube-subnet-mgr", "--iptables-forward-rules", "sometimes"],
      "--iptables-forward-rules"),
     (["--kube-subnet-mgr", "--v", "loud"], "--v"),
+    (["--kube-subnet-mgr", "--healthz-port", "70000"], "--healthz-port"),
 ], ids=["without --kube-subnet-mgr", "a zero resync period", "a public ip that is a name",
-        "forward rules neither true nor false", "a verbosity that is not a number"])
+        "forward rules neither true nor false", "a verbosity that is not a number",
+        "a health port beyond 65535"])
 def test_bad_flags_name_the_flag(argv: list[str], field: str) -> None:
     with pytest.raises(ConfigError) as caught:
         flanneld.parse_settings(argv, {"NODE_NAME": "n"})
