@@ -95,6 +95,9 @@ def test_pods_on_two_nodes_reach_each_other_over_vxlan(tmp_path: Path) -> None:
             assert added.returncode == 0, added.stdout + added.stderr
             result = json.loads(added.stdout)
             pod_ip[node.name] = result["ips"][0]["address"].split("/")[0]
+            checked = cni(plugin, "CHECK", node, f"sandbox-{node.name}",
+                          {**flannel_conf(tmp_path, node), "prevResult": result})
+            assert checked.returncode == 0, checked.stdout + checked.stderr
             assert pod_ip[node.name].startswith(str(node.pod_cidr.network_address)[:-1])
         assert "mtu 1450" in run("ip", "link", "show", "eth0", netns=a.pod_netns).stdout
         assert "table ip kubeadmpy-flannel" in run("nft", "list", "tables",

@@ -139,8 +139,11 @@ def test_del_of_an_unknown_container_succeeds(setup: dict[str, Any]) -> None:
     assert not (setup["tmp"] / "calls").exists()
 
 
-def test_check_of_an_unknown_container_is_error_3(setup: dict[str, Any]) -> None:
+def test_check_knows_added_containers_and_error_3_for_others(setup: dict[str, Any]) -> None:
     assert error_of(plugin("CHECK", setup["env"], setup["conf"]))["code"] == 3
+    assert plugin("ADD", setup["env"], setup["conf"]).returncode == 0
+    checked = plugin("CHECK", setup["env"], setup["conf"])
+    assert (checked.returncode, checked.stdout) == (0, "")
 
 
 def test_the_delegates_own_error_is_passed_on(setup: dict[str, Any]) -> None:
@@ -162,8 +165,12 @@ def test_without_subnet_env_add_says_flanneld_is_missing(setup: dict[str, Any]) 
     ({"name": ""}, 7, "name"),
     ({"delegate": "bridge"}, 7, "delegate: must be a JSON object"),
     ({"delegate": {"type": "nosuchplugin"}}, 7, "'nosuchplugin' not found in CNI_PATH"),
+    ({"delegate": {"type": 1}}, 7, "delegate.type: must be a string"),
+    ({"delegate": {"name": "x"}}, 7, "delegate.name: must not be set"),
+    ({"delegate": {"ipam": {}}}, 7, "delegate.ipam: must not be set"),
 ], ids=["an unknown cniVersion", "no network name", "a delegate that is not an object",
-        "a delegate not in CNI_PATH"])
+        "a delegate not in CNI_PATH", "a delegate type that is not a string",
+        "a delegate with its own name", "a delegate with its own ipam"])
 def test_a_bad_network_config_is_a_cni_error(setup: dict[str, Any], change: dict[str, Any],
                                              code: int, words: str) -> None:
     error = error_of(plugin("ADD", setup["env"], {**setup["conf"], **change}))
