@@ -160,14 +160,14 @@ def run_join(invocation: JoinInvocation, only: str | None) -> None:
         skip_phases=list(skip or []),
     )
     progress = PhaseProgress("join")
-    report = WORKFLOW.run(
+    WORKFLOW.run(
         ctx, only=only, skip=ctx.skip_phases, on_start=progress.on_start, on_done=progress.on_done
     )
     progress.finish()
     if dry_run:
         for line in describe_written_files(paths.root):
             typer.echo(line)
-    elif only is None and any(path == "kubelet-start" for path, _ in report.ran):
+    elif ctx.joined:
         typer.echo(JOINED_TEXT)
 
 

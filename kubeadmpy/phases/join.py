@@ -51,6 +51,7 @@ class JoinContext:
     _discovered: DiscoveredCluster | None = None
     _settings: ClusterSettings | None = None
     _tls_token: str = ""
+    joined: bool = False  # the kubelet did its TLS bootstrap and the Node exists
 
     @property
     def node_name(self) -> str:
@@ -198,6 +199,7 @@ def start_kubelet(ctx: JoinContext) -> None:
     )
     ctx.out(f"[kubelet-start] The kubelet got its client certificate and registered Node "
             f"{ctx.node_name} in {seconds:.1f}s")
+    ctx.joined = True
     ctx.paths.host(join_kubelet.BOOTSTRAP_KUBELET_CONF).unlink(missing_ok=True)
 
 
