@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeadmpy.client.config import load_config
 from kubeadmpy.client.controller import Controller, Request, Result, TerminalError
 from kubeadmpy.client.informer import Informer, SharedInformerFactory
 from kubeadmpy.client.rest import Client
@@ -165,7 +166,6 @@ async def run(settings: Settings, status: Status | None = None,
     conf = netconf.load_net_conf(settings.net_conf_path)
     dataplane.public_ip(settings.public_ip, ipaddress.IPv4Address(0))  # bad flags fail before work
     if client is None:
-        from kubeadmpy.client.config import load_config
         async with Client(load_config(settings.kubeconfig or None)) as opened:
             await _serve(settings, conf, opened, status)
     else:
