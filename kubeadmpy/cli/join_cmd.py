@@ -147,7 +147,7 @@ def run_join(invocation: JoinInvocation, only: str | None) -> None:
     WORKFLOW.validate_names(skip or [], "--skip-phases")
     dry_run = bool(flags.dry_run) or bundle.join.dry_run
     paths = (
-        HostPaths(dry_run_root(os.environ))
+        HostPaths(dry_run_root(os.environ, "join"))
         if dry_run
         else host_paths(invocation.values["root_dir"])
     )

@@ -114,3 +114,21 @@ async def test_join_that_fails_discovery_writes_nothing(joinable: Cluster,
     assert "cluster CA found in cluster-info ConfigMap is invalid" in result.stderr
     assert "Traceback" not in result.stderr
     assert files_under(tmp_path) == []
+
+
+async def test_dry_run_discovers_and_shows_the_files_without_writing_them(
+        joinable: Cluster, tmp_path: Path) -> None:
+    scratch = tmp_path / "dry"
+    result = await asyncio.to_thread(subprocess.run, [
+        "kubeadmpy", "join", endpoint(joinable), "--token", TOKEN, "--dry-run",
+        "--discovery-token-ca-cert-hash", ca_cert_hash(ca_pem(joinable)), "--node-name", "w1",
+        "--ignore-preflight-errors", "all"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        env={**os.environ, "KUBEADMPY_JOIN_DRYRUN_DIR": str(scratch)}, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[dryrun] Would start the kubelet and wait for its TLS bootstrap" in out
+    assert '[dryrun] Would write file "/var/lib/kubelet/config.yaml"' in out
+    assert '"/etc/kubernetes/bootstrap-kubelet.conf" (mode 0600' in out
+    assert TOKEN.partition(".")[2] not in out  # the token secret is not printed
+    assert "This node has joined the cluster" not in out
