@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,9 +233,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_settings(argv: list[str], environ: dict[str, str] | None = None) -> Settings:
+# Upstream reads every flag also from FLANNELD_<FLAG> (e.g. FLANNELD_IFACE); the command line wins.
+ENV_FLAGS = ("--kube-subnet-mgr", "--kubeconfig-file", "--iface", "--public-ip", "--ip-masq",
+             "--subnet-file", "--net-config-path", "--iptables-resync",
+             "--iptables-forward-rules", "--healthz-ip", "--healthz-port")
+SWITCHES = ("--kube-subnet-mgr", "--ip-masq")
+
+
+def env_arguments(environ: Mapping[str, str], argv: list[str]) -> list[str]:
+    """The FLANNELD_* variables as flags, leaving out those the command line sets itself."""
+    result: list[str] = []
+    for flag in ENV_FLAGS:
+        name = "FLANNELD_" + flag[2:].upper().replace("-", "_")
+        if name not in environ or any(a == flag or a.startswith(flag + "=") for a in argv):
+            continue
+        if flag in SWITCHES:
+            if _truthy(name, environ[name]):
+                result.append(flag)
+        else:
+            result.append(f"{flag}={environ[name]}")
+    return result
+
+
+def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    args = parser().parse_args(argv)
+    args = parser().parse_args([*env_arguments(env, argv), *argv])
     if not args.kube_subnet_mgr:
         raise ConfigError("--kube-subnet-mgr", "is not set, and etcd mode is not implemented",
                           "Pass --kube-subnet-mgr (subnets come from each Node's podCIDR)")

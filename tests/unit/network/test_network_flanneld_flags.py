@@ -38,6 +38,21 @@ def test_defaults_are_upstreams_paths() -> None:
     assert settings.healthz_port is None  # upstream's 0: no health endpoints
 
 
+def test_flanneld_variables_set_flags_and_the_command_line_wins() -> None:
+    settings = flanneld.parse_settings(["--iface", "eth2"], {
+        "NODE_NAME": "n", "FLANNELD_KUBE_SUBNET_MGR": "true", "FLANNELD_IP_MASQ": "false",
+        "FLANNELD_IFACE": "eth1", "FLANNELD_PUBLIC_IP": "192.0.2.9",
+        "FLANNELD_IPTABLES_RESYNC": "7"})
+    assert (settings.ifaces, settings.public_ip, settings.ip_masq, settings.resync_seconds) == (
+        ("eth2",), "192.0.2.9", False, 7.0)
+
+
+def test_a_flanneld_switch_variable_that_is_not_a_boolean_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        flanneld.parse_settings([], {"FLANNELD_KUBE_SUBNET_MGR": "sure"})
+    assert caught.value.field == "FLANNELD_KUBE_SUBNET_MGR"
+
+
 @pytest.mark.parametrize(("argv", "field"), [
     ([], "--kube-subnet-mgr"),
     (["--kube-subnet-mgr", "--iptables-resync", "0"], "--iptables-resync"),
