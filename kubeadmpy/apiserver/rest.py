@@ -163,6 +163,8 @@ class ResourceHandlers:
         obj = security.admit(self.env.security, request, "CREATE", spec,
                              namespace=target.namespace, name=obj["metadata"]["name"],
                              obj=obj) or obj
+        await security.charge_quota(self.env.security, self.storage, self.registry, request,
+                                    spec, namespace=target.namespace, obj=obj, dry_run=dry_run)
         security.record_requester(spec, obj, request["user"])
         if manager:
             fields.track(None, obj, manager)

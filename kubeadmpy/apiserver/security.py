@@ -25,6 +25,7 @@ from kubeadmpy.security.identity import UserInfo
 from kubeadmpy.security.node_graph import PodIndex
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
 from kubeadmpy.security.reconcile import reconcile_bootstrap_policy_async
+from kubeadmpy.security.resource_quota_admission import ResourceQuotaAdmission, StatusMutation
 from kubeadmpy.security.stack import SecuritySettings, SecurityStack, build_stack
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,42 @@ def admit(stack: SecurityStack, request: web.Request, operation: str, spec: Reso
     if admitted is None or admitted is obj:
         return obj
     return dict(admitted)
+
+
+class QuotaStatusInStorage:
+    """ResourceQuota admission's compare-and-swap of quota status, through etcd storage."""
+
+    def __init__(self, storage: Storage, spec: ResourceSpec) -> None:
+        self.storage = storage
+        self.spec = spec
+
+    async def update(self, namespace: str, name: str, mutate: StatusMutation) -> None:
+        async def apply(current: JSONObject) -> JSONObject | None:
+            return mutate(current)
+
+        try:
+            await self.storage.update(self.spec, namespace, name, apply)
+        except status.APIStatusError as exc:
+            if exc.code != 404:  # a quota deleted meanwhile limits nothing any more
+                raise
+
+
+async def charge_quota(stack: SecurityStack, storage: Storage, registry: ResourceRegistry,
+                       request: web.Request, spec: ResourceSpec, *, namespace: str,
+                       obj: JSONObject, dry_run: bool) -> None:
+    """ResourceQuota's part of admission, after the synchronous chain: refuse a create that
+    would pass a quota, else charge it to the quotas' status before it is stored."""
+    quotas = registry.lookup("", "v1", "resourcequotas")
+    for plugin in stack.admission:
+        if not isinstance(plugin, ResourceQuotaAdmission) or quotas is None:
+            continue
+        admission = AdmissionRequest(request["user"], "CREATE", spec.plural, "", spec.group,
+                                     namespace, obj["metadata"].get("name", ""), obj)
+        try:
+            await plugin.evaluate(admission, QuotaStatusInStorage(storage, quotas),
+                                  dry_run=dry_run)
+        except AdmissionDenied as exc:
+            raise status.forbidden(str(exc)) from exc
 
 
 CSR_GROUP = "certificates.k8s.io"

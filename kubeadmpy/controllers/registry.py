@@ -144,6 +144,8 @@ CONTROLLERS: tuple[ControllerEntry, ...] = (
                     "token-cleaner", ("tokencleaner",)),
     ControllerEntry("persistentvolume-binder-controller", f"{C}.pvbinder:new_controller",
                     True, "persistent-volume-binder", ("persistentvolume-binder",)),
+    ControllerEntry("resourcequota-controller", f"{C}.resource_quota:new_controller", True,
+                    "resourcequota-controller", ("resourcequota",)),
 )
 
 BY_NAME: dict[str, ControllerEntry] = {

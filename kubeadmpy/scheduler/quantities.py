@@ -66,3 +66,51 @@ def lenient(text: object, milli: bool) -> int:
         return milli_value(text) if milli else whole_value(text)
     except QuantityError:
         return 0
+
+
+# --- canonical text (what upstream's Quantity.String() prints) ---------------------------------
+
+BINARY_SI, DECIMAL_SI, DECIMAL_EXPONENT = "BinarySI", "DecimalSI", "DecimalExponent"
+_BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T",
+                     15: "P", 18: "E"}
+
+
+def quantity_format(text: str | int | float) -> str:
+    """The format a quantity keeps when printed: the kind of suffix it was written with."""
+    if not isinstance(text, str):
+        return DECIMAL_SI
+    match = _SHAPE.match(text.strip())
+    suffix = (match.group(2) if match else "") or ""
+    if suffix in _BINARY:
+        return BINARY_SI
+    return DECIMAL_EXPONENT if suffix[:1] in ("e", "E") and suffix not in _DECIMAL \
+        else DECIMAL_SI
+
+
+def format_quantity(value: Decimal, fmt: str = DECIMAL_SI) -> str:
+    """Upstream's canonical form: "1500m", "2k", "1536Mi", "0". Binary values that are not
+    whole or are below 1024 print as decimal, as upstream does to avoid rounding."""
+    if value == 0:
+        return "0"
+    if fmt == BINARY_SI and abs(value) >= 1024 and value == value.to_integral_value():
+        number, power = int(value), 0
+        while power < len(_BINARY_SUFFIXES) - 1 and number % 1024 == 0:
+            number //= 1024
+            power += 1
+        return f"{number}{_BINARY_SUFFIXES[power]}"
+    # smallest multiple-of-three exponent (from nano) that keeps the mantissa whole, then
+    # the largest one that still does: 2000 → 2k, 1500 → 1500, 0.1 → 100m
+    nanos = (value * Decimal("1e9")).to_integral_value(rounding=ROUND_CEILING)
+    exponent = -9
+    while exponent < 18 and nanos % 1000 == 0:
+        nanos //= 1000
+        exponent += 3
+    suffix = _DECIMAL_SUFFIXES[exponent] if fmt != DECIMAL_EXPONENT else \
+        (f"e{exponent}" if exponent else "")
+    return f"{int(nanos)}{suffix}"
+
+
+def canonical(text: str | int | float, field: str = "quantity") -> str:
+    """A quantity as upstream prints it ("1000m" → "1", "1.5Gi" → "1536Mi")."""
+    return format_quantity(parse_quantity(text, field), quantity_format(text))

@@ -5,10 +5,11 @@
 --authorization-mode, --enable-admission-plugins, --encryption-provider-config) and
 `build_stack` loads keys, CAs and the encryption configuration — refusing to start with a clear
 error if any is unusable — and wires the authenticators, authorizers and admission plugins.
-Admission runs NamespaceLifecycle, ServiceAccount, NodeRestriction and Priority (those enabled)
-in upstream's order. The server supplies objects through `ClusterObjects` (its watch cache; an
-optional `list(resource)` lets Priority find a globalDefault class) and feeds RBAC objects
-to `stack.rbac` as they change; everything else is a method call per request.
+Admission runs NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority,
+DefaultTolerationSeconds and ResourceQuota (those enabled) in upstream's order. The server supplies objects
+through `ClusterObjects` (its watch cache; an optional `list(resource)` lets Priority find a
+globalDefault class and LimitRanger a namespace's LimitRanges) and feeds RBAC objects to
+`stack.rbac` as they change; everything else is a method call per request.
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ from kubeadmpy.security.bootstrap_policy import node_rules
 from kubeadmpy.security.bootstrap_tokens import BootstrapTokenAuthenticator
 from kubeadmpy.security.encryption import EncryptionTransformers
 from kubeadmpy.security.identity import Attributes, UserInfo, Verdict, node_name_of
+from kubeadmpy.security.limit_ranger import LimitRanger
 from kubeadmpy.security.namespace_lifecycle import NamespaceLifecycle
 from kubeadmpy.security.node_authorizer import NodeAuthorizer
 from kubeadmpy.security.node_restriction import AdmissionRequest, NodeRestriction
 from kubeadmpy.security.priority_admission import PriorityAdmission
 from kubeadmpy.security.rbac import RBACAuthorizer
 from kubeadmpy.security.rbac_rules import Rule, rules_from_api
+from kubeadmpy.security.resource_quota_admission import ResourceQuotaAdmission
 from kubeadmpy.security.serviceaccount import (
     ObjectGetters,
     ServiceAccountAuthenticator,
@@ -65,13 +68,13 @@ from kubeadmpy.security.toleration_admission import DefaultTolerationSeconds
 from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 
 # upstream's order among the plugins implemented here
-SUPPORTED_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "Priority",
-                       "DefaultTolerationSeconds")
+SUPPORTED_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction",
+                       "Priority", "DefaultTolerationSeconds", "ResourceQuota")
 # Enabled without being named in --enable-admission-plugins, as upstream (which enables more
 # by default: kubeadm's manifest names only NodeRestriction); --disable-admission-plugins
 # turns them off.
-DEFAULT_ON_ADMISSION = ("NamespaceLifecycle", "ServiceAccount", "Priority",
-                        "DefaultTolerationSeconds")
+DEFAULT_ON_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
+                        "DefaultTolerationSeconds", "ResourceQuota")
 
 
 class ClusterObjects(Protocol):
@@ -281,6 +284,12 @@ def _list(objects: ClusterObjects, resource: str) -> Iterable[Mapping[str, Any]]
     return lister(resource) if lister is not None else ()
 
 
+def _in_namespace(objects: ClusterObjects, resource: str, namespace: str
+                  ) -> list[Mapping[str, Any]]:
+    return [o for o in _list(objects, resource)
+            if (o.get("metadata") or {}).get("namespace") == namespace]
+
+
 def _admission_plugins(names: Sequence[str], objects: ClusterObjects) -> list[AdmissionPlugin]:
     plugins: list[AdmissionPlugin] = []
     for name in names:
@@ -297,6 +306,11 @@ def _admission_plugins(names: Sequence[str], objects: ClusterObjects) -> list[Ad
                                                                "priorityclasses")))
         elif name == "DefaultTolerationSeconds":
             plugins.append(DefaultTolerationSeconds())
+        elif name == "LimitRanger":
+            plugins.append(LimitRanger(functools.partial(_in_namespace, objects, "limitranges")))
+        elif name == "ResourceQuota":  # the server awaits its `evaluate` after the chain
+            plugins.append(ResourceQuotaAdmission(
+                functools.partial(_in_namespace, objects, "resourcequotas")))
     return plugins
 
 

@@ -31,15 +31,17 @@ def test_flags_become_settings() -> None:
     assert settings.service_account_issuers == (ISSUER, "https://old")
     assert settings.authorization_modes == ("Node", "RBAC")
     # upstream's order whatever the flag's; plugins not implemented here are left out;
-    # NamespaceLifecycle, ServiceAccount, Priority and DefaultTolerationSeconds are on unless
-    # disabled, as upstream (kubeadm's manifest names only NodeRestriction)
-    assert settings.admission_plugins == ("NamespaceLifecycle", "ServiceAccount",
+    # NamespaceLifecycle, LimitRanger, ServiceAccount, Priority, DefaultTolerationSeconds and
+    # ResourceQuota are on unless disabled, as upstream (kubeadm's manifest names only
+    # NodeRestriction)
+    assert settings.admission_plugins == ("NamespaceLifecycle", "LimitRanger", "ServiceAccount",
                                           "NodeRestriction", "Priority",
-                                          "DefaultTolerationSeconds")
+                                          "DefaultTolerationSeconds", "ResourceQuota")
     assert SecuritySettings.from_flags({"enable-admission-plugins": "NodeRestriction"}) \
         .admission_plugins == settings.admission_plugins
     disabled = SecuritySettings.from_flags({"disable-admission-plugins": (
-        "NamespaceLifecycle,ServiceAccount,Priority,DefaultTolerationSeconds")})
+        "NamespaceLifecycle,LimitRanger,ServiceAccount,Priority,DefaultTolerationSeconds,"
+        "ResourceQuota")})
     assert disabled.admission_plugins == ()
     assert SecuritySettings.from_flags({}).authorization_modes == ("AlwaysAllow",)
 

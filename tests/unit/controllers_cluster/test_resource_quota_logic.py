@@ -1,0 +1,60 @@
+"""The resourcequota controller's recount: which kinds a quota names, usage summed from the
+objects (finished pods and scoped-out pods left out, zero entries kept), and which quota events
+trigger a recount (never its own status writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubeadmpy.controllers.cluster.resource_quota import _needs_recount, kind_of, total_usage
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("count/deployments.apps", ("deployments", "apps")),
+    ("count/secrets", ("secrets", "")),
+    ("configmaps", ("configmaps", "")),
+    ("services.nodeports", ("services", "")),
+    ("requests.storage", ("persistentvolumeclaims", "")),
+    ("gold.storageclass.storage.k8s.io/requests.storage", ("persistentvolumeclaims", "")),
+    ("requests.cpu", None),
+])
+def test_kind_of_a_quota_resource_name(name: str, kind: tuple[str, str] | None) -> None:
+    assert kind_of(name) == kind
+
+
+def a_pod(cpu: str, phase: str = "Running", deadline: int | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "resources": {"requests": {
+        "cpu": cpu, "memory": "64Mi"}}}]}
+    if deadline is not None:
+        spec["activeDeadlineSeconds"] = deadline
+    return {"metadata": {"name": "p"}, "spec": spec, "status": {"phase": phase}}
+
+
+def test_usage_is_summed_from_live_objects() -> None:
+    hard = {"pods": "10", "count/pods": "10", "requests.cpu": "4", "requests.memory": "1Gi",
+            "secrets": "5"}
+    quota = {"spec": {"hard": hard}}
+    pods = [a_pod("500m"), a_pod("250m"), a_pod("1", phase="Succeeded")]
+    used = total_usage(hard, {("pods", ""): pods, ("secrets", ""): []}, quota)
+    assert used == {"pods": "2", "count/pods": "3", "requests.cpu": "750m",
+                    "requests.memory": "128Mi", "secrets": "0"}
+
+
+def test_scoped_quota_counts_only_matching_pods() -> None:
+    hard = {"pods": "10"}
+    quota = {"spec": {"hard": hard, "scopes": ["Terminating"]}}
+    pods = [a_pod("1"), a_pod("1", deadline=30)]
+    assert total_usage(hard, {("pods", ""): pods}, quota) == {"pods": "1"}
+
+
+@pytest.mark.parametrize(("status", "recount"), [
+    ({}, True),
+    ({"hard": {"pods": "2"}, "used": {"pods": "1"}}, False),
+    ({"hard": {"pods": "1"}, "used": {"pods": "1"}}, True),
+], ids=["a new quota", "a status write", "a changed limit"])
+def test_which_quota_events_trigger_a_recount(status: dict[str, Any], recount: bool) -> None:
+    quota = {"metadata": {"name": "q", "namespace": "n"}, "spec": {"hard": {"pods": "2"}},
+             "status": status}
+    assert bool(_needs_recount(quota)) is recount
