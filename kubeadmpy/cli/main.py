@@ -16,6 +16,7 @@ from kubeadmpy.cli import (
     lab_cmd,
     remote_cmd,
     reset_cmd,
+    token_cmd,
 )
 from kubeadmpy.errors import KubeadmpyError
 
@@ -33,6 +34,7 @@ app.add_typer(certs_cmd.app, name="certs")
 app.add_typer(kubeconfig_cmd.app, name="kubeconfig")
 app.add_typer(lab_cmd.app, name="lab")
 app.add_typer(remote_cmd.app, name="remote")
+app.add_typer(token_cmd.app, name="token")
 app.command(name="reset")(reset_cmd.reset)
 
 
