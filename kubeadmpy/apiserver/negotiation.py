@@ -7,6 +7,7 @@ the JSON object a JSON client would have sent; replies are always JSON (or YAML/
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 from aiohttp import web
 
 from kubeadmpy.errors import UserInputError
-from kubeadmpy.machinery import status
+from kubeadmpy.machinery import jsonvalues, status
 from kubeadmpy.machinery.protobuf import decode_k8s_protobuf
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
@@ -78,6 +79,22 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+def _load_json(raw: bytes) -> Any:
+    """orjson, unless the body could nest deep enough to overflow orjson's native stack (it
+    crashes the process near 200,000 levels): then the stdlib parser, which raises
+    RecursionError instead."""
+    if raw.count(b"[") + raw.count(b"{") <= _ORJSON_SAFE_BRACKETS:
+        return orjson.loads(raw)
+    return json.loads(raw, parse_constant=_no_constant)
+
+
+_ORJSON_SAFE_BRACKETS = 10_000
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 @dataclass(frozen=True)
 class GVKHint:
     group: str
@@ -90,20 +107,28 @@ def decode_body(raw: bytes, content_type: str, hint: GVKHint | None = None) -> A
     kind = media_type(content_type or JSON)
     if kind == PROTOBUF:
         try:
-            return decode_k8s_protobuf(raw)
+            decoded = decode_k8s_protobuf(raw)
+            jsonvalues.check_depth(decoded)
+            return decoded
         except status.APIStatusError:
             raise
         except UserInputError as exc:
             raise status.bad_request(f"unable to decode the protobuf body: {exc}") from exc
     if kind in (JSON, "*/*", "") or kind.endswith("+json"):
         try:
-            return orjson.loads(raw or b"null")
+            value = _load_json(raw or b"null")
+        except RecursionError as exc:
+            raise status.bad_request("the body of the request could not be decoded as JSON: "
+                                     f"it nests deeper than {jsonvalues.MAX_DEPTH} levels"
+                                     ) from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise status.bad_request(
                 f"the body of the request could not be decoded as JSON: {exc}") from exc
+        jsonvalues.check_depth(value)
+        return value
     if kind in (YAML, "application/x-yaml", "text/yaml") or kind.endswith("+yaml"):
         try:
-            return yaml.safe_load(raw or b"")
+            return jsonvalues.load_yaml(raw)
         except yaml.YAMLError as exc:
             raise status.bad_request(
                 f"the body of the request could not be decoded as YAML: {exc}") from exc

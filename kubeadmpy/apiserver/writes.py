@@ -14,7 +14,7 @@ from typing import Any
 
 from kubeadmpy.apiserver import fields
 from kubeadmpy.apiserver.storage import Storage
-from kubeadmpy.machinery import status
+from kubeadmpy.machinery import jsonvalues, status
 from kubeadmpy.machinery.objects import (
     format_rfc3339,
     generate_name,
@@ -51,6 +51,7 @@ def check_kind(spec: ResourceSpec, obj: Any, *, expected_kind: str = "") -> JSON
     if api_version and expected_kind == "" and api_version != spec.api_version:
         raise status.bad_request(f'the API version in the data ({api_version}) does not match '
                                  f'the expected API version ({spec.api_version})')
+    jsonvalues.check_depth(obj, "the object")  # a patch may nest a stored object deeper
     obj["kind"], obj["apiVersion"] = want, api_version or spec.api_version
     if not isinstance(obj.get("metadata", {}), dict):
         raise status.invalid(want, spec.group, "", [Cause(
