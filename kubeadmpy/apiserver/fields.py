@@ -50,6 +50,14 @@ def track(old: JSONObject | None, new: JSONObject, manager: str, subresource: st
 def warning_header(warnings: list[str]) -> dict[str, str]:
     if not warnings:
         return {}
-    texts = ", ".join('299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                      for w in warnings)
+    texts = ", ".join('299 - "' + _header_text(w).replace("\\", "\\\\").replace('"', '\\"')
+                      + '"' for w in warnings)
     return {"Warning": texts}
+
+
+def _header_text(text: str) -> str:
+    """A warning names fields from the body, which may hold control characters or text that
+    is not UTF-8; a header cannot carry either (aiohttp refuses to send it and drops the
+    connection), so each becomes a space or U+FFFD."""
+    return "".join(" " if ch < " " or ch == "\x7f" else "\ufffd" if "\ud800" <= ch <= "\udfff"
+                   else ch for ch in text)

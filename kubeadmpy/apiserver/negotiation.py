@@ -170,7 +170,7 @@ def negotiate(accept: str) -> ResponseFormat:
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    return jsonvalues.dumps(obj)
 
 
 def respond(obj: Any, code: int = 200, fmt: ResponseFormat | None = None,

@@ -25,7 +25,7 @@ from kubeadmpy.apiserver.etcd import (
     KeyValue,
     prefix_end,
 )
-from kubeadmpy.machinery import status
+from kubeadmpy.machinery import jsonvalues, status
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
 from kubeadmpy.security.encryption import (
     IDENTITY,
@@ -41,7 +41,7 @@ def encode(obj: JSONObject) -> bytes:
     meta = obj.get("metadata", {})
     if "resourceVersion" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return orjson.dumps(obj)
+    return jsonvalues.dumps(obj)
 
 
 def decode(kv: KeyValue, revision: int | None = None) -> JSONObject:

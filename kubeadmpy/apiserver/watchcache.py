@@ -20,10 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import orjson
-
 from kubeadmpy.apiserver.etcd import EtcdClient, EtcdCompacted, EtcdError, KeyValue, prefix_end
 from kubeadmpy.apiserver.storage import Codec
+from kubeadmpy.machinery import jsonvalues
 from kubeadmpy.machinery.registry import JSONObject, ResourceSpec
 from kubeadmpy.machinery.selectors import FieldSelector, LabelSelector
 from kubeadmpy.machinery.status import APIStatusError
@@ -47,7 +46,7 @@ class CacheEvent:
 
     def object_json(self) -> bytes:
         if self._json is None:
-            self._json = orjson.dumps(self.obj)
+            self._json = jsonvalues.dumps(self.obj)
         return self._json
 
 

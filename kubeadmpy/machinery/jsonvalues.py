@@ -1,8 +1,11 @@
-"""Request bodies as plain JSON values: bounded nesting and YAML's extra types folded into JSON.
+"""Request bodies as plain JSON values: bounded nesting, YAML's extra types folded into JSON, and
+serialisation that survives text which is not valid UTF-8.
 
 Why: orjson parses 1024 levels but serialises only 254, and PyYAML recurses on nesting, so a
 deep body used to fail *after* it was accepted (500 at storage, or a RecursionError). YAML also
-yields bytes (!!binary), sets, dates and non-string keys that no later step expects.
+yields bytes (!!binary), sets, dates and non-string keys that no later step expects. And header
+values arrive as UTF-8 with surrogate escapes (aiohttp), which orjson refuses to write; Go's
+encoder writes U+FFFD for such bytes, so we do the same instead of failing the response.
 """
 
 from __future__ import annotations
@@ -92,3 +95,30 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def dumps(obj: Any) -> bytes:
+    """orjson.dumps, writing U+FFFD for text that is not valid UTF-8 (as Go's encoder does)
+    rather than failing: such text comes from raw header bytes, e.g. a user name."""
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:
+        if "surrogates" not in str(exc):
+            raise
+        return orjson.dumps(_scrub(obj))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        if _is_utf8(value):
+            return value
+        try:  # the raw bytes aiohttp escaped, so each bad byte becomes one U+FFFD
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no decoder made: keep its bytes, replace it
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
