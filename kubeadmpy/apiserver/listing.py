@@ -62,7 +62,7 @@ def parse_list_options(spec: ResourceSpec, namespace: str, query: Any) -> ListOp
                if "sendInitialEvents" in query else None)
     limit = negotiation.parse_int(query, "limit") or 0
     cont = query.get("continue", "")
-    if rv and not (rv.isascii() and rv.isdigit()):
+    if rv and not (rv.isascii() and rv.isdigit() and int(rv) < 2**63):  # etcd's int64
         raise status.bad_request(f'invalid resource version "{rv}"')
     if match:
         if match not in ("Exact", "NotOlderThan"):

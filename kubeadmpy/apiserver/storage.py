@@ -88,8 +88,11 @@ def encode_continue(revision: int, start_after: str) -> str:
 def decode_continue(token: str) -> tuple[int, str]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return int(raw["rv"]), str(raw["start"])
-    except (ValueError, KeyError, TypeError) as exc:
+        revision = int(raw["rv"])
+        if not 0 < revision < 2**63:  # etcd revisions are positive int64
+            raise ValueError(f"revision {revision} out of range")
+        return revision, str(raw["start"])
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise status.bad_request(f"continue key is not valid: {token!r}") from exc
 
 
