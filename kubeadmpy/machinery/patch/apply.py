@@ -353,6 +353,9 @@ def _check_applied(applied: Any, gvk: GVK) -> dict[str, Any]:
             f'{applied.get("kind")}" but the request is for {gvk.api_version}, {gvk.kind}; '
             "send the configuration to the URL of its kind")
     meta = applied.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise bad_request("metadata: Invalid value: must be an object in an apply "
+                          "configuration (name, labels, annotations, …)")
     if isinstance(meta, dict) and meta.get("managedFields") is not None:
         raise bad_request("metadata.managedFields must be nil in an apply configuration; "
                           "remove it from the applied object")
