@@ -34,7 +34,7 @@ def _check_operations(ops: Any) -> list[dict[str, Any]]:
         if not isinstance(op, dict):
             raise bad_request(f"json patch operation {index} must be an object")
         name = op.get("op")
-        if name not in _OPERATIONS:
+        if not isinstance(name, str) or name not in _OPERATIONS:  # a list is unhashable
             raise bad_request(f'json patch operation {index}: unsupported "op" {name!r}; '
                               f"use one of {', '.join(_OPERATIONS)}")
         for member in _OPERATIONS[name]:
