@@ -3,9 +3,8 @@ the real bootstrap signer running: what a joining node talks to."""
 
 from __future__ import annotations
 
-import shutil
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "controllers_cluster"))
 
-from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster  # isort: skip
+from apiserver_harness import Cluster  # isort: skip
 from cluster_controllers_harness import eventually, running_controllers  # isort: skip
 from join_values import POD_CIDR, TOKEN  # isort: skip
 from kubeadmpy.client import Client, load_kubeconfig
@@ -26,24 +25,15 @@ from kubeadmpy.render.kubelet import KubeletValues, kubelet_configuration
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, certs: Certs) -> Iterator[Cluster]:
-    running = start_cluster(tmp_path, certs)
-    try:
-        yield running
-    finally:
-        stop_cluster(running)
-        shutil.rmtree(tmp_path / "etcd-data", ignore_errors=True)
-
-
-@pytest.fixture
-async def admin(cluster: Cluster) -> AsyncIterator[Client]:
-    async with Client(load_kubeconfig(cluster.kubeconfig).with_overrides(qps=0)) as client:
+async def admin(own_cluster: Cluster) -> AsyncIterator[Client]:
+    async with Client(load_kubeconfig(own_cluster.kubeconfig)) as client:
         yield client
 
 
 @pytest.fixture
-async def joinable(cluster: Cluster, admin: Client) -> AsyncIterator[Cluster]:
+async def joinable(own_cluster: Cluster, admin: Client) -> AsyncIterator[Cluster]:
     """The objects `kubeadmpy init` stores for joining nodes, signed by the bootstrap signer."""
+    cluster = own_cluster
     bundle = load_init_config(None, InitFlags(apiserver_advertise_address="127.0.0.1",
                                               node_name="cp1", pod_network_cidr=POD_CIDR,
                                               token=TOKEN))
