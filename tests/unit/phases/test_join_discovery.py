@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kubeadmpy.client import parse_kubeconfig
+from kubeadmpy.controllers.cluster.bootstrapsigner import detached_signature
 from kubeadmpy.errors import ConfigError
 from kubeadmpy.phases import discovery
 from kubeadmpy.phases.discovery import DiscoveryError, TokenDiscovery
@@ -342,3 +343,25 @@ def test_the_bootstrap_kubeconfig_is_a_token_user_on_the_discovered_cluster(pki:
     assert config.server == "https://10.0.0.10:6443"
     assert config.ca_pem == pki.ca_pem
     assert config.bearer_token() == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("mangle", "valid"),
+    [
+        (lambda jws: jws, True),
+        (lambda jws: _b64url(b'{"alg":"none","kid":"abcdef"}') + ".." + jws.split("..")[1],
+         False),
+        (lambda jws: _b64url(b'{"alg":"HS256","kid":"zzzzzz"}') + ".." + jws.split("..")[1],
+         False),
+        (lambda jws: jws.replace("..", "." + _b64url(b"payload") + "."), False),
+        (lambda jws: jws.split("..")[0] + "..!!!", False),
+        (lambda jws: "not-a-jws", False),
+    ],
+    ids=["the signer's own JWS", "alg none", "another key id", "an attached payload",
+         "a signature that is not base64url", "no JWS at all"],
+)
+def test_only_an_hs256_detached_jws_for_this_token_id_verifies(
+        mangle: Callable[[str], str], valid: bool) -> None:
+    content = "apiVersion: v1\nkind: Config\n"
+    jws = mangle(detached_signature(content, "abcdef", "0123456789abcdef"))
+    assert discovery.detached_jws_valid(jws, content, "abcdef", "0123456789abcdef") is valid
