@@ -160,9 +160,14 @@ class ResourceHandlers:
                 raise status.path_not_found()
             await self._require_namespace(target.namespace)
         obj = writes.prepare_create(spec, obj, target.namespace)
-        obj = security.admit(self.env.security, request, "CREATE", spec,
-                             namespace=target.namespace, name=obj["metadata"]["name"],
-                             obj=obj) or obj
+        admitted = security.admit(self.env.security, request, "CREATE", spec,
+                                  namespace=target.namespace, name=obj["metadata"]["name"],
+                                  obj=obj) or obj
+        if admitted is not obj and spec.strategy.has_status:
+            # status derives from the admitted spec (a pod's QoS class once LimitRanger set its
+            # resources), as upstream's PrepareForCreate runs after mutating admission
+            spec.strategy.initial_status(admitted)
+        obj = admitted
         await security.charge_quota(self.env.security, self.storage, self.registry, request,
                                     spec, namespace=target.namespace, obj=obj, dry_run=dry_run)
         security.record_requester(spec, obj, request["user"])

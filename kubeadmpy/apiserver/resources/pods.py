@@ -36,6 +36,26 @@ def _qos_class(spec: JSONObject) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+def _default_requests_to_limits(spec: JSONObject) -> None:
+    """A container with a limit but no request for a resource requests its limit (upstream's
+    SetDefaults_Pod; pods only, not templates), before LimitRanger and ResourceQuota look.
+    Done on create only: resources cannot change afterwards, and a pod stored without the
+    defaults must stay updatable."""
+    for key in ("containers", "initContainers"):
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else ():
+            resources = container.get("resources") if isinstance(container, dict) else None
+            limits = resources.get("limits") if isinstance(resources, dict) else None
+            if not isinstance(limits, dict) or not limits:
+                continue
+            assert isinstance(resources, dict)
+            requests = resources.get("requests")
+            requests = dict(requests) if isinstance(requests, dict) else {}
+            for name, quantity in limits.items():
+                requests.setdefault(name, quantity)
+            resources["requests"] = requests
+
+
 class PodStrategy(Strategy):
     has_status = True
     field_labels = ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
@@ -45,6 +65,11 @@ class PodStrategy(Strategy):
     def default(self, obj: JSONObject) -> None:
         if isinstance(obj.get("spec"), dict):
             default_pod_spec(obj["spec"])
+
+    def prepare_for_create(self, obj: JSONObject) -> None:
+        if isinstance(obj.get("spec"), dict):
+            _default_requests_to_limits(obj["spec"])
+        super().prepare_for_create(obj)
 
     def initial_status(self, obj: JSONObject) -> None:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}

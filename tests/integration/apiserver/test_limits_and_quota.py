@@ -88,6 +88,9 @@ def test_limitrange_defaults_a_bare_pod_and_refuses_one_over_max(cluster: Cluste
                                  ).stdout
     assert annotation == ("LimitRanger plugin set: cpu, memory request for container c; "
                           "cpu, memory limit for container c")
+    # the QoS class is worked out from the admitted pod, as upstream's
+    assert cluster.kubectl(v, "get", "pod", "bare", "-n", ns, "-o",
+                           "jsonpath={.status.qosClass}").stdout == "Burstable"
 
     refused = cluster.kubectl(v, "create", "-n", ns, "-f", "-", check=False,
                               stdin=pod_yaml("big", {"limits": {"cpu": "2"}}))
@@ -183,6 +186,12 @@ async def test_quota_on_compute_requires_requests_and_sums_them(cluster: Cluster
                               stdin=pod_yaml("b", sized))
         assert ('pods "b" is forbidden: exceeded quota: q, requested: requests.cpu=600m, '
                 "used: requests.cpu=600m, limited: requests.cpu=1") in again.stderr
+        # a limit alone is also the request (upstream's pod defaults), so it satisfies the quota
+        await kubectl(cluster, v, "delete", "pod", "a", "-n", ns, "--grace-period=0", "--force")
+        await wait_used(cluster, v, ns, "requests\\.cpu", "0")
+        await kubectl(cluster, v, "create", "-n", ns, "-f", "-", stdin=pod_yaml(
+            "limited", {"limits": {"cpu": "500m", "memory": "128Mi"}}))
+        assert await used(cluster, v, ns, "requests\\.cpu") == "500m"
         await kubectl(cluster, v, "create", "configmap", "one", "-n", ns)
         second = await kubectl(cluster, v, "create", "configmap", "two", "-n", ns, check=False)
         assert ('configmaps "two" is forbidden: exceeded quota: q, requested: '
