@@ -1,6 +1,6 @@
 """Subresources: status, approval and finalize (through the shared write path), scale
 (autoscaling/v1 Scale over the parent's spec.replicas), pod binding and eviction, and the
-kubelet-backed ones (log, exec, …) that answer 503 until the kubelet proxy exists."""
+kubelet-backed ones (log, exec, …); a service proxy answers 503 (no endpoints are served)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ class SubresourceHandlers:
             if request.rel_url.raw_query_string:
                 path += f"?{request.rel_url.raw_query_string}"
             return await self.rest.env.kubelets.stream_upgrade(request, node, path)
+        if sub != "proxy":  # a served subresource asked with a verb it does not have
+            raise status.method_not_allowed()
+        await self.rest.storage.get(target.spec, target.namespace, target.name)  # 404 first
         raise status.service_unavailable(
             f"the {sub} subresource of {target.spec.plural} is not implemented yet")
 
@@ -149,6 +152,10 @@ class SubresourceHandlers:
                 raise status.bad_request("the body of the request must be a Scale object")
             else:
                 scale = body
+            for name in ("metadata", "spec"):  # upstream fails to decode these: a 400
+                if not isinstance(scale.get(name) or {}, dict):
+                    raise status.bad_request(f"{name}: must be an object in a Scale, got "
+                                             f"{type(scale[name]).__name__}")
             wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
             if method == "PUT" and wanted_rv and wanted_rv != current["metadata"][
                     "resourceVersion"]:
@@ -169,7 +176,12 @@ class SubresourceHandlers:
 
     async def _bind(self, request: web.Request, target: Target) -> web.Response:
         body = await self.rest.read_object(request, target.spec, "Binding")
-        node = (body.get("target") or {}).get("name") if isinstance(body, dict) else None
+        reference = body.get("target") if isinstance(body, dict) else None
+        node = reference.get("name") if isinstance(reference, dict) else None
+        if (reference is not None and not isinstance(reference, dict)) or \
+                (node is not None and not isinstance(node, str)):
+            raise status.bad_request("target: must be an object whose name is a string, as "
+                                     '{"target": {"kind": "Node", "name": "<node>"}}')
         if not node:
             raise status.invalid("Binding", "", target.name, [status.Cause(
                 "FieldValueRequired", "Required value", "target.name")])
