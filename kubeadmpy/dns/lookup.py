@@ -84,6 +84,7 @@ class _Entry:
     host: str
     port: int
     target: dns.name.Name
+    cname: bool = False  # `host` is an ExternalName target, not an address
 
 
 class _NameError(Exception):
@@ -223,7 +224,10 @@ def _service_entries(view: ServiceView, zone: Zone, endpoint: str, port: str,
     base = dns.name.Name((view.name.encode(), view.namespace.encode(), b"svc",
                           *zone.name.labels))
     if view.external_name:
-        return [] if endpoint else [_Entry(view.external_name, NO_PORT, base)]
+        # CoreDNS publishes nothing for an externalName that is an IP address (NXDOMAIN).
+        if endpoint or is_ip(view.external_name):
+            return []
+        return [_Entry(view.external_name, NO_PORT, base, cname=True)]
 
     def matches(name: str, proto: str) -> bool:
         return (not port or port == name) and (not protocol or protocol == proto)
@@ -240,7 +244,7 @@ def _records(index: ClusterIndex, zone: Zone, qname: dns.name.Name, qtype: int,
              entries: list[_Entry] | None, depth: int) -> Answer:
     if not entries:
         return _negative(index, zone, dns.rcode.NOERROR)
-    if entries[0].port == NO_PORT and not is_ip(entries[0].host):
+    if entries[0].cname:
         return _cname(index, zone, qname, qtype, entries[0].host, depth)
     answer = Answer()
     if qtype in (T.A, T.AAAA):

@@ -16,9 +16,9 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import dns.exception
 import dns.flags
@@ -32,6 +32,7 @@ import dns.rdatatype
 from kubeadmpy.dns.forward import Forwarder
 from kubeadmpy.dns.index import ClusterIndex
 from kubeadmpy.dns.lookup import Answer, Zone, lookup
+from kubeadmpy.errors import KubeadmpyError
 
 log = logging.getLogger(__name__)
 UDP_LIMIT = 512  # RFC 1035, when the client sends no EDNS
@@ -60,11 +61,9 @@ class DnsHandler:
         self.synced = synced
         self._cache: dict[bytes, bytes] = {}
         self._cache_generation = -1
-        self.queries = 0
 
     def reply_now(self, wire: bytes, tcp: bool) -> bytes | Pending | None:
         """The reply, a `Pending` for `reply_later`, or None to drop (not a DNS query)."""
-        self.queries += 1
         key = wire[2:] + (b"T" if tcp else b"U")
         if self._cache_generation == self.index.generation:
             cached = self._cache.get(key)
@@ -147,6 +146,17 @@ class DnsHandler:
             return response.to_wire(max_size=limit)
 
 
+class ListenError(KubeadmpyError):
+    """The DNS port cannot be bound (in use, not permitted, no such address)."""
+
+    def __init__(self, host: str, port: int, transport: str, exc: OSError) -> None:
+        # uvloop hides the reason in __cause__ ("could not bind to local_addr ...").
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        reason = cause.strerror or str(cause)
+        super().__init__(f"--listen: cannot serve DNS on {host}:{port}/{transport}: {reason}. "
+                         "Stop what holds the port, or choose another with --listen")
+
+
 def _format_error(wire: bytes) -> bytes | None:
     """FORMERR with the query's id and opcode, when there is a header to answer at all."""
     if len(wire) < 12 or wire[2] & 0x80:
@@ -156,9 +166,9 @@ def _format_error(wire: bytes) -> bytes | None:
 
 
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, handler: DnsHandler, group: asyncio.TaskGroup) -> None:
+    def __init__(self, handler: DnsHandler) -> None:
         self.handler = handler
-        self.group = group
+        self.group: asyncio.TaskGroup | None = None  # set while serving
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -167,7 +177,8 @@ class _Udp(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         reply = self.handler.reply_now(data, tcp=False)
         if isinstance(reply, Pending):
-            self.group.create_task(self._later(data, addr, reply))
+            if self.group is not None:  # before/after serving: dropped, the client retries
+                self.group.create_task(self._later(data, addr, reply))
         elif reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
 
@@ -206,39 +217,54 @@ async def _tcp_connection(handler: DnsHandler, reader: asyncio.StreamReader,
 
 async def serve(handler: DnsHandler, host: str, port: int,
                 on_listening: Callable[[int], None] | None = None) -> None:
-    """Serve UDP and TCP on host:port (0: one free port for both) until cancelled."""
-    loop = asyncio.get_running_loop()
-    async with asyncio.TaskGroup() as group:
-        connections: set[asyncio.Task[None]] = set()
+    """Serve UDP and TCP on host:port (0: one free port for both) until cancelled; a port
+    that cannot be bound is a ListenError, raised as such (before any task starts)."""
+    connections: set[asyncio.Task[None]] = set()
 
-        async def on_connection(reader: asyncio.StreamReader,
-                                writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            connections.add(task)
-            try:
-                await _tcp_connection(handler, reader, writer)
-            finally:
-                connections.discard(task)
-
-        for attempt in range(5):
-            udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(handler, group),
-                                                         local_addr=(host, port))
-            bound = int(udp.get_extra_info("sockname")[1])
-            try:
-                tcp = await asyncio.start_server(on_connection, host, bound, reuse_address=True)
-                break
-            except OSError:
-                udp.close()
-                if port != 0 or attempt == 4:  # a fixed port in use is the user's problem
-                    raise
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                            ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
         try:
+            await _tcp_connection(handler, reader, writer)
+        finally:
+            connections.discard(task)
+
+    protocol = _Udp(handler)
+    udp, tcp, bound = await _bind(protocol, on_connection, host, port)
+    try:
+        async with asyncio.TaskGroup() as group:
+            protocol.group = group
             log.info("serving DNS on %s:%d (udp, tcp)", host, bound)
             if on_listening is not None:
                 on_listening(bound)
             await asyncio.Event().wait()
-        finally:
-            tcp.close()
+    finally:
+        protocol.group = None
+        tcp.close()
+        udp.close()
+        for task in list(connections):
+            task.cancel()
+
+
+async def _bind(protocol: _Udp, on_connection: Callable[..., Coroutine[Any, Any, None]],
+                host: str, port: int
+                ) -> tuple[asyncio.DatagramTransport, asyncio.Server, int]:
+    """UDP and TCP sockets on one port (with port 0, a few tries for a port free in both)."""
+    loop = asyncio.get_running_loop()
+    for attempt in range(5):
+        try:
+            udp, _ = await loop.create_datagram_endpoint(lambda: protocol,
+                                                         local_addr=(host, port))
+        except OSError as exc:
+            raise ListenError(host, port, "udp", exc) from exc
+        bound = int(udp.get_extra_info("sockname")[1])
+        try:
+            tcp = await asyncio.start_server(on_connection, host, bound, reuse_address=True)
+            return udp, tcp, bound
+        except OSError as exc:
             udp.close()
-            for task in list(connections):
-                task.cancel()
+            if port != 0 or attempt == 4:  # a fixed port in use is the user's problem
+                raise ListenError(host, bound, "tcp", exc) from exc
+    raise AssertionError("unreachable")

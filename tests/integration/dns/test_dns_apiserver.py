@@ -10,6 +10,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import dns.flags
@@ -175,3 +176,15 @@ def test_health_ready_and_a_clean_exit_on_sigterm(own_cluster: Cluster, tmp_path
         running.process.send_signal(signal.SIGTERM)
         assert running.process.wait(timeout=15) == 0, running.log.read_text()
         assert "Traceback" not in running.log.read_text()
+
+
+def test_a_dns_port_in_use_is_reported_without_a_traceback(own_cluster: Cluster,
+                                                            cluster_dns: RunningDns) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kubeadmpy.dns.main", f"--kubeconfig={own_cluster.kubeconfig}",
+         f"--listen=127.0.0.1:{cluster_dns.port}", "--resolv-conf=", "--health-listen=",
+         "--ready-listen="], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result
+    assert f"kubeadmpy-dns: --listen: cannot serve DNS on 127.0.0.1:{cluster_dns.port}/udp: " \
+        "Address already in use" in result.stderr, result
+    assert "Traceback" not in result.stderr

@@ -65,6 +65,7 @@ def small_cluster() -> ClusterIndex:
         endpoint("10.244.1.7", "db-2", ready=False), ports=[port(5432, "pg")]))
     index.set_service(external("ext", "example.com"))
     index.set_service(external("alias", "web.default.svc.cluster.local"))
+    index.set_service(external("ip-ext", "192.0.2.1"))
     v6 = service("v6", "10.96.0.30", port(443, "https"), ipFamilies=["IPv4", "IPv6"])
     v6["spec"]["clusterIPs"] = ["10.96.0.30", "fd00::30"]
     index.set_service(v6)

@@ -123,6 +123,8 @@ NEGATIVE = [
     ("an endpoint name under an ExternalName Service is NXDOMAIN",
      "x.ext.default.svc.cluster.local", "A", dns.rcode.NXDOMAIN),
     ("the apex asked for A is NODATA", "cluster.local", "A", dns.rcode.NOERROR),
+    ("an ExternalName that is an IP address publishes nothing, as in CoreDNS",
+     "ip-ext.default.svc.cluster.local", "A", dns.rcode.NXDOMAIN),
 ]
 
 

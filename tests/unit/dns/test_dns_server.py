@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 from collections.abc import AsyncIterator, Callable
 from typing import cast
@@ -20,6 +21,7 @@ import pytest
 from dns_objects import ZONE, endpoint, endpoint_slice, port, service, small_cluster, texts
 
 from kubeadmpy.dns import ClusterIndex, DnsHandler, Forwarder, Upstream, serve
+from kubeadmpy.dns.server import ListenError
 
 LOCAL = "127.0.0.1"
 
@@ -223,3 +225,12 @@ async def test_zone_transfers_are_refused() -> None:
         query = dns.message.make_query("cluster.local", "IXFR")
         reply = await dns.asyncquery.tcp(query, LOCAL, 5, bound)
         assert reply.rcode() == dns.rcode.REFUSED
+
+
+async def test_a_port_in_use_is_a_listen_error_naming_the_address() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((LOCAL, 0))
+        port = taken.getsockname()[1]
+        with pytest.raises(ListenError, match=rf"--listen: cannot serve DNS on 127\.0\.0\.1:{port}"
+                                              r"/udp: Address already in use"):
+            await serve(DnsHandler(small_cluster(), ZONE, None), LOCAL, port)
