@@ -33,7 +33,8 @@ from kubeadmpy.client.config import load_config
 from kubeadmpy.client.controller import Controller, Request, Result, TerminalError
 from kubeadmpy.client.informer import Informer, SharedInformerFactory
 from kubeadmpy.client.rest import Client
-from kubeadmpy.errors import ConfigError, KubeadmpyError
+from kubeadmpy.daemon import run_daemon
+from kubeadmpy.errors import ConfigError
 from kubeadmpy.network import dataplane, health, masq, netconf, node_annotations, subnetenv, vxlan
 from kubeadmpy.network.netlink import Kernel
 
@@ -286,17 +287,8 @@ def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None) ->
 def main(argv: list[str] | None = None) -> int:
     """Flags, then net-conf.json, then the daemon: what a user can fix is one line on stderr
     and exit status 1, never a traceback."""
-    try:
-        settings = parse_settings(sys.argv[1:] if argv is None else argv)
-        logging.basicConfig(level=logging.DEBUG if settings.verbosity >= 4 else logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        asyncio.run(run(settings))
-    except (KubeadmpyError, OSError) as exc:  # OSError: an unreachable API server at start
-        print(f"kubeadmpy-flanneld: {exc}", file=sys.stderr)
-        return exc.exit_code if isinstance(exc, KubeadmpyError) else 1
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon("kubeadmpy-flanneld", argv, parse_settings, run,
+                      lambda settings: settings.verbosity, use_uvloop=False)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import uvloop
-
 from kubeadmpy.client.config import load_config
 from kubeadmpy.client.rest import Client
-from kubeadmpy.errors import KubeadmpyError
+from kubeadmpy.daemon import run_daemon
 from kubeadmpy.proxy import health, nft, rules
 from kubeadmpy.proxy.config import ProxySettings, parse_settings
 from kubeadmpy.proxy.sync import Proxier
@@ -83,29 +81,18 @@ async def cleanup(command: tuple[str, ...] = nft.DEFAULT_COMMAND) -> None:
     await nft.run_script(rules.delete_script(), command)
 
 
+async def _run_or_clean_up(parsed: tuple[ProxySettings, bool]) -> None:
+    settings, wants_cleanup = parsed
+    if wants_cleanup:
+        await cleanup(settings.nft_command)
+        print(f"kubeadmpy-proxy: removed table {rules.FAMILY} {rules.TABLE}")
+    else:
+        await run(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings, wants_cleanup = parse_settings(sys.argv[1:] if argv is None else argv)
-    except KubeadmpyError as exc:
-        print(f"kubeadmpy-proxy: {exc}", file=sys.stderr)
-        return exc.exit_code
-    logging.basicConfig(level=logging.DEBUG if settings.verbosity >= 4 else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        if wants_cleanup:
-            uvloop.run(cleanup(settings.nft_command))
-            print(f"kubeadmpy-proxy: removed table {rules.FAMILY} {rules.TABLE}")
-        else:
-            uvloop.run(run(settings))
-    except KubeadmpyError as exc:
-        print(f"kubeadmpy-proxy: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:  # bind failures, unreachable API server at start
-        print(f"kubeadmpy-proxy: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon("kubeadmpy-proxy", argv, parse_settings, _run_or_clean_up,
+                      lambda parsed: parsed[0].verbosity)
 
 
 if __name__ == "__main__":

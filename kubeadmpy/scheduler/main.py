@@ -14,8 +14,6 @@ import logging
 import sys
 from dataclasses import dataclass, field
 
-import uvloop
-
 from kubeadmpy.client.component import ComponentSettings, RunningComponent, run_component
 from kubeadmpy.client.config import load_config
 from kubeadmpy.client.leaderelection import (
@@ -24,7 +22,8 @@ from kubeadmpy.client.leaderelection import (
     leader_election_settings,
 )
 from kubeadmpy.client.rest import Client
-from kubeadmpy.errors import ConfigError, KubeadmpyError
+from kubeadmpy.daemon import run_daemon
+from kubeadmpy.errors import ConfigError
 from kubeadmpy.scheduler.scheduler import Scheduler, SchedulerSettings
 
 log = logging.getLogger(__name__)
@@ -110,24 +109,8 @@ async def run(settings: Settings, state: RunningComponent | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = parse_settings(sys.argv[1:] if argv is None else argv)
-    except KubeadmpyError as exc:
-        print(f"kubeadmpy-scheduler: {exc}", file=sys.stderr)
-        return exc.exit_code
-    logging.basicConfig(level=logging.DEBUG if settings.verbosity >= 4 else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        uvloop.run(run(settings))
-    except KubeadmpyError as exc:
-        print(f"kubeadmpy-scheduler: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:  # bind failures, unreachable API server at start
-        print(f"kubeadmpy-scheduler: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    return 0
+    return run_daemon("kubeadmpy-scheduler", argv, parse_settings, run,
+                      lambda settings: settings.verbosity)
 
 
 if __name__ == "__main__":
