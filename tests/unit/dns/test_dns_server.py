@@ -68,9 +68,6 @@ async def fake_upstream(answer: Callable[[bytes], bytes | None]
                         ) -> AsyncIterator[tuple[Upstream, FakeUpstreamProtocol]]:
     """A resolver on loopback (UDP and TCP on one port) answering with `answer`."""
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_datagram_endpoint(
-        lambda: FakeUpstreamProtocol(answer), local_addr=(LOCAL, 0))
-    bound = transport.get_extra_info("sockname")[1]
 
     async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         (length,) = struct.unpack("!H", await reader.readexactly(2))
@@ -80,7 +77,17 @@ async def fake_upstream(answer: Callable[[bytes], bytes | None]
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(tcp, LOCAL, bound)
+    for _ in range(10):  # a port free for UDP may be taken for TCP by someone else
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: FakeUpstreamProtocol(answer), local_addr=(LOCAL, 0))
+        bound = transport.get_extra_info("sockname")[1]
+        try:
+            server = await asyncio.start_server(tcp, LOCAL, bound)
+            break
+        except OSError:
+            transport.close()
+    else:
+        raise AssertionError("no port free for both UDP and TCP")
     try:
         yield Upstream(LOCAL, bound), protocol
     finally:
