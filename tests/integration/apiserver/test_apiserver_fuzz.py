@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from apiserver_harness import Certs, Cluster, start_cluster, stop_cluster
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kubeadmpy.apiserver.resources import build_registry
@@ -202,6 +202,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, certs: Certs) -> Iterator[F
     try:
         namespace = json.dumps({"metadata": {"name": NAMESPACE}}).encode()
         assert admin.send("POST", "/api/v1/namespaces", JSON, namespace).status == 201
+        system = json.dumps({"metadata": {"name": "kube-system"}}).encode()
+        assert admin.send("POST", "/api/v1/namespaces", JSON, system).status in (201, 409)
         for spec in SPECS:
             admin.send("POST", collection(spec), JSON, json.dumps(seed(spec)).encode())
         yield Fuzzed(cluster, admin, anonymous,
@@ -515,6 +517,38 @@ def test_any_claims_in_a_correctly_signed_token_are_a_4xx(fuzzed: Fuzzed, claims
     reply = fuzzed.anonymous.send(method, path, {"Authorization": f"Bearer {token}".encode(),
                                                  **JSON}, body if method == "POST" else None)
     assert reply.ok, reply
+
+
+token_field = st.one_of(printable, st.sampled_from([
+    "true", "false", "", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2024-01-01T00:00:00",
+    "2024-01-01T00:00:00+23:59", "2024-02-30T00:00:00Z", "99999-01-01T00:00:00Z", "1e9",
+    "system:bootstrappers:a,,system:masters", "system:bootstrappers:" + "x" * 5000]))
+
+
+@FUZZ
+@given(fields=st.dictionaries(st.sampled_from([
+    "token-id", "token-secret", "expiration", "usage-bootstrap-authentication",
+    "usage-bootstrap-signing", "auth-extra-groups", "description"]), token_field),
+    kind=st.sampled_from(["bootstrap.kubernetes.io/token", "Opaque"]),
+    secret=st.sampled_from(["0123456789abcdef", "0123456789abcdeX"]))
+@example(fields={}, kind="bootstrap.kubernetes.io/token", secret="0123456789abcdef")
+def test_any_bootstrap_token_secret_content_is_a_4xx(fuzzed: Fuzzed, fields: dict[str, str],
+                                                     kind: str, secret: str) -> None:
+    """The Secret behind a bootstrap token holds junk (expirations, usages, groups): using the
+    token is a 401/403, whatever the Secret says."""
+    data = {"token-id": "fuzzab", "token-secret": "0123456789abcdef",
+            "usage-bootstrap-authentication": "true", **fields}
+    body = {"metadata": {"name": "bootstrap-token-fuzzab", "namespace": "kube-system"},
+            "type": kind, "stringData": data}
+    path = "/api/v1/namespaces/kube-system/secrets"
+    fuzzed.admin.send("DELETE", f"{path}/bootstrap-token-fuzzab")
+    created = fuzzed.admin.send("POST", path, JSON, json.dumps(body).encode())
+    assert created.ok, created
+    reply = fuzzed.anonymous.send("GET", "/api/v1/namespaces", {
+        "Authorization": f"Bearer fuzzab.{secret}".encode()})
+    assert reply.ok, reply
+    if not fields and kind.startswith("bootstrap") and secret.endswith("f"):
+        assert reply.status == 403  # the untouched Secret authenticates: RBAC says no
 
 
 @FUZZ
