@@ -242,6 +242,11 @@ class ResourceHandlers:
             admitted = security.admit(self.env.security, request, "UPDATE", spec,
                                       namespace=target.namespace, name=target.name,
                                       obj=updated, old=current, subresource=subresource)
+            if admitted is not None:
+                await security.charge_quota(self.env.security, self.storage, self.registry,
+                                            request, spec, namespace=target.namespace,
+                                            obj=admitted, old=current, dry_run=dry_run,
+                                            subresource=subresource)
             if not dry_run and admitted is not None:
                 claims.extend(await spec.strategy.before_update(admitted, current, self.env))
             return admitted

@@ -196,15 +196,18 @@ class QuotaStatusInStorage:
 
 async def charge_quota(stack: SecurityStack, storage: Storage, registry: ResourceRegistry,
                        request: web.Request, spec: ResourceSpec, *, namespace: str,
-                       obj: JSONObject, dry_run: bool) -> None:
-    """ResourceQuota's part of admission, after the synchronous chain: refuse a create that
-    would pass a quota, else charge it to the quotas' status before it is stored."""
+                       obj: JSONObject, dry_run: bool, old: JSONObject | None = None,
+                       subresource: str = "") -> None:
+    """ResourceQuota's part of admission, after the synchronous chain: refuse a write that
+    would pass a quota, else charge it to the quotas' status before it is stored (`old`:
+    the stored object of an update, which pays only what it adds)."""
     quotas = registry.lookup("", "v1", "resourcequotas")
     for plugin in stack.admission:
         if not isinstance(plugin, ResourceQuotaAdmission) or quotas is None:
             continue
-        admission = AdmissionRequest(request["user"], "CREATE", spec.plural, "", spec.group,
-                                     namespace, obj["metadata"].get("name", ""), obj)
+        admission = AdmissionRequest(request["user"], "UPDATE" if old is not None else
+                                     "CREATE", spec.plural, subresource, spec.group, namespace,
+                                     obj["metadata"].get("name", ""), obj, old)
         try:
             await plugin.evaluate(admission, QuotaStatusInStorage(storage, quotas),
                                   dry_run=dry_run)

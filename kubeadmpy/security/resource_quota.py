@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from kubeadmpy.machinery.objects import parse_rfc3339
 from kubeadmpy.scheduler.quantities import (
     DECIMAL_SI,
     format_quantity,
@@ -45,9 +46,21 @@ def count_name(resource: str, group: str) -> str:
 # --- what one object charges ------------------------------------------------------------------
 
 
-def pod_usage(pod: Mapping[str, Any]) -> Usage:
+def stuck_terminating(pod: Mapping[str, Any], now: float | None) -> bool:
+    """Deleted and past its grace period (its node is likely gone): upstream stops charging
+    it, so a lost node does not keep a namespace from replacing its pods."""
+    meta = pod.get("metadata") or {}
+    deleted, grace = meta.get("deletionTimestamp"), meta.get("deletionGracePeriodSeconds")
+    if now is None or not isinstance(deleted, str) or not isinstance(grace, int):
+        return False
+    return now > parse_rfc3339(deleted) + grace
+
+
+def pod_usage(pod: Mapping[str, Any], now: float | None = None) -> Usage:
+    """What a pod charges; `now` (epoch seconds) lets pods stuck terminating stop counting."""
     usage: Usage = {"count/pods": Decimal(1)}
-    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
+    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES or \
+            stuck_terminating(pod, now):
         return usage
     spec = pod.get("spec") or {}
     usage["pods"] = Decimal(1)
@@ -87,9 +100,10 @@ def claim_usage(claim: Mapping[str, Any]) -> Usage:
     return usage
 
 
-def usage_of(resource: str, group: str, obj: Mapping[str, Any]) -> Usage:
+def usage_of(resource: str, group: str, obj: Mapping[str, Any],
+             now: float | None = None) -> Usage:
     if group == "" and resource == "pods":
-        return pod_usage(obj)
+        return pod_usage(obj, now)
     if group == "" and resource == "services":
         return service_usage(obj)
     if group == "" and resource == "persistentvolumeclaims":
@@ -129,25 +143,47 @@ def _best_effort(pod: Mapping[str, Any]) -> bool:
     return True
 
 
-def _scope_matches(scope: str, pod: Mapping[str, Any]) -> bool:
+def _cross_namespace_affinity(pod: Mapping[str, Any]) -> bool:
+    affinity = (pod.get("spec") or {}).get("affinity") or {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        rules = affinity.get(kind) or {}
+        terms = list(rules.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
+        terms += [w.get("podAffinityTerm") or {} for w in
+                  rules.get("preferredDuringSchedulingIgnoredDuringExecution") or []]
+        if any(t.get("namespaces") or t.get("namespaceSelector") is not None for t in terms):
+            return True
+    return False
+
+
+def _scope_matches(selector: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
+    """One scope (a `scopes` entry is an Exists selector) against a pod, as upstream: the
+    PriorityClass scope compares the pod's class name like a label In/NotIn/DoesNotExist."""
+    scope, operator = selector.get("scopeName"), selector.get("operator") or "Exists"
+    if scope == "PriorityClass":
+        name = str((pod.get("spec") or {}).get("priorityClassName") or "")
+        values = [str(v) for v in selector.get("values") or []]
+        return {"Exists": bool(name), "DoesNotExist": not name, "In": name in values and
+                bool(name), "NotIn": not name or name not in values}.get(str(operator), False)
     deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
     terminating = isinstance(deadline, int) and deadline >= 0
     return {"Terminating": terminating, "NotTerminating": not terminating,
-            "BestEffort": _best_effort(pod), "NotBestEffort": not _best_effort(pod)}.get(
-        scope, False)
+            "BestEffort": _best_effort(pod), "NotBestEffort": not _best_effort(pod),
+            "CrossNamespacePodAffinity": _cross_namespace_affinity(pod)}.get(str(scope), False)
 
 
 def matches(quota: Mapping[str, Any], resource: str, group: str,
             obj: Mapping[str, Any]) -> bool:
-    scopes = list((quota.get("spec") or {}).get("scopes") or [])
-    selector = (quota.get("spec") or {}).get("scopeSelector") or {}
-    scopes += [e.get("scopeName") for e in selector.get("matchExpressions") or []
-               if isinstance(e, Mapping) and e.get("operator") in (None, "Exists")]
-    if not scopes:
+    """Whether the quota's scopes (all of them) select the object; only pods have scopes."""
+    spec = quota.get("spec") or {}
+    selectors: list[Mapping[str, Any]] = [{"scopeName": s, "operator": "Exists"}
+                                          for s in spec.get("scopes") or []]
+    selectors += [e for e in (spec.get("scopeSelector") or {}).get("matchExpressions") or []
+                  if isinstance(e, Mapping)]
+    if not selectors:
         return True
     if (group, resource) != ("", "pods"):
         return False
-    return all(_scope_matches(str(scope), obj) for scope in scopes)
+    return all(_scope_matches(selector, obj) for selector in selectors)
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -209,7 +245,8 @@ def charge(quota: Mapping[str, Any], resource: str, group: str, obj: Mapping[str
                       if quantity_value(used.get(n)) + amount > quantity_value(hard.get(n)))
     if exceeded:
         raise QuotaRefused(
-            f"exceeded quota: {name}, requested: {pretty({n: requested[n] for n in exceeded})}"
+            f"exceeded quota: {name}, requested: "
+            f"{pretty({n: add(None, requested[n], hard[n]) for n in exceeded})}"
             f", used: {pretty({n: used.get(n, '0') for n in exceeded})}"
             f", limited: {pretty({n: hard[n] for n in exceeded})}")
     new_used = dict(used)

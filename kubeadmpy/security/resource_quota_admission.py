@@ -6,15 +6,17 @@ two concurrent creates cannot both take the last unit, because the loser's write
 winner's usage and is re-checked against it. That write is asynchronous, so the work lives in
 `evaluate`, which the server awaits after the synchronous admission chain; `admit` (the chain's
 hook) does nothing. The check runs first against the cached quotas so that a refusal charges
-nothing; dry runs are checked but not charged. Creates are charged; updates are not (pods and
-most kinds cannot change what they charge), and the resourcequota controller corrects any
-over-count (a charged create that then failed) on its next sync.
+nothing; dry runs are checked but not charged. Creates are charged, and updates of services and
+claims pay what they add (more node ports, a larger claim); other kinds cannot change what they
+charge. The resourcequota controller corrects any over-count (a charged write that then failed)
+on its next sync.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from kubeadmpy.security import resource_quota
@@ -33,6 +35,11 @@ class QuotaStatusWriter(Protocol):
     async def update(self, namespace: str, name: str, mutate: StatusMutation) -> None: ...
 
 
+# kinds whose updates can charge more (a service turned NodePort, a claim resized), as
+# upstream's evaluators; other updates change nothing a quota counts
+UPDATE_CHARGED = frozenset({("", "services"), ("", "persistentvolumeclaims")})
+
+
 @dataclass
 class ResourceQuotaAdmission:
     list_quotas: QuotaLister
@@ -42,8 +49,12 @@ class ResourceQuotaAdmission:
         return None
 
     def applies(self, request: AdmissionRequest) -> bool:
-        return (request.operation == "CREATE" and not request.subresource
-                and bool(request.namespace) and request.obj is not None)
+        if request.subresource or not request.namespace or request.obj is None:
+            return False
+        if request.operation == "UPDATE":
+            return request.old_obj is not None and \
+                (request.api_group, request.resource) in UPDATE_CHARGED
+        return request.operation == "CREATE"
 
     async def evaluate(self, request: AdmissionRequest, writer: QuotaStatusWriter, *,
                        dry_run: bool = False) -> None:
@@ -56,6 +67,10 @@ class ResourceQuotaAdmission:
         assert request.obj is not None
         obj = request.obj
         delta = resource_quota.usage_of(request.resource, request.api_group, obj)
+        if request.old_obj is not None:  # an update pays only for what it adds
+            before = resource_quota.usage_of(request.resource, request.api_group,
+                                             request.old_obj)
+            delta = {k: max(v - before.get(k, Decimal(0)), Decimal(0)) for k, v in delta.items()}
         charged = []
         try:
             for quota in quotas:

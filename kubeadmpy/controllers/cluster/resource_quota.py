@@ -58,15 +58,16 @@ def kind_of(resource_name: str) -> tuple[str, str] | None:
 
 
 def total_usage(hard: Mapping[str, Any], objects: Mapping[tuple[str, str], list[JSONObject]],
-                quota: Mapping[str, Any]) -> dict[str, str]:
-    """status.used for `hard`, from every object of the kinds it names (zero included)."""
+                quota: Mapping[str, Any], now: float | None = None) -> dict[str, str]:
+    """status.used for `hard`, from every object of the kinds it names (zero included);
+    `now` (epoch seconds) leaves out pods stuck terminating past their grace period."""
     sums: dict[str, Decimal] = {name: Decimal(0) for name in hard}
     for (resource, group), items in objects.items():
         names = resource_quota.tracked(resource, group, hard)
         for obj in items:
             if not resource_quota.matches(quota, resource, group, obj):
                 continue
-            usage = resource_quota.usage_of(resource, group, obj)
+            usage = resource_quota.usage_of(resource, group, obj, now)
             for name in names:
                 sums[name] += usage.get(name, Decimal(0))
     return {name: resource_quota.add(None, amount, hard[name]) for name, amount in sums.items()}
@@ -76,6 +77,7 @@ class ResourceQuotaController:
     def __init__(self, ctx: ControllerContext, sync_period: float = SYNC_PERIOD) -> None:
         self.client = ctx.client
         self.sync_period = sync_period
+        self.clock = ctx.clock
         self.quotas = ctx.informers.informer("resourcequotas")
         self.pods = ctx.informers.informer("pods")
         self.controller = Controller(NAME, self.reconcile, clock=ctx.clock)
@@ -114,7 +116,7 @@ class ResourceQuotaController:
             kind = kind_of(name)
             if kind is not None and kind not in objects:
                 objects[kind] = await self._list(kind, request.namespace)
-        used = total_usage(hard, objects, quota)
+        used = total_usage(hard, objects, quota, self.clock.wall().timestamp())
         current = status(quota)
         if current.get("hard") != hard or current.get("used") != used:
             updated = writable(quota)
@@ -122,8 +124,9 @@ class ResourceQuotaController:
             try:
                 await self.client.update_status("resourcequotas", updated, request.namespace)
             except errors.Conflict:
-                # admission charged it meanwhile: count again from the newer quota
-                return Result(requeue_after=0.0)
+                # admission charged it meanwhile: count again once the informer has the newer
+                # quota (shortly; not a spin on the copy that just lost)
+                return Result(requeue_after=0.2)
         return Result(requeue_after=self.sync_period)
 
     async def _list(self, kind: tuple[str, str], namespace: str) -> list[JSONObject]:

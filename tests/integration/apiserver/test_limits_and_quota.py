@@ -229,3 +229,29 @@ def test_bad_limitranges_and_quotas_are_refused_naming_the_field(cluster: Cluste
                         "spec": {"hard": {"pods": "lots"}}})
     refused = cluster.kubectl(v, "apply", "-n", ns, "-f", "-", stdin=quota, check=False)
     assert refused.returncode != 0 and "spec.hard[pods]" in refused.stderr
+
+
+async def test_growing_a_claim_is_charged_and_refused_past_the_quota(cluster: Cluster) -> None:
+    v = "1.33"
+    ns = await asyncio.to_thread(namespace, cluster, v, "storage")
+    claim = json.dumps({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": {"name": "data"}, "spec": {
+                            "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                            "resources": {"requests": {"storage": "1Gi"}}}})
+    async with quota_controller(cluster):
+        await kubectl(cluster, v, "create", "quota", "q", "-n", ns,
+                      "--hard=requests.storage=3Gi,persistentvolumeclaims=1")
+        await wait_used(cluster, v, ns, "requests\\.storage", "0")
+        await kubectl(cluster, v, "create", "-n", ns, "-f", "-", stdin=claim)
+        assert await used(cluster, v, ns, "requests\\.storage") == "1Gi"
+        grow = '{"spec":{"resources":{"requests":{"storage":"%s"}}}}'
+        await kubectl(cluster, v, "patch", "pvc", "data", "-n", ns, "-p", grow % "2Gi")
+        assert await used(cluster, v, ns, "requests\\.storage") == "2Gi"
+        refused = await kubectl(cluster, v, "patch", "pvc", "data", "-n", ns, "-p",
+                                grow % "5Gi", check=False)
+        assert ('persistentvolumeclaims "data" is forbidden: exceeded quota: q, requested: '
+                "requests.storage=3Gi, used: requests.storage=2Gi, limited: "
+                "requests.storage=3Gi") in refused.stderr
+        second = await kubectl(cluster, v, "create", "-n", ns, "-f", "-", check=False,
+                               stdin=claim.replace('"data"', '"more"'))
+        assert "exceeded quota: q, requested: persistentvolumeclaims=1" in second.stderr

@@ -58,3 +58,14 @@ def test_which_quota_events_trigger_a_recount(status: dict[str, Any], recount: b
     quota = {"metadata": {"name": "q", "namespace": "n"}, "spec": {"hard": {"pods": "2"}},
              "status": status}
     assert bool(_needs_recount(quota)) is recount
+
+
+def test_pods_stuck_terminating_past_their_grace_stop_counting() -> None:
+    hard = {"pods": "10", "count/pods": "10"}
+    stuck = a_pod("1")
+    stuck["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z",
+                             deletionGracePeriodSeconds=30)
+    at_deletion = 1767225600.0  # 2026-01-01T00:00:00Z
+    pods = {("pods", ""): [a_pod("1"), stuck]}
+    assert total_usage(hard, pods, {}, at_deletion + 10) == {"pods": "2", "count/pods": "2"}
+    assert total_usage(hard, pods, {}, at_deletion + 31) == {"pods": "1", "count/pods": "2"}

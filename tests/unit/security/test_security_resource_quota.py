@@ -150,3 +150,51 @@ async def test_the_loser_of_a_race_is_checked_against_the_winners_usage() -> Non
     assert str(caught.value) == ('pods "x" is forbidden: exceeded quota: q, requested: pods=1, '
                                  "used: pods=2, limited: pods=2")
     assert writer.writes == 0
+
+
+@pytest.mark.parametrize(("expression", "class_name", "selected"), [
+    ({"operator": "In", "values": ["high"]}, "high", True),
+    ({"operator": "In", "values": ["high"]}, "low", False),
+    ({"operator": "In", "values": ["high"]}, "", False),
+    ({"operator": "NotIn", "values": ["high"]}, "low", True),
+    ({"operator": "NotIn", "values": ["high"]}, "", True),
+    ({"operator": "Exists"}, "", False),
+    ({"operator": "DoesNotExist"}, "", True),
+], ids=["In, named", "In, other class", "In, no class", "NotIn, other class",
+        "NotIn, no class", "Exists, no class", "DoesNotExist, no class"])
+def test_priority_class_scope_selectors(expression: dict[str, Any], class_name: str,
+                                        selected: bool) -> None:
+    q = quota({"pods": "1"}, {"pods": "0"}, scopeSelector={"matchExpressions": [
+        {"scopeName": "PriorityClass", **expression}]})
+    given = pod(**({"priorityClassName": class_name} if class_name else {}))
+    assert resource_quota.matches(q, "pods", "", given) is selected
+
+
+async def test_updates_of_services_and_claims_pay_only_what_they_add() -> None:
+    stored = quota({"services.nodeports": "2", "requests.storage": "3Gi"},
+                   {"services.nodeports": "0", "requests.storage": "1Gi"})
+    writer = RacingWriter(stored)
+    plugin = ResourceQuotaAdmission(lambda ns: [writer.stored])
+    cluster_ip = {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}, {"port": 443}]}}
+    node_port = {**cluster_ip, "spec": {**cluster_ip["spec"], "type": "NodePort"}}
+    await plugin.evaluate(AdmissionRequest(ALICE, "UPDATE", "services", "", "", "team", "web",
+                                           node_port, cluster_ip), writer)
+    assert writer.stored["status"]["used"]["services.nodeports"] == "2"
+
+    def claim(size: str) -> dict[str, Any]:
+        return {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {
+            "storage": size}}}}
+    resize = AdmissionRequest(ALICE, "UPDATE", "persistentvolumeclaims", "", "", "team",
+                              "data", claim("2Gi"), claim("1Gi"))
+    await plugin.evaluate(resize, writer)
+    assert writer.stored["status"]["used"]["requests.storage"] == "2Gi"
+    too_big = AdmissionRequest(ALICE, "UPDATE", "persistentvolumeclaims", "", "", "team",
+                               "data", claim("5Gi"), claim("2Gi"))
+    with pytest.raises(AdmissionDenied) as caught:
+        await plugin.evaluate(too_big, writer)
+    assert "exceeded quota: q, requested: requests.storage=3Gi, used: requests.storage=2Gi, " \
+        "limited: requests.storage=3Gi" in str(caught.value)
+    shrink = AdmissionRequest(ALICE, "UPDATE", "persistentvolumeclaims", "", "", "team",
+                              "data", claim("1Gi"), claim("2Gi"))
+    await plugin.evaluate(shrink, writer)  # gives nothing back: the controller recounts
+    assert writer.stored["status"]["used"]["requests.storage"] == "2Gi"
