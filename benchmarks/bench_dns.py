@@ -7,8 +7,10 @@ load generator in this process keeps `--window` UDP queries in flight for `--sec
 scenario. The reference is the least a Python DNS server can do per query: dnspython's own
 parse → make_response → one static A record → to_wire, in a bare uvloop datagram server with
 the same load generator. Scenarios: one name asked over and over (the reply cache), every
-Service name in turn, the same with the reply cache off (the lookup itself), NXDOMAIN from a
-search-list walk, and a headless Service (5 shuffled A records, never cached).
+Service name in turn, the same with the reply cache off (the lookup itself), the same with the
+cache while another Service's EndpointSlice changes 100 times a second (only that Service's
+replies are dropped), NXDOMAIN from a search-list walk, and a headless Service (5 shuffled A
+records, never cached).
 
 Usage: python benchmarks/bench_dns.py [--services 1000] [--seconds 3] [--window 64]
 """
@@ -50,10 +52,34 @@ def cluster(services: int) -> ClusterIndex:
     return index
 
 
-def run_kubeadmpy_dns(services: int, cache: bool, ports: Any) -> None:
-    handler = DnsHandler(cluster(services), Zone.parse("cluster.local"), None,
+CHURN_PERIOD = 0.01  # "churn" scenarios: an EndpointSlice update every 10 ms (100 events/s)
+
+
+def run_kubeadmpy_dns(services: int, cache: bool, ports: Any, churn: bool = False) -> None:
+    index = cluster(services)
+    handler = DnsHandler(index, Zone.parse("cluster.local"), None,
                          cache_entries=10000 if cache else 0)
-    uvloop.run(serve(handler, LOCAL, 0, ports.put))
+
+    async def endpoints_churn() -> None:
+        """What a rolling update elsewhere looks like to the index: hl-0's slice keeps changing
+        (the informer applies it on the same loop, as in kubeadmpy-dns)."""
+        for turn in range(10**9):
+            await asyncio.sleep(CHURN_PERIOD)
+            index.set_slice({"metadata": {"name": "hl-0-a", "namespace": "default",
+                                          "labels": {"kubernetes.io/service-name": "hl-0"}},
+                             "addressType": "IPv4", "ports": [{"port": 80}],
+                             "endpoints": [{"addresses": [f"10.250.0.{turn % 250 + 1}"]}]})
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as group:
+            if churn:
+                group.create_task(endpoints_churn())
+            await serve(handler, LOCAL, 0, ports.put)
+    uvloop.run(main())
+
+
+def run_kubeadmpy_dns_with_churn(services: int, cache: bool, ports: Any) -> None:
+    run_kubeadmpy_dns(services, cache, ports, churn=True)
 
 
 class StaticAnswer(asyncio.DatagramProtocol):
@@ -132,6 +158,7 @@ def main() -> None:
         ("one name, reply cache", True, wires(["svc-1.default.svc.cluster.local"])),
         (f"{n} names in turn, reply cache", True, every),
         (f"{n} names in turn, no cache", False, every),
+        (f"{n} names, cache, 100 slice updates/s", True, every),
         ("NXDOMAIN (search-list miss), no cache", False,
          wires([f"svc-{i}.default.svc.cluster.local.default.svc.cluster.local"
                 for i in range(n)])),
@@ -142,7 +169,8 @@ def main() -> None:
                         args.seconds, args.window)
     print(f"reference (dnspython static answer): {reference:10.0f} q/s")
     for label, cache, queries in scenarios:
-        rate = measure(run_kubeadmpy_dns, n, cache, queries, args.seconds, args.window)
+        target = run_kubeadmpy_dns_with_churn if "updates/s" in label else run_kubeadmpy_dns
+        rate = measure(target, n, cache, queries, args.seconds, args.window)
         print(f"kubeadmpy-dns, {label:38s} {rate:10.0f} q/s  ratio {rate / reference:5.2f}")
 
 

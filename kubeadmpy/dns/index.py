@@ -4,8 +4,9 @@ A query must never wait for the API server, so the server answers from these map
 `ServiceView` per Service (rebuilt from the Service and its slices whenever either changes, so
 the cost of an event is the size of one Service, not of the cluster), the set of namespaces
 (CoreDNS answers NXDOMAIN under a namespace that does not exist), and an IP → names map for PTR.
-`generation` moves on every change so the server can drop cached answers, and `serial` (the
-time of the last change, as CoreDNS's SOA serial) tells secondaries and humans that data moved.
+`generation` moves on every change and `changes_since` says what changed (one Service, or
+everything for a namespace event), so the server drops only the cached answers that depend on it;
+`serial` (the time of the last change, as CoreDNS's SOA serial) tells humans that data moved.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kubeadmpy.dns.records import ServiceView, service_view, slice_service_name
 
 JSONObject = dict[str, Any]
 Key = tuple[str, str]  # (namespace, service name)
+EVERYTHING: Key = ("*", "*")  # a change every answer may depend on (namespaces come and go)
+CHANGE_LOG = 4096  # changes kept for consumers; one further behind starts over
 
 
 def _meta(obj: JSONObject) -> tuple[str, str]:
@@ -36,10 +39,22 @@ class ClusterIndex:
         self.namespaces: set[str] = set()
         # ip -> {(namespace, service): hostnames}; "" stands for the Service's own name.
         self.reverse: dict[str, dict[Key, tuple[str, ...]]] = {}
-        self.generation = 0
+        self._log: list[Key] = []  # the change that made each generation after _log_start
+        self._log_start = 0
         self.serial = int(clock())
 
     # --- reads -------------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        return self._log_start + len(self._log)
+
+    def changes_since(self, generation: int) -> set[Key]:
+        """The Services changed after `generation` ({EVERYTHING} when a namespace changed or
+        the log no longer reaches back that far)."""
+        if generation < self._log_start:
+            return {EVERYTHING}
+        return set(self._log[generation - self._log_start:])
 
     def view(self, namespace: str, name: str) -> ServiceView | None:
         return self.views.get((namespace, name))
@@ -100,7 +115,7 @@ class ClusterIndex:
             self.namespaces.add(name)
         else:
             self.namespaces.discard(name)
-        self._changed()
+        self._changed(EVERYTHING)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -124,7 +139,7 @@ class ClusterIndex:
             view = service_view(service, (self._slices.get(key) or {}).values())
             self.views[key] = view
             self._index_reverse(key, view)
-        self._changed()
+        self._changed(key)
 
     def _index_reverse(self, key: Key, view: ServiceView) -> None:
         for ip in view.cluster_ips:
@@ -145,6 +160,10 @@ class ClusterIndex:
                 if not owners:
                     del self.reverse[ip]
 
-    def _changed(self) -> None:
-        self.generation += 1
+    def _changed(self, key: Key) -> None:
+        self._log.append(key)
+        if len(self._log) > CHANGE_LOG:
+            drop = len(self._log) // 2
+            del self._log[:drop]
+            self._log_start += drop
         self.serial = max(self.serial, int(self._clock()))

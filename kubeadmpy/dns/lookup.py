@@ -38,7 +38,7 @@ import dns.reversename
 import dns.rrset
 
 from kubeadmpy.config.netutil import is_ip
-from kubeadmpy.dns.index import ClusterIndex
+from kubeadmpy.dns.index import EVERYTHING, ClusterIndex, Key
 from kubeadmpy.dns.records import NO_PORT, ServiceView
 
 X = TypeVar("X")
@@ -50,6 +50,7 @@ DNS_VERSION_TTL = 28800
 SOA_REFRESH, SOA_RETRY, SOA_EXPIRE = 7200, 1800, 86400
 KUBE_DNS = ("kube-system", "kube-dns")  # the Service whose ClusterIPs ns.dns.<zone> resolves to
 MAX_CHASE = 8  # ExternalName → ExternalName chains inside the zone
+NAMESPACE_ONLY: Key = ("", "")  # never a Service key: dropped only with EVERYTHING
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
 
 
@@ -74,6 +75,9 @@ class Answer:
     additional: list[dns.rrset.RRset] = field(default_factory=list)
     forward: bool = False
     chase: dns.name.Name | None = None
+    # What the answer depends on, for caching: one Service (namespace, name), NAMESPACE_ONLY,
+    # or EVERYTHING (any change may alter it).
+    depends: Key = EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,17 @@ def _negative(index: ClusterIndex, zone: Zone, rcode: dns.rcode.Rcode) -> Answer
 def _in_zone(index: ClusterIndex, zone: Zone, qname: dns.name.Name, qtype: int,
              depth: int) -> Answer:
     labels = _labels(qname, zone.name)
+    answer = _in_zone_answer(index, zone, qname, qtype, labels, depth)
+    cname = bool(answer.answer) and answer.answer[0].rdtype == T.CNAME
+    if len(labels) >= 2 and labels[-1] == "pod":
+        answer.depends = NAMESPACE_ONLY  # pods insecure: only the namespace's existence counts
+    elif len(labels) >= 3 and labels[-1] == "svc" and not cname:  # a CNAME may lead anywhere
+        answer.depends = (labels[-2], labels[-3])
+    return answer
+
+
+def _in_zone_answer(index: ClusterIndex, zone: Zone, qname: dns.name.Name, qtype: int,
+                    labels: list[str], depth: int) -> Answer:
     try:
         if not labels:
             return _apex(index, zone, qname, qtype)

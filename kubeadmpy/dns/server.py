@@ -2,7 +2,9 @@
 
 Cluster names are answered synchronously inside the datagram callback (no task, no await) and
 the reply bytes are cached by the query's bytes after its id, as CoreDNS's `cache 30` would, until
-the next informer event bumps the index generation; a repeated query then costs a dict lookup.
+an informer event changes what they depend on: a reply about one Service is dropped when that
+Service or its slices change (or any namespace does); replies about anything else (PTR, the apex,
+CNAMEs) on every change. A repeated query then costs a dict lookup.
 Replies whose record sets hold several records are not cached: their order is shuffled per reply,
 as kubeadm's Corefile asks with `loadbalance`.
 Only forwarding (and the upstream half of an ExternalName) needs a task, owned by the server's
@@ -30,7 +32,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from kubeadmpy.dns.forward import Forwarder
-from kubeadmpy.dns.index import ClusterIndex
+from kubeadmpy.dns.index import EVERYTHING, ClusterIndex, Key
 from kubeadmpy.dns.lookup import Answer, Zone, lookup
 from kubeadmpy.errors import KubeadmpyError
 
@@ -60,18 +62,17 @@ class DnsHandler:
         self.forwarder = forwarder
         self.synced = synced
         self._cache: dict[bytes, bytes] = {}
-        self._cache_generation = -1
+        self._keys_by_dependency: dict[Key, set[bytes]] = {}
+        self._seen_generation = index.generation
 
     def reply_now(self, wire: bytes, tcp: bool) -> bytes | Pending | None:
         """The reply, a `Pending` for `reply_later`, or None to drop (not a DNS query)."""
         key = wire[2:] + (b"T" if tcp else b"U")
-        if self._cache_generation == self.index.generation:
-            cached = self._cache.get(key)
-            if cached is not None:
-                return wire[:2] + cached
-        else:
-            self._cache.clear()
-            self._cache_generation = self.index.generation
+        if self._seen_generation != self.index.generation:
+            self._invalidate()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return wire[:2] + cached
         try:
             query = dns.message.from_wire(wire)
         except Exception:  # dnspython raises many kinds for hostile input
@@ -101,8 +102,26 @@ class DnsHandler:
         if self.cache_entries and all(len(rrset) == 1 for rrset in answer.answer):
             if len(self._cache) >= self.cache_entries:
                 self._cache.clear()
+                self._keys_by_dependency.clear()
             self._cache[key] = reply[2:]
+            self._keys_by_dependency.setdefault(answer.depends, set()).add(key)
         return reply
+
+    @property
+    def cached_replies(self) -> int:
+        return len(self._cache)
+
+    def _invalidate(self) -> None:
+        """Drop the cached replies that the index's changes since we last looked may alter."""
+        changed = self.index.changes_since(self._seen_generation)
+        self._seen_generation = self.index.generation
+        if EVERYTHING in changed:
+            self._cache.clear()
+            self._keys_by_dependency.clear()
+            return
+        for dependency in (*changed, EVERYTHING):
+            for key in self._keys_by_dependency.pop(dependency, ()):
+                self._cache.pop(key, None)
 
     async def reply_later(self, wire: bytes, tcp: bool, pending: Pending) -> bytes:
         query, answer = pending.query, pending.answer

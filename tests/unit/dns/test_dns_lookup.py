@@ -20,6 +20,7 @@ from dns_objects import (
 )
 
 from kubeadmpy.dns import DnsHandler, Zone
+from kubeadmpy.dns.index import CHANGE_LOG, EVERYTHING
 
 SOA = ("cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1700000000 "
        "7200 1800 86400 30")
@@ -200,3 +201,39 @@ def test_another_cluster_domain_is_served_and_cluster_local_is_not_ours() -> Non
     assert texts(ask(handler, "web.default.svc.corp.example")) == [
         "web.default.svc.corp.example. 5 IN A 10.96.0.20"]
     assert forwarded(handler, "web.default.svc.cluster.local")
+
+
+def test_a_change_drops_only_the_cached_replies_that_depend_on_it() -> None:
+    index = small_cluster()
+    handler = DnsHandler(index, ZONE, None)
+    questions = [("web.default.svc.cluster.local", "A"), ("v6.default.svc.cluster.local", "AAAA"),
+                 ("nope.default.svc.cluster.local", "A"), ("10-1-2-3.default.pod.cluster.local", "A"),
+                 ("20.0.96.10.in-addr.arpa", "PTR"), ("alias.default.svc.cluster.local", "A")]
+    before = [texts(ask(handler, *q)) for q in questions]
+    assert handler.cached_replies == 6
+
+    index.set_slice(endpoint_slice("db", endpoint("10.244.2.9"), ports=[port(5432)]))
+    # db's change spares web, v6, nope and the pod; the PTR and the CNAME are recomputed
+    assert handler.cached_replies == 6 and ask(handler, *questions[0]).answer
+    assert handler.cached_replies == 4
+    assert [texts(ask(handler, *q)) for q in questions] == before
+
+    index.set_service(service("nope", "10.96.0.77", port(80)))
+    assert texts(ask(handler, *questions[2])) == [f"nope.{S} 30 IN A 10.96.0.77"]
+    index.set_service(service("web", "10.96.0.78", port(80)))
+    assert texts(ask(handler, *questions[5])) == [f"alias.{S} 30 IN CNAME web.{S}",
+                                                  f"web.{S} 30 IN A 10.96.0.78"]
+    index.set_namespace("team")  # namespaces decide NXDOMAIN everywhere: all is dropped
+    ask(handler, *questions[3])
+    assert handler.cached_replies == 1
+
+
+def test_a_consumer_too_far_behind_the_change_log_starts_over() -> None:
+    index = small_cluster()
+    start = index.generation
+    index.set_service(service("web", "10.96.0.99", port(80)))
+    assert index.changes_since(start) == {("default", "web")}
+    for i in range(CHANGE_LOG + 1):
+        index.set_service(service(f"s{i}", "10.96.1.1"))
+    assert index.changes_since(start) == {EVERYTHING}
+    assert index.changes_since(index.generation) == set()
