@@ -118,9 +118,10 @@ def _soa(index: ClusterIndex, zone: Zone) -> dns.rrset.RRset:
 @functools.lru_cache(maxsize=4)
 def _soa_for_serial(zone: Zone, serial: int) -> dns.rrset.RRset:
     """Built once per serial: every negative answer carries it (treat it as read-only)."""
-    rdata = _rdata(dns.rdtypes.ANY.SOA.SOA, T.SOA, dns.name.Name((b"ns", b"dns", *zone.name.labels)),
-        dns.name.Name((b"hostmaster", *zone.name.labels)), serial,
-        SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, zone.ttl)
+    mname = dns.name.Name((b"ns", b"dns", *zone.name.labels))
+    rname = dns.name.Name((b"hostmaster", *zone.name.labels))
+    rdata = _rdata(dns.rdtypes.ANY.SOA.SOA, T.SOA, mname, rname, serial, SOA_REFRESH, SOA_RETRY,
+                   SOA_EXPIRE, zone.ttl)
     return _rrset(zone.name, zone.ttl, [rdata])
 
 
@@ -178,8 +179,8 @@ def _apex(index: ClusterIndex, zone: Zone, qname: dns.name.Name, qtype: int) -> 
         return Answer(answer=[_rrset(qname, zone.ttl, list(soa))])
     if qtype == T.NS:
         ns_name = dns.name.Name((b"ns", b"dns", *zone.name.labels))
-        answer = Answer(answer=[_rrset(qname, zone.ttl, [_rdata(dns.rdtypes.ANY.NS.NS, T.NS,
-                                                                               ns_name)])])
+        ns = _rdata(dns.rdtypes.ANY.NS.NS, T.NS, ns_name)
+        answer = Answer(answer=[_rrset(qname, zone.ttl, [ns])])
         answer.additional = _address_rrsets(ns_name, zone.ttl, _kube_dns_ips(index))
         return answer
     return _negative(index, zone, dns.rcode.NOERROR)
