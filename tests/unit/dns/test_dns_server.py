@@ -241,3 +241,13 @@ async def test_a_port_in_use_is_a_listen_error_naming_the_address() -> None:
         with pytest.raises(ListenError, match=rf"--listen: cannot serve DNS on 127\.0\.0\.1:{port}"
                                               r"/udp: Address already in use"):
             await serve(DnsHandler(small_cluster(), ZONE, None), LOCAL, port)
+
+
+async def test_an_external_name_keeps_its_cname_when_the_upstream_is_silent() -> None:
+    async with fake_upstream(lambda _: None) as (silent, _):
+        handler = DnsHandler(small_cluster(), ZONE, Forwarder([silent], timeout=0.2))
+        async with serving(handler) as bound:
+            reply = await dns.asyncquery.udp(
+                dns.message.make_query("ext.default.svc.cluster.local", "A"), LOCAL, 5, bound)
+            assert reply.rcode() == dns.rcode.NOERROR
+            assert texts(reply) == ["ext.default.svc.cluster.local. 30 IN CNAME example.com."]
