@@ -250,6 +250,11 @@ async def main(pods: int, concurrency: int, writes_only: bool = False) -> None:
                 async with http.post("/api/v1/namespaces",
                                      json={"metadata": {"name": "bench"}}) as response:
                     assert response.status == 201
+                # what the serviceaccount controller would make: ServiceAccount admission
+                # (on by default, as upstream) refuses pods without it
+                async with http.post("/api/v1/namespaces/bench/serviceaccounts",
+                                     json={"metadata": {"name": "default"}}) as response:
+                    assert response.status == 201
                 sample = json.dumps(pod("sample")).encode()
                 measured = min(pods, 2000)
 

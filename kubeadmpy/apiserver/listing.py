@@ -215,7 +215,10 @@ async def serve_watch(request: web.Request, storage: Storage, cache: WatchCache,
         await _stream(response, storage, cache, options, WatchEncoder(cache.spec, fmt, include))
     except status.APIStatusError as exc:
         await response.write(WatchEncoder.error(exc))
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionError:  # the client went away mid-stream: a normal end of a watch
+        log.debug("watch on %s: client disconnected", cache.spec.group_resource)
+        return response
+    except asyncio.CancelledError:
         raise
     except Exception as exc:  # never a second HTTP response inside a started stream
         log.exception("watch on %s failed", cache.spec.group_resource)

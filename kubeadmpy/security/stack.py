@@ -15,7 +15,9 @@ globalDefault class and LimitRanger a namespace's LimitRanges) and feeds RBAC ob
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,8 @@ from kubeadmpy.security.token_cache import CachedTokenAuthenticator
 from kubeadmpy.security.toleration_admission import DefaultTolerationSeconds
 from kubeadmpy.security.x509_auth import X509Authenticator, load_ca_bundle
 
+log = logging.getLogger(__name__)
+
 # upstream's order among the plugins implemented here
 SUPPORTED_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction",
                        "Priority", "DefaultTolerationSeconds", "ResourceQuota")
@@ -75,6 +79,21 @@ SUPPORTED_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "N
 # turns them off.
 DEFAULT_ON_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "Priority",
                         "DefaultTolerationSeconds", "ResourceQuota")
+# Every plugin name kube-apiserver 1.33 registers: those not implemented here are accepted and
+# logged at start (a manifest written for upstream still starts); any other name is an error,
+# as upstream refuses an unregistered plugin.
+UPSTREAM_ADMISSION = frozenset((
+    "AlwaysAdmit", "AlwaysDeny", "AlwaysPullImages", "CertificateApproval",
+    "CertificateSigning", "CertificateSubjectRestriction", "ClusterTrustBundleAttest",
+    "DefaultIngressClass", "DefaultStorageClass", "DefaultTolerationSeconds",
+    "DenyServiceExternalIPs", "EventRateLimit", "ExtendedResourceToleration",
+    "ImagePolicyWebhook", "LimitPodHardAntiAffinityTopology", "LimitRanger",
+    "MutatingAdmissionPolicy", "MutatingAdmissionWebhook", "NamespaceAutoProvision",
+    "NamespaceExists", "NamespaceLifecycle", "NodeRestriction",
+    "OwnerReferencesPermissionEnforcement", "PersistentVolumeClaimResize", "PodNodeSelector",
+    "PodSecurity", "PodTolerationRestriction", "PodTopologyLabels", "Priority", "ResourceQuota",
+    "RuntimeClass", "ServiceAccount", "StorageObjectInUseProtection", "TaintNodesByCondition",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"))
 
 
 class ClusterObjects(Protocol):
@@ -107,6 +126,17 @@ def _bool(flag: str, value: str | None, default: bool) -> bool:
     raise UserInputError(f"--{flag}", f"{value!r} is not a boolean", "Use true or false")
 
 
+def _admission_names(flag: str, flags: Mapping[str, Any]) -> tuple[str, ...]:
+    names = tuple(n for n in _values(flags.get(flag)) if n)
+    for name in names:
+        if name not in UPSTREAM_ADMISSION:
+            guess = difflib.get_close_matches(name, sorted(UPSTREAM_ADMISSION), n=1)
+            fix = f'Did you mean "{guess[0]}"?' if guess else \
+                "Use kube-apiserver's plugin names, e.g. NodeRestriction"
+            raise UserInputError(f"--{flag}", f'"{name}" is not an admission plugin', fix)
+    return names
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     client_ca_file: str = ""
@@ -118,6 +148,7 @@ class SecuritySettings:
     api_audiences: tuple[str, ...] = ()
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)  # kube-apiserver's default
     admission_plugins: tuple[str, ...] = ()
+    unimplemented_admission: tuple[str, ...] = ()  # upstream plugins asked for, not built here
     encryption_provider_config: str = ""
 
     @classmethod
@@ -128,9 +159,9 @@ class SecuritySettings:
             return values[-1] if values else ""
 
         modes = one("authorization-mode") and ",".join(_values(flags.get("authorization-mode")))
-        disabled = _values(flags.get("disable-admission-plugins"))
-        plugins = [p for p in (*DEFAULT_ON_ADMISSION, *_values(flags.get(
-            "enable-admission-plugins"))) if p not in disabled]
+        disabled = _admission_names("disable-admission-plugins", flags)
+        enabled = _admission_names("enable-admission-plugins", flags)
+        plugins = [p for p in (*DEFAULT_ON_ADMISSION, *enabled) if p not in disabled]
         return cls(
             client_ca_file=one("client-ca-file"),
             anonymous_auth=_bool("anonymous-auth", flags.get("anonymous-auth"), True),
@@ -142,6 +173,7 @@ class SecuritySettings:
             api_audiences=_values(flags.get("api-audiences")),
             authorization_modes=tuple(parse_modes(modes)) if modes else ("AlwaysAllow",),
             admission_plugins=tuple(p for p in SUPPORTED_ADMISSION if p in plugins),
+            unimplemented_admission=tuple(p for p in enabled if p not in SUPPORTED_ADMISSION),
             encryption_provider_config=one("encryption-provider-config"))
 
 
@@ -232,6 +264,8 @@ def object_getters(objects: ClusterObjects) -> ObjectGetters:
 
 def build_stack(settings: SecuritySettings, objects: ClusterObjects) -> SecurityStack:
     """Load every file the settings name and wire the pieces; raises before serving anything."""
+    for name in settings.unimplemented_admission:
+        log.warning("admission plugin %s is not implemented by kubeadmpy-apiserver; ignored", name)
     authenticators: list[Authenticator] = []
     if settings.client_ca_file:
         authenticators.append(X509Authenticator(load_ca_bundle(Path(settings.client_ca_file))))

@@ -51,12 +51,31 @@ def test_flags_become_settings() -> None:
     ({"authorization-mode": "Node,ABAC"}, "--authorization-mode"),
     ({"authorization-mode": "RBAC,Magic"}, "--authorization-mode"),
     ({"authorization-mode": "RBAC,RBAC"}, "--authorization-mode"),
+    ({"enable-admission-plugins": "NodeRestrictoin"}, "--enable-admission-plugins"),
+    ({"disable-admission-plugins": "Magic"}, "--disable-admission-plugins"),
 ], ids=["a non-boolean anonymous-auth", "an unsupported mode", "an unknown mode",
-        "a repeated mode"])
+        "a repeated mode", "a misspelt plugin", "an unknown plugin to disable"])
 def test_bad_flags_name_the_flag(flags: dict[str, str], field: str) -> None:
     with pytest.raises(UserInputError) as caught:
         SecuritySettings.from_flags(flags)
     assert caught.value.field == field
+
+
+def test_a_misspelt_admission_plugin_gets_a_suggestion() -> None:
+    with pytest.raises(UserInputError, match='Did you mean "NodeRestriction"'):
+        SecuritySettings.from_flags({"enable-admission-plugins": "NodeRestrictoin"})
+
+
+def test_upstream_plugins_not_built_here_are_accepted_and_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = SecuritySettings.from_flags(
+        {"enable-admission-plugins": "NodeRestriction,PodSecurity,AlwaysPullImages"})
+    assert settings.unimplemented_admission == ("PodSecurity", "AlwaysPullImages")
+    assert "PodSecurity" not in settings.admission_plugins
+    with caplog.at_level("WARNING"):
+        build_stack(settings, ObjectTable())
+    assert "admission plugin PodSecurity is not implemented" in caplog.text
+    assert "admission plugin AlwaysPullImages is not implemented" in caplog.text
 
 
 @pytest.fixture
