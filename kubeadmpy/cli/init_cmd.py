@@ -205,7 +205,7 @@ def _with_init_flags(action: Callable[[InitInvocation], None], doc: str) -> Call
     def command(**values: Any) -> None:
         action(InitInvocation(values))
 
-    command.__signature__ = inspect.signature(_init_flags_signature)  # type: ignore[attr-defined]
+    command.__signature__ = inspect.signature(_init_flags_signature, eval_str=True)  # type: ignore[attr-defined]
     command.__annotations__ = dict(_init_flags_signature.__annotations__)
     command.__doc__ = doc
     return command
@@ -218,7 +218,7 @@ def _init_callback() -> Callable[..., None]:
         if ctx.invoked_subcommand is None:
             run_init(InitInvocation(values), only=None)
 
-    flags = inspect.signature(_init_flags_signature)
+    flags = inspect.signature(_init_flags_signature, eval_str=True)
     context = inspect.Parameter(
         "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="typer.Context"
     )

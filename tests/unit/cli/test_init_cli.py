@@ -251,3 +251,10 @@ def test_init_help_lists_the_phases() -> None:
         "show-join-command",
     ):
         assert phase in result.stdout
+
+
+def test_init_help_explains_each_flag() -> None:
+    result = kubeadmpy("init", "--help", env={"COLUMNS": "250"})  # no wrapping inside the table
+    text = " ".join(result.stdout.split())
+    assert "The IP address the API Server will advertise" in text
+    assert "Specify a stable IP address or DNS name for the control plane" in text
