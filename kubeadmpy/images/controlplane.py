@@ -38,6 +38,8 @@ LIB_DIR = f"lib/{sysconfig.get_config_var('MULTIARCH') or 'x86_64-linux-gnu'}"
 SCRIPT_DIR = "usr/local/bin"
 PROJECT = "kubeadmpy"
 ETCD_BINARY = Path("/usr/bin/etcd")
+# kubeadmpy-proxy and kubeadmpy-flanneld program nftables through the nft command (addon pods).
+NFT_BINARY = Path("/usr/sbin/nft")
 # Parts of the standard library no component imports: tests, GUI, build-time files.
 STDLIB_SKIP = frozenset({
     "site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
@@ -236,7 +238,7 @@ def interpreter_entries(dists: list[metadata.Distribution]) -> Iterator[Entry]:
         record = dist.read_text("RECORD") or ""
         extensions += [Path(str(dist.locate_file(line.split(",", 1)[0])))
                        for line in record.splitlines() if line.split(",", 1)[0].endswith(".so")]
-    for soname, host in sorted(shared_libraries([executable, ETCD_BINARY, *extensions]).items()):
+    for soname, host in sorted(shared_libraries([executable, ETCD_BINARY, NFT_BINARY, *extensions]).items()):
         if soname.startswith("/"):
             yield Entry.copy(soname.lstrip("/"), host.resolve(), 0o755)  # the dynamic loader
         elif "site-packages" not in host.parts:  # wheels' vendored libraries come with them
@@ -249,7 +251,11 @@ def control_plane_recipe(reference: str = CONTROL_PLANE_IMAGE) -> ImageRecipe:
         raise ImageSourceError(f"{ETCD_BINARY} not found: install the Debian package "
                                "etcd-server (scripts/setup.sh does)")
     dists = requirement_closure()
-    base = [*busybox_entries(), Entry.copy("usr/local/bin/etcd", ETCD_BINARY, 0o755)]
+    if not NFT_BINARY.is_file():
+        raise ImageSourceError(f"{NFT_BINARY} not found: install the Debian package nftables "
+                               "(the kube-proxy and flannel addons run it)")
+    base = [*busybox_entries(), Entry.copy("usr/local/bin/etcd", ETCD_BINARY, 0o755),
+            Entry.copy("usr/sbin/nft", NFT_BINARY, 0o755)]
     runtime = list(interpreter_entries(dists))
     libraries = list(distribution_entries(dists))
     project = [*project_entries(), *script_entries()]

@@ -70,6 +70,12 @@ for dir in $KPL_PRIVATE_DIRS; do mount --bind "$KPL_DIR/root$dir" "$dir"; done
 for file in $KPL_PRIVATE_FILES; do
   if [ -e "$file" ]; then mount --bind "$KPL_DIR/files$file" "$file"; fi
 done
+# containerd's CNI plugin dir: the host's plugins with this machine's own files on top (init and
+# join write the flannel plugin launcher there; reset removes it), as on a separate VM.
+if [ -d /usr/lib/cni ]; then
+  mkdir -p "$KPL_DIR/cni-bin/upper" "$KPL_DIR/cni-bin/work"
+  mount -t overlay overlay -o "lowerdir=/usr/lib/cni,upperdir=$KPL_DIR/cni-bin/upper,workdir=$KPL_DIR/cni-bin/work" /usr/lib/cni
+fi
 # Hide the other machines' state (their /etc/kubernetes, keys...); keep this machine's own.
 mkdir /run/kubeadmpy-lab-self
 mount --bind "$KPL_DIR" /run/kubeadmpy-lab-self

@@ -22,6 +22,11 @@ JSON = dict[str, Any]
 
 # Kinds the installer writes, resolved from the client's static table without discovery.
 REFS = {
+    "Namespace": "namespaces",
+    "ServiceAccount": "serviceaccounts",
+    "Service": "services",
+    "DaemonSet": "daemonsets.apps",
+    "Deployment": "deployments.apps",
     "ConfigMap": "configmaps",
     "Secret": "secrets",
     "Role": "roles.rbac.authorization.k8s.io",

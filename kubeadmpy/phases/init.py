@@ -4,9 +4,11 @@ File phases (certs, kubeconfig, etcd, control-plane) write what kubeadm writes; 
 `secretsEncryption` enabled, control-plane/apiserver first writes the apiserver's
 EncryptionConfiguration (`encryption`). containerd and kubelet-start make this machine a node
 (`node_runtime`); the API phases (`init_api`) wait for the static pods' API server and store
-kubeadm's objects. kubeadmpy adds two phases of its own: the containerd set-up (kubeadm leaves
-the runtime to the user) and `pod-network`, a single-node bridge CNI on the node's podCIDR until
-flannel ships (`pod_network`). ``--dry-run`` describes every step instead of taking it.
+kubeadm's objects; `addon/kube-proxy` installs kube-proxy as kubeadm does, running
+`kubeadmpy-proxy` (`addons`). kubeadmpy adds two phases of its own: the containerd set-up
+(kubeadm leaves the runtime to the user) and `pod-network`, flannel as kube-flannel.yml installs
+it — the CNI plugin and conflist on this host, the kube-flannel DaemonSet in the cluster
+(`pod_network`). ``--dry-run`` describes every step instead of taking it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from kubeadmpy import pki
 from kubeadmpy.config import InitBundle
 from kubeadmpy.files import write_file
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
-from kubeadmpy.phases import encryption, init_api, init_values, node_runtime, pod_network
+from kubeadmpy.phases import (
+    addons,
+    encryption,
+    init_api,
+    init_values,
+    node_runtime,
+    pod_network,
+)
 from kubeadmpy.phases.preflight import init_checks
 from kubeadmpy.phases.preflight.from_config import ignore_list, init_context
 from kubeadmpy.phases.workflow import Phase, Workflow
@@ -324,7 +333,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
     ),
     Phase(
         "pod-network",
-        "Bridge CNI on the node's podCIDR (single node)",
+        "Install flannel: the CNI plugin and config on this node, the kube-flannel DaemonSet",
         run=pod_network.write_pod_network,
         needs_control_plane=True,
     ),
@@ -355,7 +364,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
             Phase(
                 "kube-proxy",
                 "Install the kube-proxy addon to a Kubernetes cluster",
-                run=init_api.addon_not_shipped("kube-proxy"),
+                run=addons.install_kube_proxy,
                 run_if=_proxy_enabled,
                 needs_control_plane=True,
             ),

@@ -315,6 +315,11 @@ def kubelet_finalize(ctx: InitContext) -> None:
 # --- addon -------------------------------------------------------------------------------------
 
 
+def apply_objects(ctx: InitContext, objects: list[dict[str, Any]]) -> None:
+    """Create or update `objects` in order as admin (the add-on phases' step)."""
+    _apply(ctx, objects)
+
+
 def addon_not_shipped(name: str) -> Any:
     def run(ctx: InitContext) -> None:
         ctx.out(

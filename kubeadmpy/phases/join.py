@@ -2,8 +2,8 @@
 
 A worker join runs `preflight` (checks, then discovery and reading the cluster's configuration
 with the bootstrap token), kubeadmpy's `containerd` phase (as in init: kubeadm leaves the runtime
-to the user), `kubelet-start` (`join_kubelet`), and `pod-network`, the bridge CNI on this node's
-own podCIDR. The control-plane phases are in the tree, as in kubeadm, and run only with
+to the user), `kubelet-start` (`join_kubelet`), and `pod-network`, flannel's CNI plugin and
+config on this host (the DaemonSet init created runs flanneld here). The control-plane phases are in the tree, as in kubeadm, and run only with
 ``--control-plane``, which is refused before anything runs: kubeadmpy joins workers only so far.
 Discovery and the configuration read happen once, on first use, so `join phase kubelet-start`
 alone works too.
@@ -19,7 +19,7 @@ from kubeadmpy.config import JoinBundle
 from kubeadmpy.errors import UserInputError
 from kubeadmpy.files import write_file
 from kubeadmpy.images import pause_reference
-from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
+from kubeadmpy.paths import HostPaths
 from kubeadmpy.phases import apiclient, discovery, join_kubelet, node_runtime, pod_network
 from kubeadmpy.phases.discovery import DiscoveredCluster, TokenDiscovery
 from kubeadmpy.phases.join_kubelet import ClusterSettings
@@ -204,17 +204,10 @@ def start_kubelet(ctx: JoinContext) -> None:
 
 
 def write_pod_network(ctx: JoinContext) -> None:
-    registration = ctx.bundle.join.node_registration
-    pod_network.write_node_network(pod_network.NodeNetwork(
-        paths=ctx.paths,
-        node_name=ctx.node_name,
-        pod_subnet=ctx.settings().cluster.networking.pod_subnet,
-        kubeconfig=KUBERNETES_DIR / "kubelet.conf",
-        cri_socket=registration.cri_socket,
-        timeout_seconds=_timeout(ctx, "kubelet_health_check", 240.0),
-        dry_run=ctx.dry_run,
-        out=ctx.out,
-    ))
+    """The host half of flannel on this node; the kube-flannel DaemonSet init created brings
+    kubeadmpy-flanneld here once the node registers."""
+    pod_network.install_node_cni(pod_network.NodeNetwork(
+        paths=ctx.paths, pod_subnet=ctx.settings().cluster.networking.pod_subnet, out=ctx.out))
 
 
 def _control_plane(ctx: JoinContext) -> bool:
@@ -263,7 +256,8 @@ JOIN_PHASES: tuple[Phase[JoinContext], ...] = (
         ),
     ),
     _cp("wait-control-plane", "Wait for the control plane to start"),
-    Phase("pod-network", "Bridge CNI on this node's podCIDR", run=write_pod_network),
+    Phase("pod-network", "Install flannel's CNI plugin and config on this node",
+          run=write_pod_network),
 )
 
 

@@ -3,10 +3,11 @@
 Like kubeadm, reset is best-effort and says what it left: it stops the kubelet, removes every
 pod from containerd, unmounts the kubelet's volumes and removes the *contents* of the manifests
 dir, the kubelet dir, the certificates dir, the CNI state dir and the pod log dirs, the
-kubeconfig files, the etcd data dir of a local etcd, the single-node pod network init wrote
-(its CNI config and bridge), and the encryption-at-rest key folder (/etc/kubernetes/encryption).
-CNI configs it did not write, iptables rules, $HOME/.kube/config and the running containerd stay;
-it prints how to clean those by hand.
+kubeconfig files, the etcd data dir of a local etcd, the pod network init/join installed (flannel's
+conflist and plugin launcher, its VXLAN device, masquerade table and subnet.env, the bridge
+`cni0`), kube-proxy's nftables table, and the encryption-at-rest key folder
+(/etc/kubernetes/encryption). CNI configs it did not write, iptables rules, $HOME/.kube/config
+and the running containerd stay; it prints how to clean those by hand.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kubeadmpy.paths import (
     MANIFESTS_DIR,
     HostPaths,
 )
-from kubeadmpy.phases import pod_network, reset_node
+from kubeadmpy.phases import pod_network, reset_network, reset_node
 from kubeadmpy.phases.workflow import Phase, Workflow
 from kubeadmpy.render.encryption import ENCRYPTION_DIR
 
@@ -42,7 +43,7 @@ Confirm = Callable[[str], bool]
 
 IPTABLES_NOTE = """\
 The reset process does not reset or clean up iptables rules or IPVS tables (kubeadmpy's
-single-node pod network adds none; a pod network addon or kube-proxy may have).
+flannel and kube-proxy use nftables, whose tables it removed; another addon may have added some).
 If you wish to reset iptables, you must do so manually by using the "iptables" command."""
 KUBECONFIG_NOTE = """\
 The reset process does not clean your kubeconfig files and you must remove them manually.
@@ -161,23 +162,24 @@ def cleanup_node(ctx: ResetContext) -> None:
 
 
 def remove_pod_network(ctx: ResetContext) -> None:
-    """Remove the single-node CNI config init's pod-network phase wrote, and its bridge."""
-    conflist = ctx.paths.host(pod_network.BRIDGE_CONFLIST)
-    if not conflist.exists():
-        return
-    _remove_path(ctx, pod_network.BRIDGE_CONFLIST)
-    ctx.out(f"[reset] Deleted the pod network config kubeadmpy wrote: {pod_network.BRIDGE_CONFLIST}")
+    """Remove flannel's CNI files init/join wrote and, on this machine, the network state the
+    flannel and kube-proxy DaemonSets left in the kernel (`reset_network`)."""
+    for logical in reset_network.our_cni_files(ctx.paths):
+        _remove_path(ctx, logical)
+        if not ctx.dry_run:
+            ctx.out(f"[reset] Deleted the pod network file kubeadmpy wrote: {logical}")
     if ctx.paths.root != Path("/"):
         return
     if ctx.dry_run:
-        ctx.out(f"[dryrun] Would delete the network bridge {pod_network.BRIDGE_DEVICE}")
+        ctx.out("[dryrun] Would delete flannel's device, masquerade table and subnet.env, the "
+                f"bridge {pod_network.BRIDGE_DEVICE} and kube-proxy's nftables table")
         return
-    problem = reset_node.delete_link(pod_network.BRIDGE_DEVICE)
-    if problem:
+
+    def warn(problem: str) -> None:
         ctx.warnings.append(problem)
         ctx.out(f"[reset] WARNING: could not delete {problem}")
-    else:
-        ctx.out(f"[reset] Deleted the network bridge {pod_network.BRIDGE_DEVICE}")
+
+    ctx.removed += reset_network.remove_kernel_state(ctx.out, warn)
 
 
 def remove_encryption_config(ctx: ResetContext) -> None:

@@ -45,6 +45,14 @@ def assert_reset_left_a_clean_machine(node: Node, out: str) -> None:
     assert leftovers.stdout.split() == [
         "/etc/cni/net.d:", "/etc/kubernetes/manifests:", "/etc/kubernetes/pki:",
         "/var/lib/cni:", "/var/lib/etcd:", "/var/lib/kubelet:", "/var/log/pods:"], leftovers.stdout
+    # The pod network and Services are gone from the kernel too (flannel, kube-proxy).
+    assert "[reset] Deleted device flannel.1" in out
+    assert "[reset] Deleted nftables table ip kube-proxy" in out
+    kernel = node.sh("ip -o link show; nft list tables; ls /usr/lib/cni/flannel "
+                     "/run/flannel/subnet.env 2>&1").stdout
+    for left in ("flannel.1", "cni0", "kube-proxy", "kubeadmpy-flannel"):
+        assert left not in kernel, kernel
+    assert kernel.count("No such file") == 2, kernel
     # It says what it left on purpose.
     assert "iptables" in out and "$HOME/.kube/config" in out
     assert "containerd keeps running" in out

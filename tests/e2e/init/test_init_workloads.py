@@ -30,9 +30,12 @@ def test_the_node_is_ready_and_runs_the_control_plane_as_static_pods(cluster: Cl
     node = cluster.node
     assert node.node_ready()
     cidr = node.get("node", node.name)["spec"]["podCIDR"]
-    written = json.loads(node.sh("cat /etc/cni/net.d/10-kubeadmpy-bridge.conflist",
-                                 check=True).stdout)
-    assert written["plugins"][0]["ipam"]["ranges"] == [[{"subnet": cidr}]]
+    written = json.loads(node.sh("cat /etc/cni/net.d/10-flannel.conflist", check=True).stdout)
+    assert [p["type"] for p in written["plugins"]] == ["flannel", "portmap"]
+    # flanneld (the kube-flannel DaemonSet) hands the CNI plugin this node's podCIDR.
+    subnet_env = wait_for("flanneld's subnet.env", lambda: node.sh(
+        "cat /run/flannel/subnet.env").stdout)
+    assert f"FLANNEL_SUBNET={cidr.rsplit('.', 1)[0]}.1/" in subnet_env
     for component in STATIC_PODS:
         pod = wait_for(f"{component} Running", lambda c=component: (
             p if running_phase(p := node.pod(f"{c}-{node.name}", "kube-system")) else None))

@@ -10,19 +10,15 @@ what join wrote, and joining again under the name of a still-Ready node is refus
 from __future__ import annotations
 
 import json
-import re
 
 from init_e2e import Node, running_phase, wait_for
-from join_lab import TwoNodeLab
+from join_lab import JOIN_COMMAND, TwoNodeLab
 
-JOIN_COMMAND = re.compile(
-    r"kubeadmpy join (?P<endpoint>\S+) --token (?P<token>\S+) \\\s+"
-    r"--discovery-token-ca-cert-hash (?P<hash>sha256:[0-9a-f]{64})"
-)
 # What join writes on a worker; none of it may exist after a failed join or a reset.
 JOIN_FILES = ("/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/kubelet.conf",
               "/etc/kubernetes/pki/ca.crt", "/var/lib/kubelet/config.yaml",
-              "/var/lib/kubelet/kubeadm-flags.env", "/etc/cni/net.d/10-kubeadmpy-bridge.conflist")
+              "/var/lib/kubelet/kubeadm-flags.env", "/etc/cni/net.d/10-flannel.conflist",
+              "/usr/lib/cni/flannel")
 
 
 def existing(node: Node, paths: tuple[str, ...]) -> list[str]:
