@@ -7,6 +7,7 @@ inventory `kubeadmpy lab inventory` prints.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from ansible_run import NEEDS_ANSIBLE, run_playbook, run_testinfra
@@ -47,7 +48,8 @@ def test_cluster_playbook_builds_converges_verifies_and_resets(
     assert all(counts["changed"] == 0 for counts in lacking.recap().values())
     assert existing(ansible_lab, "cp1", SET_UP_FILES) == []
 
-    first = run_playbook("cluster.yml", inventory, ansible_env)
+    fetch = ("-e", "kubeconfig_localhost=true", "-e", f"artifacts_dir={tmp_path / 'artifacts'}")
+    first = run_playbook("cluster.yml", inventory, ansible_env, *fetch)
     assert first.returncode == 0, first.output
     assert first.recap()["cp1"]["changed"] > 0 and first.recap()["w1"]["changed"] > 0
     assert ready_nodes(ansible_lab) == ["cp1", "w1"]
@@ -56,7 +58,13 @@ def test_cluster_playbook_builds_converges_verifies_and_resets(
     assert "podSubnet: 10.233.64.0/18" in rendered  # kubespray's default names and values
     assert "serviceSubnet: 10.233.0.0/18" in rendered
 
-    second = run_playbook("cluster.yml", inventory, ansible_env)
+    # The fetched admin.conf works from the Ansible machine (the lab is reachable from here).
+    from_here = subprocess.run(["kubectl", "--kubeconfig", str(tmp_path / "artifacts" / "admin.conf"),
+                                "get", "nodes", "-o", "name"], capture_output=True, text=True,
+                               timeout=60)
+    assert from_here.stdout.split() == ["node/cp1", "node/w1"], from_here.stderr
+
+    second = run_playbook("cluster.yml", inventory, ansible_env, *fetch)
     assert second.returncode == 0, second.output
     assert {host: counts["changed"] for host, counts in second.recap().items()} == \
         {"cp1": 0, "w1": 0}, second.output
