@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from kubeadmpy.client import errors
+from kubeadmpy.client.events import involved_object, new_event
 from kubeadmpy.client.rest import Client
 
 log = logging.getLogger(__name__)
@@ -52,20 +52,5 @@ class EventRecorder:
 
 
 def event(obj: JSONObject, kind: str, reason: str, message: str, component: str) -> JSONObject:
-    meta = obj.get("metadata") or {}
-    now = datetime.now(UTC)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    namespace = meta.get("namespace") or "default"
-    return {
-        "apiVersion": "v1", "kind": "Event",
-        # upstream: <object name>.<nanosecond timestamp in hex>
-        "metadata": {"name": f"{meta.get('name')}.{int(now.timestamp() * 1e9):x}"
-                             f"{secrets.token_hex(2)}", "namespace": namespace},
-        "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-                           "name": meta.get("name"), "namespace": namespace,
-                           "uid": meta.get("uid"),
-                           "resourceVersion": meta.get("resourceVersion")},
-        "reason": reason, "message": message, "type": kind, "count": 1,
-        "source": {"component": component}, "reportingComponent": component,
-        "reportingInstance": "", "firstTimestamp": stamp, "lastTimestamp": stamp,
-        "eventTime": None}
+    return new_event(involved_object(obj), event_type=kind, reason=reason, message=message,
+                     component=component, now=datetime.now(UTC))

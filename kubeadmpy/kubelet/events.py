@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from typing import Any
 
 from kubeadmpy.client import Client, Clock, PatchType, errors
+from kubeadmpy.client.events import new_event, rfc3339
 
 log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
@@ -56,7 +56,8 @@ class Recorder:
                 log.debug("event %s for %s not written: %s", reason, involved.get("name"), exc)
 
     async def _write(self, involved: JSONObject, kind: str, reason: str, message: str) -> None:
-        stamp = self.clock.wall().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = self.clock.wall()
+        stamp = rfc3339(now)
         key = (str(involved.get("uid")), reason, message)
         namespace = str(involved.get("namespace") or "default")
         previous = self._written.get(key)
@@ -71,13 +72,9 @@ class Recorder:
                 return
             except errors.NotFound:
                 pass
-        body = {"apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": f"{involved.get('name')}.{secrets.token_hex(8)}",
-                             "namespace": namespace},
-                "involvedObject": involved, "reason": reason, "message": message,
-                "type": kind, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
-                "source": {"component": "kubelet", "host": self.node_name},
-                "reportingComponent": "kubelet", "reportingInstance": self.node_name}
+        body = new_event(involved, event_type=kind, reason=reason, message=message,
+                         component="kubelet", now=now, host=self.node_name,
+                         instance=self.node_name)
         created = await self.client.create("events", body, namespace)
         if len(self._written) > 5000:
             self._written.clear()

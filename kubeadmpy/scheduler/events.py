@@ -10,10 +10,10 @@ upstream's event aggregation does, so a pod stuck for hours leaves one Event, no
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
+from kubeadmpy.client.events import NORMAL, WARNING, new_event, rfc3339
 from kubeadmpy.scheduler.model import PodInfo
 
 SCHEDULER_NAME = "default-scheduler"
@@ -26,31 +26,16 @@ SCHEDULING_GATED = "SchedulingGated"
 _ACTIONS = {FAILED_SCHEDULING: "Scheduling", SCHEDULED: "Binding", PREEMPTED: "Preempting"}
 
 
-def rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def micro_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def pod_event(pod: PodInfo, *, reason: str, message: str, warning: bool, now: datetime,
               instance: str) -> dict[str, Any]:
     """A core/v1 Event about `pod` (what upstream's recorder stores, read through core/v1)."""
     meta = pod.raw.get("metadata") or {}
-    return {
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": f"{pod.name}.{secrets.token_hex(8)}", "namespace": pod.namespace},
-        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": pod.namespace,
-                           "name": pod.name, "uid": pod.uid,
-                           "resourceVersion": str(meta.get("resourceVersion", ""))},
-        "reason": reason, "message": message, "type": "Warning" if warning else "Normal",
-        "action": _ACTIONS.get(reason, "Scheduling"),
-        "source": {"component": SCHEDULER_NAME},
-        "reportingComponent": SCHEDULER_NAME, "reportingInstance": instance,
-        "firstTimestamp": rfc3339(now), "lastTimestamp": rfc3339(now), "count": 1,
-        "eventTime": micro_time(now),
-    }
+    involved = {"apiVersion": "v1", "kind": "Pod", "namespace": pod.namespace,
+                "name": pod.name, "uid": pod.uid,
+                "resourceVersion": str(meta.get("resourceVersion", ""))}
+    return new_event(involved, event_type=WARNING if warning else NORMAL, reason=reason,
+                     message=message, component=SCHEDULER_NAME, now=now, instance=instance,
+                     action=_ACTIONS.get(reason, "Scheduling"))
 
 
 def scheduled_message(pod: PodInfo, node: str) -> str:
