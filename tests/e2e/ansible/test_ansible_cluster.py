@@ -39,12 +39,15 @@ def test_cluster_playbook_builds_converges_verifies_and_resets(
     inventory = tmp_path / "hosts.yaml"
     inventory.write_text(ansible_lab.inventory())
 
-    # A machine that lacks something is named with all it lacks, before anything changes.
+    # Every problem of a machine is named in one message, before anything changes.
     lacking = run_playbook("cluster.yml", inventory, ansible_env, "-e",
-                           '{"preflight_cni_plugins": ["bridge", "no-such-plugin"]}')
+                           '{"preflight_cni_plugins": ["bridge", "no-such-plugin"],'
+                           ' "preflight_supported_distributions": ["Fedora"]}')
     assert lacking.returncode != 0
-    assert "Host cp1 lacks CNI plugin no-such-plugin." in lacking.output
-    assert "Host w1 lacks CNI plugin no-such-plugin." in lacking.output
+    for host in ("cp1", "w1"):
+        assert (f"Host {host}: It runs Debian 12") in lacking.output
+    assert "(Linux); supported: Fedora on Linux. It lacks CNI plugin no-such-plugin. Install " \
+        "them" in lacking.output
     assert all(counts["changed"] == 0 for counts in lacking.recap().values())
     assert existing(ansible_lab, "cp1", SET_UP_FILES) == []
 
