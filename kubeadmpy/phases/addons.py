@@ -1,9 +1,10 @@
-"""init's add-on steps: kube-proxy (`addon/kube-proxy`) and flannel's objects (for `pod-network`).
+"""init's add-on steps: cluster DNS (`addon/coredns`), kube-proxy (`addon/kube-proxy`) and
+flannel's objects (for `pod-network`).
 
 kubeadm's addon phases create their objects with the admin client, create-or-update, so a
 second `init phase addon kube-proxy` updates what the first made. The add-on pods run the
 python flavor's control-plane image, which holds every kubeadmpy console script
-(`kubeadmpy-proxy`, `kubeadmpy-flanneld`) and `nft`; with the upstream flavor that image is not
+(`kubeadmpy-dns`, `kubeadmpy-proxy`, `kubeadmpy-flanneld`) and `nft`; with the upstream flavor that image is not
 on the nodes, so the step says so and leaves the add-on to the user. With `--dry-run` the
 manifest is shown instead of applied.
 """
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from kubeadmpy.config import kube_proxy_configuration
 from kubeadmpy.phases import init_api, init_values
+from kubeadmpy.render import cluster_dns_ip
+from kubeadmpy.render.addons_dns import DnsAddonValues, parse_dns_addon, render_dns_addon
 from kubeadmpy.render.addons_proxy import (
     ProxyAddonValues,
     parse_proxy_addon,
@@ -40,15 +43,17 @@ def _name(obj: dict[str, Any]) -> str:
     return f"{obj['kind']} {where}{meta['name']}"
 
 
-def apply(ctx: InitContext, tag: str, objects: list[dict[str, Any]], what: str) -> None:
-    """Create or update `objects` (in order) as admin; with --dry-run only name them."""
+def apply(ctx: InitContext, tag: str, objects: list[dict[str, Any]], what: str,
+          done: str = "") -> None:
+    """Create or update `objects` (in order) as admin, then say `done` (default: that `what`
+    was created or updated); with --dry-run only name them."""
     if ctx.dry_run:
         ctx.out(f"[dryrun] [{tag}] Would create or update {what}:")
         for obj in objects:
             ctx.out(f"[dryrun] [{tag}]   {_name(obj)}")
         return
     init_api.apply_objects(ctx, objects)
-    ctx.out(f"[{tag}] Created or updated {what}")
+    ctx.out(done or f"[{tag}] Created or updated {what}")
 
 
 def kube_proxy_objects(ctx: InitContext, image: str) -> list[dict[str, Any]]:
@@ -66,6 +71,38 @@ def install_kube_proxy(ctx: InitContext) -> None:
         return
     apply(ctx, "addons", kube_proxy_objects(ctx, image),
           'the kube-proxy objects in namespace "kube-system" (DaemonSet kube-proxy runs '
-          "kubeadmpy-proxy, nftables mode, on every node)")
-    if not ctx.dry_run:
-        ctx.out("[addons] Applied essential addon: kube-proxy")
+          "kubeadmpy-proxy, nftables mode, on every node)",
+          done="[addons] Applied essential addon: kube-proxy")
+
+
+def dns_objects(ctx: InitContext, image: str) -> list[dict[str, Any]]:
+    """kubeadm's CoreDNS objects serving with `kubeadmpy-dns`, told where the API server is.
+
+    `kubeadmpy-dns` uses in-cluster credentials, and kubeadmpy's kubelet does not set
+    KUBERNETES_SERVICE_HOST/PORT in containers yet (upstream's kubelet always does), so the
+    server's container gets them here: the control-plane endpoint, as flanneld's.
+    """
+    networking = ctx.bundle.cluster.networking
+    values = DnsAddonValues(image=image, cluster_ip=cluster_dns_ip(networking.service_subnet),
+                            cluster_domain=networking.dns_domain)
+    objects = parse_dns_addon(render_dns_addon(values).content)
+    endpoint = ctx.pki_settings.cluster_endpoint
+    api_env = [{"name": "KUBERNETES_SERVICE_HOST", "value": endpoint.host},
+               {"name": "KUBERNETES_SERVICE_PORT", "value": str(endpoint.port)}]
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                container["env"] = [*api_env, *(container.get("env") or [])]
+    return objects
+
+
+def install_coredns(ctx: InitContext) -> None:
+    """The `addon/coredns` phase: kubeadm's objects (Deployment `coredns`, Service `kube-dns`
+    at the 10th service IP), answered by `kubeadmpy-dns`."""
+    image = addon_image(ctx, "CoreDNS")
+    if image is None:
+        return
+    apply(ctx, "addons", dns_objects(ctx, image),
+          'the cluster DNS objects in namespace "kube-system" (Deployment coredns runs '
+          "kubeadmpy-dns behind Service kube-dns)",
+          done="[addons] Applied essential addon: CoreDNS")

@@ -46,13 +46,21 @@ def run(coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def create_or_update(client: Client, obj: JSON) -> JSON:
-    """Create `obj`, or replace the stored one's content keeping its resourceVersion."""
+    """Create `obj`, or replace the stored one's content keeping its resourceVersion.
+
+    A Service with a fixed clusterIP that exists already is refused as Invalid ("provided IP
+    is already allocated", the address is checked before the name); like kubeadm's DNS
+    Service step, that counts as "exists" when the Service is there.
+    """
     ref = REFS[obj["kind"]]
     meta = obj["metadata"]
     try:
         return await client.create(ref, obj, meta.get("namespace"))
-    except errors.AlreadyExists:
-        current = await client.get(ref, meta["name"], meta.get("namespace"))
+    except (errors.AlreadyExists, errors.Invalid) as exc:
+        try:
+            current = await client.get(ref, meta["name"], meta.get("namespace"))
+        except errors.NotFound:
+            raise exc from None
         merged = {**obj, "metadata": {**current["metadata"], **meta}}
         merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         return await client.update(ref, merged, meta.get("namespace"))

@@ -357,7 +357,7 @@ INIT_PHASES: tuple[Phase[InitContext], ...] = (
             Phase(
                 "coredns",
                 "Install the CoreDNS addon to a Kubernetes cluster",
-                run=init_api.addon_not_shipped("CoreDNS"),
+                run=addons.install_coredns,
                 run_if=_dns_enabled,
                 needs_control_plane=True,
             ),

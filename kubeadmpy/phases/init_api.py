@@ -318,13 +318,3 @@ def kubelet_finalize(ctx: InitContext) -> None:
 def apply_objects(ctx: InitContext, objects: list[dict[str, Any]]) -> None:
     """Create or update `objects` in order as admin (the add-on phases' step)."""
     _apply(ctx, objects)
-
-
-def addon_not_shipped(name: str) -> Any:
-    def run(ctx: InitContext) -> None:
-        ctx.out(
-            f"[addon] Skipping {name}: kubeadmpy does not ship it yet; install it yourself "
-            "or skip this phase with --skip-phases addon"
-        )
-
-    return run

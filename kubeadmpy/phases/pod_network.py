@@ -5,7 +5,8 @@ function both call): containerd execs CNI plugins on the host, with the host's i
 the `flannel` plugin launcher goes into containerd's CNI bin dir (`/usr/lib/cni` on Debian,
 `ContainerdValues.cni_bin_dir`) and upstream's conflist into `/etc/cni/net.d/10-flannel.conflist`.
 The *cluster* half runs once, in init (`write_pod_network`): the kube-flannel objects, whose
-DaemonSet brings `kubeadmpy-flanneld` to every node, the joining ones included. Until flanneld
+DaemonSet brings `kubeadmpy-flanneld` to every node, the joining ones included; init then waits
+for its node's podCIDR, so a node IPAM that does not work is init's error, not a silent flanneld. Until flanneld
 has written the node's `/run/flannel/subnet.env`, the plugin fails and the kubelet retries the
 pod sandbox; the node itself turns Ready as soon as the conflist exists.
 
@@ -16,17 +17,21 @@ podCIDR, so nothing is installed either.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from kubeadmpy.client import errors
+from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.files import write_file
 from kubeadmpy.network import cni_install
 from kubeadmpy.paths import HostPaths
-from kubeadmpy.phases import addons
+from kubeadmpy.phases import addons, apiclient, diagnosis, init_api
 from kubeadmpy.render.addons_flannel import (
     CNI_NETWORK_NAME,
     FlannelAddonValues,
@@ -131,3 +136,43 @@ def write_pod_network(ctx: InitContext) -> None:
     objects = parse_flannel_addon(render_flannel_addon(flannel_values(ctx, image)).content)
     addons.apply(ctx, TAG, objects, 'the flannel objects in namespace "kube-flannel" '
                  "(DaemonSet kube-flannel-ds runs kubeadmpy-flanneld on every node)")
+    if ctx.dry_run or ctx.paths.root.as_posix() != "/":
+        return  # no node registers in a scratch root
+    node_name = ctx.bundle.init.node_registration.name
+    timeout = init_api.api_timeout(ctx).total_seconds()
+    cidr = apiclient.run(lambda: _wait_for_pod_cidr(ctx, node_name, timeout))
+    ctx.out(f"[{TAG}] Node {node_name} has podCIDR {cidr}; flanneld hands it to the CNI plugin "
+            "through /run/flannel/subnet.env")
+
+
+def node_pod_cidr(node: dict[str, Any]) -> str | None:
+    spec = node.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    cidr = spec.get("podCIDR") or next(iter(spec.get("podCIDRs") or []), None)
+    return str(cidr) if cidr else None
+
+
+async def _wait_for_pod_cidr(ctx: InitContext, node_name: str, limit: float) -> str:
+    """This node's podCIDR, which flanneld needs: waiting for it here turns a node IPAM that
+    does not work into init's error, with the runtime's view, instead of a flanneld that waits
+    silently."""
+    deadline = time.monotonic() + limit
+    async with apiclient.admin_client(ctx.paths) as client:
+        while True:
+            try:
+                cidr = node_pod_cidr(await client.get("nodes", node_name))
+            except errors.NotFound:
+                cidr = None
+            if cidr:
+                return cidr
+            if time.monotonic() > deadline:
+                found = await diagnosis.control_plane_diagnosis(
+                    ctx.paths, node_name,
+                    ctx.bundle.init.node_registration.cri_socket
+                    or diagnosis.DEFAULT_RUNTIME_ENDPOINT)
+                raise KubeadmpyError(
+                    f"[{TAG}] Node {node_name!r} got no podCIDR within {limit:.0f}s. Node "
+                    "IPAM in kube-controller-manager assigns it when init runs with "
+                    "--pod-network-cidr. What the container runtime shows:\n" + found)
+            await asyncio.sleep(0.2)

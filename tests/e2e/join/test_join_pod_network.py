@@ -1,9 +1,10 @@
-"""Pods on two machines talk to each other, and to a Service, over the network init installs.
+"""Pods on two machines talk to each other, to a Service and to cluster DNS, as init installs them.
 
 One two-machine cluster for the module, made as a user makes it: `init` on cp1, the printed
 join command on w1, the control-plane taint removed so both nodes run workloads. `init` applied
 the kube-flannel DaemonSet (`kubeadmpy-flanneld`, VXLAN between the machines) and the kube-proxy
-DaemonSet (`kubeadmpy-proxy`, nftables); join only put flannel's CNI plugin and config on w1.
+DaemonSet (`kubeadmpy-proxy`, nftables) and cluster DNS (`kubeadmpy-dns` behind kube-dns);
+join only put flannel's CNI plugin and config on w1.
 """
 
 from __future__ import annotations
@@ -180,3 +181,26 @@ def test_a_cluster_ip_answers_from_pods_on_both_nodes(cluster: NetworkCluster) -
             cp.kubectl("delete", "pod", client, "--now", "--ignore-not-found")
         cp.kubectl("delete", "service", name, "--ignore-not-found")
         cp.kubectl("delete", "deployment", name, "--ignore-not-found")
+
+
+def test_service_names_resolve_through_cluster_dns_from_pods_on_both_nodes(
+        cluster: NetworkCluster) -> None:
+    cp = cluster.cp
+    cp.kubectl("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s")
+    dns_ip = cp.get("service", "kube-dns", "-n", "kube-system")["spec"]["clusterIP"]
+    api_ip = cp.get("service", "kubernetes")["spec"]["clusterIP"]
+    clients = {node: unique(f"dns-{node}") for node in NODES}
+    try:
+        run_pods(cp, [pinned_pod(clients[node], node, cluster.busybox,
+                                 "trap 'exit 0' TERM; sleep 3600 & wait") for node in NODES])
+        for client in clients.values():
+            assert f"nameserver {dns_ip}" in cp.kubectl(
+                "exec", client, "--", "cat", "/etc/resolv.conf").stdout
+            for name, ip in (("kubernetes.default.svc.cluster.local", api_ip),
+                             ("kube-dns.kube-system.svc.cluster.local", dns_ip)):
+                answer = cp.kubectl("exec", client, "--", "nslookup", name, check=False)
+                assert answer.exit_code == 0, f"{client}: {answer.stdout}{answer.stderr}"
+                assert f"Address: {ip}" in answer.stdout, answer.stdout
+    finally:
+        for client in clients.values():
+            cp.kubectl("delete", "pod", client, "--now", "--ignore-not-found")

@@ -74,3 +74,17 @@ def test_a_kube_proxy_mode_kubeadmpy_proxy_cannot_run_is_refused_naming_the_fiel
     assert "KubeProxyConfiguration.mode" in str(raised.value)
     assert "'ipvs' is not supported" in str(raised.value)
     assert lines == []
+
+
+def test_the_dns_step_names_kubeadms_objects_and_points_the_server_at_the_api(
+        tmp_path: Path) -> None:
+    ctx, lines = dry_context(tmp_path)
+    addons.install_coredns(ctx)
+    assert "[dryrun] [addons]   Deployment kube-system/coredns" in lines
+    assert "[dryrun] [addons]   Service kube-system/kube-dns" in lines
+    objects = {obj["kind"]: obj for obj in addons.dns_objects(ctx, "img:1")}
+    assert objects["Service"]["spec"]["clusterIP"] == "10.96.0.10"
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["kubeadmpy-dns"]
+    assert {e["name"]: e["value"] for e in container["env"]} == {
+        "KUBERNETES_SERVICE_HOST": "10.0.0.10", "KUBERNETES_SERVICE_PORT": "6443"}

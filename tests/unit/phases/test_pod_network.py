@@ -133,3 +133,18 @@ def test_reset_keeps_a_foreign_cni_config_and_plugin_and_names_the_config(
     assert (conf_dir / "10-calico.conflist").exists()
     assert plugin.exists()
     assert any("/etc/cni/net.d/10-calico.conflist" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}, "10.244.1.0/24"),
+        ({"podCIDRs": ["10.244.2.0/24"]}, "10.244.2.0/24"),
+        ({}, None),
+    ],
+    ids=["podCIDR set", "only podCIDRs set", "not assigned yet"],
+)
+def test_init_reads_the_node_pod_cidr_from_the_node_spec(
+    spec: dict[str, object], expected: str | None
+) -> None:
+    assert pod_network.node_pod_cidr({"spec": spec}) == expected
