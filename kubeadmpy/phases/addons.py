@@ -11,6 +11,7 @@ manifest is shown instead of applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubeadmpy.config import kube_proxy_configuration
@@ -25,6 +26,8 @@ from kubeadmpy.render.addons_proxy import (
 
 if TYPE_CHECKING:
     from kubeadmpy.phases.init import InitContext
+
+ObjectsOf = Callable[["InitContext", str], list[dict[str, Any]]]
 
 
 def addon_image(ctx: InitContext, what: str) -> str | None:
@@ -64,17 +67,6 @@ def kube_proxy_objects(ctx: InitContext, image: str) -> list[dict[str, Any]]:
     return parse_proxy_addon(render_proxy_addon(values).content)
 
 
-def install_kube_proxy(ctx: InitContext) -> None:
-    """The `addon/kube-proxy` phase: kubeadm's objects, `kubeadmpy-proxy` on every node."""
-    image = addon_image(ctx, "kube-proxy")
-    if image is None:
-        return
-    apply(ctx, "addons", kube_proxy_objects(ctx, image),
-          'the kube-proxy objects in namespace "kube-system" (DaemonSet kube-proxy runs '
-          "kubeadmpy-proxy, nftables mode, on every node)",
-          done="[addons] Applied essential addon: kube-proxy")
-
-
 def dns_objects(ctx: InitContext, image: str) -> list[dict[str, Any]]:
     """kubeadm's CoreDNS objects serving with `kubeadmpy-dns`, told where the API server is.
 
@@ -96,13 +88,23 @@ def dns_objects(ctx: InitContext, image: str) -> list[dict[str, Any]]:
     return objects
 
 
+def _install(ctx: InitContext, name: str, objects_of: ObjectsOf, what: str) -> None:
+    image = addon_image(ctx, name)
+    if image is not None:
+        apply(ctx, "addons", objects_of(ctx, image), what,
+              done=f"[addons] Applied essential addon: {name}")
+
+
+def install_kube_proxy(ctx: InitContext) -> None:
+    """The `addon/kube-proxy` phase: kubeadm's objects, `kubeadmpy-proxy` on every node."""
+    _install(ctx, "kube-proxy", kube_proxy_objects,
+             'the kube-proxy objects in namespace "kube-system" (DaemonSet kube-proxy runs '
+             "kubeadmpy-proxy, nftables mode, on every node)")
+
+
 def install_coredns(ctx: InitContext) -> None:
     """The `addon/coredns` phase: kubeadm's objects (Deployment `coredns`, Service `kube-dns`
     at the 10th service IP), answered by `kubeadmpy-dns`."""
-    image = addon_image(ctx, "CoreDNS")
-    if image is None:
-        return
-    apply(ctx, "addons", dns_objects(ctx, image),
-          'the cluster DNS objects in namespace "kube-system" (Deployment coredns runs '
-          "kubeadmpy-dns behind Service kube-dns)",
-          done="[addons] Applied essential addon: CoreDNS")
+    _install(ctx, "CoreDNS", dns_objects,
+             'the cluster DNS objects in namespace "kube-system" (Deployment coredns runs '
+             "kubeadmpy-dns behind Service kube-dns)")
