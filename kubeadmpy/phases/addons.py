@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 ObjectsOf = Callable[["InitContext", str], list[dict[str, Any]]]
 
 
-def addon_image(ctx: InitContext, what: str) -> str | None:
+def addon_image(ctx: InitContext, what: str, tag: str = "addons") -> str | None:
     """The image the add-on's pods run, or None (said why) when this flavor has none."""
     if ctx.bundle.kubeadmpy.control_plane_flavor != "python":
-        ctx.out(f"[addons] Skipping {what}: kubeadmpy's {what} runs from the python flavor's "
+        ctx.out(f"[{tag}] Skipping {what}: kubeadmpy's {what} runs from the python flavor's "
                 "control-plane image, which upstream-flavor nodes do not have; install "
                 f"upstream's {what} yourself")
         return None

@@ -205,7 +205,13 @@ def start_kubelet(ctx: JoinContext) -> None:
 
 def write_pod_network(ctx: JoinContext) -> None:
     """The host half of flannel on this node; the kube-flannel DaemonSet init created brings
-    kubeadmpy-flanneld here once the node registers."""
+    kubeadmpy-flanneld here once the node registers. The flanneld pod runs the python flavor's
+    control-plane image, which an upstream-flavor node does not import."""
+    if ctx.flavor != "python":
+        ctx.out("[pod-network] Skipping flannel: kubeadmpy's flanneld runs from the python "
+                "flavor's control-plane image, which upstream-flavor nodes do not have; install "
+                "upstream's flannel yourself")
+        return
     pod_network.install_node_cni(pod_network.NodeNetwork(
         paths=ctx.paths, pod_subnet=ctx.settings().cluster.networking.pod_subnet, out=ctx.out))
 

@@ -126,12 +126,12 @@ def flannel_values(ctx: InitContext, image: str) -> FlannelAddonValues:
 
 def write_pod_network(ctx: InitContext) -> None:
     """Init's phase: the host half on this node, then the kube-flannel objects."""
+    image = addons.addon_image(ctx, "flannel", TAG)
+    if image is None:
+        return
     installed = install_node_cni(NodeNetwork(
         paths=ctx.paths, pod_subnet=ctx.bundle.cluster.networking.pod_subnet, out=ctx.out))
     if not installed:
-        return
-    image = addons.addon_image(ctx, "flannel")
-    if image is None:
         return
     objects = parse_flannel_addon(render_flannel_addon(flannel_values(ctx, image)).content)
     addons.apply(ctx, TAG, objects, 'the flannel objects in namespace "kube-flannel" '

@@ -47,9 +47,12 @@ def test_the_upstream_flavor_skips_the_add_ons_and_says_why(tmp_path: Path) -> N
     ctx, lines = dry_context(tmp_path)
     ctx.bundle.kubeadmpy.control_plane_flavor = "upstream"
     addons.install_kube_proxy(ctx)
-    assert len(lines) == 1
+    pod_network.write_pod_network(ctx)
+    assert len(lines) == 2
     assert lines[0].startswith("[addons] Skipping kube-proxy: kubeadmpy's kube-proxy runs from "
                                "the python flavor's control-plane image")
+    assert lines[1].startswith("[pod-network] Skipping flannel: ")
+    assert not HostPaths(tmp_path).host(pod_network.FLANNEL_CONFLIST).exists()
 
 
 def test_a_kube_proxy_mode_kubeadmpy_proxy_cannot_run_is_refused_naming_the_field(
