@@ -183,7 +183,7 @@ class JobController:
         for bucket in ("succeeded", "failed"):
             for pod_uid in uncounted.get(bucket) or []:
                 found = by_uid.get(pod_uid)
-                if found is not None and TRACKING in (meta(pod).get("finalizers") or []):
+                if found is not None and TRACKING in (meta(found).get("finalizers") or []):
                     await self._drop_finalizer(found)
                 status[bucket] = int(status.get(bucket) or 0) + 1
         status["uncountedTerminatedPods"] = {}
