@@ -99,11 +99,12 @@ async def _data(getter: ObjectGetter, kind: str, namespace: str, name: str,
 
 
 async def container_env(pod: JSONObject, container: JSONObject, getter: ObjectGetter, *,
-                        pod_ip: str, host_ip: str,
-                        node_allocatable: dict[str, str]) -> list[tuple[str, str]]:
-    """The container's environment in upstream's order: envFrom first, then env (which wins)."""
+                        pod_ip: str, host_ip: str, node_allocatable: dict[str, str],
+                        service_links: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The container's environment in upstream's order: the service links (see service_env),
+    then envFrom, then env (which wins and may refer to all of them)."""
     namespace = str((pod.get("metadata") or {}).get("namespace", "default"))
-    result: dict[str, str] = {}
+    result: dict[str, str] = dict(service_links or {})
     for source in container.get("envFrom") or []:
         prefix = str(source.get("prefix") or "")
         for key, kind in (("configMapRef", "configmaps"), ("secretRef", "secrets")):

@@ -91,7 +91,7 @@ class Kubelet:
             pull_backoff=Backoff(self.clock, backoff.initial_seconds, backoff.max_seconds),
             volumes=self.volumes, statuses=self.statuses, probes=self.probes,
             recorder=self.recorder, node=node_facts, get_object=self._get_object,
-            delete_api_pod=self._delete_api_pod, runtime_pod=self._runtime_pod)
+            list_services=self._services_for, delete_api_pod=self._delete_api_pod, runtime_pod=self._runtime_pod)
         self._terminated: set[str] = set()
         self._static_scanned = False
         self._mirror_wake = asyncio.Event()
@@ -350,6 +350,29 @@ class Kubelet:
             return None
         meta = entry.pod["metadata"]
         return str(meta["namespace"]), str(meta["name"])
+
+    async def _services_for(self, pod: JSONObject) -> list[JSONObject]:
+        """The Services a pod's service-link variables come from: the API server's own and,
+        with enableServiceLinks, those of its namespace. A static pod starts without them
+        (its API server may be the pod itself), and so does any pod while the API is away."""
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        if annotations.get(staticpods.CONFIG_SOURCE) == "file":
+            return []
+        namespace = str((pod.get("metadata") or {}).get("namespace") or "default")
+        found: list[JSONObject] = []
+        try:
+            kubernetes = await self._get_object("services", "default", "kubernetes")
+            if kubernetes is not None:
+                found.append(kubernetes)
+            if (pod.get("spec") or {}).get("enableServiceLinks", True) is not False:
+                listed = await self.client.list("services", namespace)
+                found.extend({**item, "metadata": {**(item.get("metadata") or {}),
+                                                   "namespace": namespace}}
+                             for item in listed.items)
+        except (errors.APIError, OSError) as exc:
+            log.warning("service links for pod %s/%s: %s", namespace,
+                        (pod.get("metadata") or {}).get("name"), exc)
+        return found
 
     async def _get_object(self, kind: str, namespace: str, name: str) -> JSONObject | None:
         try:

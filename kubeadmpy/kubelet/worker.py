@@ -24,6 +24,7 @@ from kubeadmpy.kubelet import containers, hooks, podutil, runtime
 from kubeadmpy.kubelet.backoff import Backoff
 from kubeadmpy.kubelet.env import EnvError, ObjectGetter, container_env
 from kubeadmpy.kubelet.events import Recorder
+from kubeadmpy.kubelet.service_env import service_environment
 from kubeadmpy.kubelet.settings import KubeletSettings
 from kubeadmpy.kubelet.status import (
     StatusManager,
@@ -75,6 +76,7 @@ class WorkerContext:
     recorder: Recorder
     node: NodeFacts
     get_object: ObjectGetter
+    list_services: Callable[[JSONObject], Awaitable[list[JSONObject]]]
     delete_api_pod: Callable[[JSONObject], Awaitable[None]]
     runtime_pod: Callable[[str], Awaitable[runtime.RuntimePod]]
 
@@ -338,7 +340,9 @@ class PodWorker:
         ctx = self.ctx
         env = await container_env(pod, spec, ctx.get_object, pod_ip=self.pod_ip,
                                   host_ip=ctx.node.host_ip,
-                                  node_allocatable=ctx.node.allocatable)
+                                  node_allocatable=ctx.node.allocatable,
+                                  service_links=service_environment(
+                                      pod, await ctx.list_services(pod)))
         return containers.container_config(pod, spec, env, restart_count, mounts, init,
                                            ctx.node.memory_capacity)
 

@@ -213,6 +213,25 @@ async def test_a_privileged_container_runs_with_full_privileges_next_to_a_plain_
     assert plain.exit_code != 0
 
 
+async def test_containers_get_service_link_variables(
+        node: Node, client: Client, namespace: str) -> None:
+    """In-cluster clients find the API server through KUBERNETES_SERVICE_HOST/PORT."""
+    made = await client.create("services", {"metadata": {"name": "redis-primary"}, "spec": {
+        "ports": [{"name": "redis", "port": 6379}], "selector": {"app": "redis"}}}, namespace)
+    api = await client.get("services", "kubernetes", "default")
+    pod = pod_manifest("linked", [busybox("app", "sleep 3600")])
+    async with running_kubelet(node):
+        created = await create_bound_pod(client, namespace, pod, node.name)
+        await eventually(lambda: _running(client, namespace, "linked"), "Running")
+        [app] = await containers_of(node.runtime, created["metadata"]["uid"])
+        async with CRIClient(node.runtime.endpoint) as cri:
+            env = (await cri.exec_sync(app.id, ["env"], 10)).stdout.decode().splitlines()
+    assert f"KUBERNETES_SERVICE_HOST={api['spec']['clusterIP']}" in env
+    assert "KUBERNETES_SERVICE_PORT=443" in env
+    assert f"REDIS_PRIMARY_SERVICE_HOST={made['spec']['clusterIP']}" in env
+    assert "REDIS_PRIMARY_SERVICE_PORT_REDIS=6379" in env
+
+
 async def test_the_node_registers_ready_with_capacity_and_renews_its_lease(
         node: Node, client: Client) -> None:
     async with running_kubelet(node, register_with_taints=(
