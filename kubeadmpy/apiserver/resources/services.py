@@ -6,6 +6,7 @@ from typing import Any
 
 from kubeadmpy.apiserver.resources.columns import AGE, NAME, dig, selector_text, text
 from kubeadmpy.apiserver.resources.validation import immutable, one_of, required, string_map
+from kubeadmpy.machinery import status
 from kubeadmpy.machinery.registry import (
     STATUS_VERBS,
     JSONObject,
@@ -110,11 +111,11 @@ class ServiceStrategy(Strategy):
             if spec.get("clusterIP") != "None":
                 spec["clusterIP"] = await env.allocate_cluster_ip(spec.get("clusterIP") or None)
                 spec["clusterIPs"] = [spec["clusterIP"]]
-        except BaseException:
+        except BaseException as exc:
             # Give back only what this request claimed, never a port someone else holds.
             for claimed in claimed_ports:
                 await env.release_node_port(claimed)
-            raise
+            raise _naming(exc, obj) from None
 
     async def before_update(self, new: JSONObject, old: JSONObject, env: Any) -> list[Any]:
         """A Service that becomes NodePort/LoadBalancer (or gains ports) gets node ports."""
@@ -131,9 +132,9 @@ class ServiceStrategy(Strategy):
                 port["nodePort"] = await env.allocate_node_port(
                     wanted or None, f"spec.ports[{index}].nodePort")
                 claimed.append(port["nodePort"])
-        except BaseException:
+        except BaseException as exc:
             await self.release_claims(claimed, env)
-            raise
+            raise _naming(exc, new) from None
         return claimed
 
     async def release_claims(self, claims: list[Any], env: Any) -> None:
@@ -191,3 +192,12 @@ SERVICES = ResourceSpec(
              text("Port(s)", lambda o, _: _service_ports(o)), AGE,
              text("Selector", lambda o, _: selector_text(dig(o, "spec", "selector")), 1)),
     strategy=ServiceStrategy())
+
+
+def _naming(error: BaseException, service: JSONObject) -> BaseException:
+    """The allocators do not know whose address they refused: put the Service's name in."""
+    if not isinstance(error, status.APIStatusError) or error.code != 422 \
+            or error.details is None or error.details.name:
+        return error
+    name = str((service.get("metadata") or {}).get("name") or "")
+    return status.invalid("Service", "", name, list(error.details.causes or []))

@@ -5,6 +5,7 @@ replace, delete, pagination, selectors, and the 409/410/404 errors it raises."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -190,6 +191,8 @@ def test_services_get_distinct_cluster_ips(api: client.ApiClient, namespace: str
             "metadata": {"name": "dup"},
             "spec": {"clusterIP": next(iter(ips)), "ports": [{"port": 80}]}})
     assert taken.value.status == 422 and "already allocated" in taken.value.body
+    assert json.loads(taken.value.body)["message"].startswith(
+        f'Service "dup" is invalid: spec.clusterIP: Invalid value: "{next(iter(ips))}"')
 
 
 def test_node_port_services_get_ports_from_the_range_and_give_them_back(
@@ -204,6 +207,7 @@ def test_node_port_services_get_ports_from_the_range_and_give_them_back(
             "metadata": {"name": "np2"},
             "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
     assert taken.value.status == 422 and "already allocated" in taken.value.body
+    assert json.loads(taken.value.body)["message"].startswith('Service "np2" is invalid')
     auto = core.create_namespaced_service(namespace, {
         "metadata": {"name": "np3"}, "spec": {"type": "NodePort", "ports": [{"port": 81}]}})
     assert 30000 <= auto.spec.ports[0].node_port <= 32767
