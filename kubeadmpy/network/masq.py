@@ -80,7 +80,12 @@ async def apply(table_text: str, command: Sequence[str] = ("nft",)) -> None:
 
 
 async def table_present(command: Sequence[str] = ("nft",)) -> bool:
-    code, _ = await _nft(command, ["list", "table", FAMILY, TABLE])
+    """Whether the table is in the kernel; without nft it cannot be (reset on a node that never
+    had nftables must not warn), and `apply` reports the missing binary itself."""
+    try:
+        code, _ = await _nft(command, ["list", "table", FAMILY, TABLE])
+    except NetworkError:
+        return False
     return code == 0
 
 

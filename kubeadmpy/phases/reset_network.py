@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 
 from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.network import cleanup, cni_install, netconf
+from kubeadmpy.network.netlink import Kernel
 from kubeadmpy.paths import HostPaths
 from kubeadmpy.phases import pod_network
 from kubeadmpy.proxy import main as proxy_main
@@ -42,15 +43,27 @@ def our_cni_files(paths: HostPaths) -> list[PurePosixPath]:
 def flannel_vnis() -> list[int]:
     """VNIs of the `flannel.<VNI>` devices in this network namespace (reset does not know the
     cluster's configuration; the devices say it)."""
-    listing = subprocess.run(["ip", "-o", "link", "show", "type", "vxlan"], capture_output=True,
-                             text=True, check=False).stdout
+    try:
+        listing = subprocess.run(["ip", "-o", "link", "show", "type", "vxlan"],
+                                 capture_output=True, text=True, check=False).stdout
+    except OSError:  # no iproute2: cleanup still looks for the default VNI's device
+        return []
     return sorted({int(vni) for vni in _FLANNEL_DEVICE.findall(listing)})
 
 
 def _kube_proxy_table_present() -> bool:
-    done = subprocess.run(["nft", "list", "tables", proxy_rules.FAMILY], capture_output=True,
-                          text=True, check=False)
+    try:
+        done = subprocess.run(["nft", "list", "tables", proxy_rules.FAMILY],
+                              capture_output=True, text=True, check=False)
+    except OSError:  # no nftables on this node: kube-proxy never programmed a table here
+        return False
     return f"table {proxy_rules.FAMILY} {proxy_rules.TABLE}" in done.stdout
+
+
+async def _delete_link(name: str) -> bool:
+    """Delete a link over rtnetlink (no `ip` binary needed); whether it was there."""
+    async with Kernel() as kernel:
+        return await kernel.delete_link(name)
 
 
 def remove_kernel_state(out: Printer, warn: Printer) -> list[str]:
@@ -62,12 +75,11 @@ def remove_kernel_state(out: Printer, warn: Printer) -> list[str]:
             removed += asyncio.run(cleanup.remove_node_network(vni=vni))
         except (KubeadmpyError, OSError) as exc:
             warn(f"flannel's network (VNI {vni}): {exc}")
-    bridge = subprocess.run(["ip", "link", "delete", pod_network.BRIDGE_DEVICE],
-                            capture_output=True, text=True, check=False)
-    if bridge.returncode == 0:
-        removed.append(f"bridge {pod_network.BRIDGE_DEVICE}")
-    elif "Cannot find device" not in bridge.stderr:
-        warn(f"link {pod_network.BRIDGE_DEVICE}: {bridge.stderr.strip()}")
+    try:
+        if asyncio.run(_delete_link(pod_network.BRIDGE_DEVICE)):
+            removed.append(f"bridge {pod_network.BRIDGE_DEVICE}")
+    except KubeadmpyError as exc:
+        warn(f"link {pod_network.BRIDGE_DEVICE}: {exc}")
     if _kube_proxy_table_present():
         try:
             asyncio.run(proxy_main.cleanup())
