@@ -13,6 +13,7 @@ API server when a quota names them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
@@ -40,6 +41,17 @@ _LISTED = {"services": ("services", ""), "persistentvolumeclaims": ("persistentv
            "configmaps": ("configmaps", ""), "secrets": ("secrets", ""),
            "replicationcontrollers": ("replicationcontrollers", ""),
            "resourcequotas": ("resourcequotas", "")}
+
+
+FREED_ON_DELETE = ("services", "persistentvolumeclaims")
+
+
+def frees(resource: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether an update lowers anything the object charges (a NodePort Service turned
+    ClusterIP); admission charges increases, only a recount gives decreases back."""
+    before = resource_quota.usage_of(resource, "", old)
+    after = resource_quota.usage_of(resource, "", new)
+    return any(after.get(name, Decimal(0)) < amount for name, amount in before.items())
 
 
 def kind_of(resource_name: str) -> tuple[str, str] | None:
@@ -85,7 +97,14 @@ class ResourceQuotaController:
         self.controller.watch(self.pods, self._quotas_freed_by)
         # The mapper above sees a deleted pod's last state, which looks like a live one; a
         # deletion always frees its charge, so it enqueues on its own.
-        self.pods.add_handler(EventHandler(on_delete=self._pod_deleted))
+        self.pods.add_handler(EventHandler(on_delete=self._recount_namespace))
+        # Services and claims give their charge back when deleted (or, for a Service, when an
+        # update frees node ports or a load balancer), as upstream's replenishment does;
+        # without this a namespace at its limit waited for the periodic sync.
+        for resource in FREED_ON_DELETE:
+            ctx.informers.informer(resource).add_handler(EventHandler(
+                on_update=functools.partial(self._freed_by_update, resource),
+                on_delete=self._recount_namespace))
 
     async def run(self) -> None:
         await self.controller.run()
@@ -99,9 +118,13 @@ class ResourceQuotaController:
             return self._namespace_quotas(namespace_of(pod))
         return []
 
-    def _pod_deleted(self, pod: JSONObject) -> None:
-        for request in self._namespace_quotas(namespace_of(pod)):
+    def _recount_namespace(self, obj: JSONObject) -> None:
+        for request in self._namespace_quotas(namespace_of(obj)):
             self.controller.queue.add(request)
+
+    def _freed_by_update(self, resource: str, old: JSONObject, new: JSONObject) -> None:
+        if frees(resource, old, new):
+            self._recount_namespace(new)
 
     async def reconcile(self, request: Request) -> Result | None:
         quota = self.quotas.store.get(request.key)

@@ -255,3 +255,19 @@ async def test_growing_a_claim_is_charged_and_refused_past_the_quota(cluster: Cl
         second = await kubectl(cluster, v, "create", "-n", ns, "-f", "-", check=False,
                                stdin=claim.replace('"data"', '"more"'))
         assert "exceeded quota: q, requested: persistentvolumeclaims=1" in second.stderr
+
+
+async def test_deleting_a_service_gives_its_quota_back_before_the_periodic_sync(
+        cluster: Cluster) -> None:
+    """Only pods used to trigger a recount: a deleted Service stayed charged for the 5-minute
+    sync, so a namespace at its limit could not replace it."""
+    v = "1.33"
+    ns = await asyncio.to_thread(namespace, cluster, v, "quota-svc")
+    async with quota_controller(cluster):
+        await kubectl(cluster, v, "create", "quota", "q", "--hard=services=1", "-n", ns)
+        await wait_used(cluster, v, ns, "services", "0")
+        await kubectl(cluster, v, "create", "service", "clusterip", "a", "--tcp=80", "-n", ns)
+        assert await used(cluster, v, ns, "services") == "1"
+        await kubectl(cluster, v, "delete", "service", "a", "-n", ns)
+        await wait_used(cluster, v, ns, "services", "0")
+        await kubectl(cluster, v, "create", "service", "clusterip", "b", "--tcp=80", "-n", ns)

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from kubeadmpy.controllers.cluster.resource_quota import _needs_recount, kind_of, total_usage
+from kubeadmpy.controllers.cluster.resource_quota import (
+    _needs_recount,
+    frees,
+    kind_of,
+    total_usage,
+)
 
 
 @pytest.mark.parametrize(("name", "kind"), [
@@ -69,3 +74,18 @@ def test_pods_stuck_terminating_past_their_grace_stop_counting() -> None:
     pods = {("pods", ""): [a_pod("1"), stuck]}
     assert total_usage(hard, pods, {}, at_deletion + 10) == {"pods": "2", "count/pods": "2"}
     assert total_usage(hard, pods, {}, at_deletion + 31) == {"pods": "1", "count/pods": "2"}
+
+
+def a_service(kind: str) -> dict[str, Any]:
+    return {"metadata": {"name": "s"}, "spec": {"type": kind, "ports": [{"port": 80}]}}
+
+
+@pytest.mark.parametrize(("old", "new", "freed"), [
+    ("NodePort", "ClusterIP", True),
+    ("LoadBalancer", "NodePort", True),
+    ("ClusterIP", "NodePort", False),
+    ("ClusterIP", "ClusterIP", False),
+])
+def test_a_service_update_that_frees_node_ports_triggers_a_recount(old: str, new: str,
+                                                                   freed: bool) -> None:
+    assert frees("services", a_service(old), a_service(new)) is freed
