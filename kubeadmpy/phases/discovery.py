@@ -226,8 +226,14 @@ def _client(endpoint: str, ca_pem: bytes | None) -> Client:
 
 async def _get_cluster_info(endpoint: str, ca_pem: bytes | None) -> dict[str, str]:
     async with _client(endpoint, ca_pem) as client:
-        found = await client.get("configmaps", CLUSTER_INFO, CLUSTER_INFO_NAMESPACE)
-    data = found.get("data") or {}
+        found: Any = await client.get("configmaps", CLUSTER_INFO, CLUSTER_INFO_NAMESPACE)
+    # Read before anything is trusted: any answer at all may come back, and must not crash.
+    data = (found.get("data") or {}) if isinstance(found, dict) else None
+    if not isinstance(data, dict):
+        raise DiscoveryError(
+            f"https://{endpoint} did not answer with the {CLUSTER_INFO} ConfigMap (got "
+            f"{str(found)[:80]!r}): is this the API server's address and port?"
+        )
     return {str(k): str(v) for k, v in data.items()}
 
 

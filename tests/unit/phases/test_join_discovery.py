@@ -112,6 +112,8 @@ class ClusterInfoServer:
             return web.json_response({"kind": "Status", "apiVersion": "v1", "code": answer,
                                       "status": "Failure", "message": f"status {answer}"},
                                      status=answer)
+        if isinstance(answer, str):
+            return web.Response(text=answer, content_type="text/html")
         return web.json_response({"kind": "ConfigMap", "apiVersion": "v1",
                                   "metadata": {"name": "cluster-info",
                                                "namespace": "kube-public"},
@@ -263,6 +265,18 @@ async def test_no_kubeconfig_key_means_the_bootstrap_token_phase_has_not_run(
         serve: Serve, pki: Pki) -> None:
     endpoint = await serve(ClusterInfoServer([{"other": "x"}]))
     with pytest.raises(DiscoveryError, match='no "kubeconfig" key in the cluster-info'):
+        await discovery.discover_with_token(settings(endpoint, pki.ca_pem), lambda _: None)
+
+
+@pytest.mark.parametrize(
+    "answer", ["<html>It works!</html>", '["a", "list"]', '{"kind": "ConfigMap", "data": "x"}'],
+    ids=["an html page", "a JSON list", "data that is not a mapping"])
+async def test_an_answer_that_is_not_a_config_map_is_a_clear_discovery_error(
+        serve: Serve, pki: Pki, answer: str) -> None:
+    # Read before anything is trusted: whatever the server says must end in a clear error.
+    endpoint = await serve(ClusterInfoServer([answer]))
+    with pytest.raises(DiscoveryError, match=f"https://{endpoint} did not answer with the "
+                       "cluster-info ConfigMap"):
         await discovery.discover_with_token(settings(endpoint, pki.ca_pem), lambda _: None)
 
 
