@@ -129,6 +129,10 @@ def _check_config(conf: JSONObject) -> None:
     for key in ("delegate", "ipam"):
         if key in conf and not isinstance(conf[key], dict):
             raise CNIError(INVALID_CONFIG, f"{key}: must be a JSON object")
+    routes = (conf.get("ipam") or {}).get("routes", [])
+    if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
+        raise CNIError(INVALID_CONFIG, "ipam.routes: must be a list of routes",
+                       'write it as [{"dst": "10.0.0.0/8"}], or leave it out')
     delegate = conf.get("delegate") or {}
     if not isinstance(delegate.get("type", ""), str):
         raise CNIError(INVALID_CONFIG, "delegate.type: must be a string such as \"bridge\"")

@@ -168,9 +168,14 @@ def test_without_subnet_env_add_says_flanneld_is_missing(setup: dict[str, Any]) 
     ({"delegate": {"type": 1}}, 7, "delegate.type: must be a string"),
     ({"delegate": {"name": "x"}}, 7, "delegate.name: must not be set"),
     ({"delegate": {"ipam": {}}}, 7, "delegate.ipam: must not be set"),
+    ({"ipam": {"routes": 5}}, 7, "ipam.routes: must be a list of routes"),
+    ({"ipam": {"routes": {"dst": "10.0.0.0/8"}}}, 7, "ipam.routes: must be a list of routes"),
+    ({"ipam": {"routes": ["10.0.0.0/8"]}}, 7, "ipam.routes: must be a list of routes"),
 ], ids=["an unknown cniVersion", "no network name", "a delegate that is not an object",
         "a delegate not in CNI_PATH", "a delegate type that is not a string",
-        "a delegate with its own name", "a delegate with its own ipam"])
+        "a delegate with its own name", "a delegate with its own ipam",
+        "ipam routes that are a number", "ipam routes that are one object",
+        "ipam routes that are strings"])
 def test_a_bad_network_config_is_a_cni_error(setup: dict[str, Any], change: dict[str, Any],
                                              code: int, words: str) -> None:
     error = error_of(plugin("ADD", setup["env"], {**setup["conf"], **change}))
