@@ -30,6 +30,7 @@ Usage = dict[str, Decimal]
 LEGACY_COUNTS = ("configmaps", "persistentvolumeclaims", "replicationcontrollers",
                  "resourcequotas", "secrets", "services")
 COMPUTE = ("cpu", "memory", "ephemeral-storage")
+QOS_RESOURCES = ("cpu", "memory")
 POD_RESOURCES = frozenset({"pods", "count/pods"} | set(COMPUTE)
                           | {f"{p}.{r}" for p in ("requests", "limits") for r in COMPUTE})
 # a quota on these makes every container state them ("a mistake", says upstream, kept)
@@ -134,12 +135,17 @@ def tracked(resource: str, group: str, names: Iterable[str]) -> list[str]:
 
 
 def _best_effort(pod: Mapping[str, Any]) -> bool:
+    """The BestEffort QoS class: no container requests or limits a positive amount of cpu or
+    memory (other resources, such as ephemeral-storage, do not make a QoS class)."""
     spec = pod.get("spec") or {}
     for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
         resources = (container.get("resources") or {}) if isinstance(container, Mapping) \
             else {}
-        if resources.get("requests") or resources.get("limits"):
-            return False
+        for bucket in ("requests", "limits"):
+            amounts = resources.get(bucket)
+            if isinstance(amounts, Mapping) and any(
+                    quantity_value(amounts.get(name)) > 0 for name in QOS_RESOURCES):
+                return False
     return True
 
 

@@ -101,6 +101,17 @@ def test_scoped_quotas_match_only_their_pods() -> None:
     assert not resource_quota.matches(q, "secrets", "", {})
 
 
+@pytest.mark.parametrize(("requests", "best_effort"), [
+    ({"ephemeral-storage": "1Gi"}, True),  # QoS looks at cpu and memory only
+    ({"cpu": "0"}, True),  # a zero request makes no QoS class
+    ({"memory": "64Mi"}, False),
+])
+def test_the_best_effort_scope_follows_the_qos_class(requests: dict[str, str],
+                                                      best_effort: bool) -> None:
+    q = quota({"pods": "1"}, {"pods": "0"}, scopes=["BestEffort"])
+    assert resource_quota.matches(q, "pods", "", pod(requests)) is best_effort
+
+
 class RacingWriter:
     """Compare-and-swap over a dict, where another create lands between read and write once."""
 
