@@ -151,7 +151,8 @@ def cluster_of(kubeconfig: str, where: str) -> tuple[str, bytes]:
         raise DiscoveryError(f"the kubeconfig in {where} is not YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise DiscoveryError(f"the kubeconfig in {where} is not a mapping")
-    clusters = [c for c in document.get("clusters") or [] if isinstance(c, dict)]
+    listed = document.get("clusters")
+    clusters = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
     wanted = _context_cluster(document)
     chosen = next((c for c in clusters if wanted is None or c.get("name") == wanted), None)
     body = chosen.get("cluster") if chosen else None
@@ -169,6 +170,11 @@ def cluster_of(kubeconfig: str, where: str) -> tuple[str, bytes]:
                              "that is not base64") from exc
     if not ca_pem:
         raise DiscoveryError(f"the kubeconfig in {where} has no certificate-authority-data")
+    try:  # checked here: a bad CA would otherwise surface as an ssl traceback in the next call
+        x509.load_pem_x509_certificates(ca_pem)
+    except ValueError as exc:
+        raise DiscoveryError(f"the kubeconfig in {where} has certificate-authority-data that "
+                             f"is not a PEM certificate: {exc}") from exc
     return server, ca_pem
 
 

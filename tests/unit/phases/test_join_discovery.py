@@ -340,8 +340,12 @@ def test_a_discovery_file_that_cannot_be_used_names_the_flag(location: str,
     [("[1, 2]", "not a mapping"), ("clusters: []", "has no cluster"),
      ("clusters: [{name: a, cluster: {server: 'http://x'}}]", "not an https:// URL"),
      ("clusters: [{name: a, cluster: {server: 'https://x'}}]",
-      "no certificate-authority-data")],
-    ids=["not a mapping", "no cluster", "plain http server", "no CA"],
+      "no certificate-authority-data"),
+     ("clusters: [{name: a, cluster: {server: 'https://x', "
+      "certificate-authority-data: aGVsbG8=}}]", "not a PEM certificate"),
+     ("clusters: 5", "has no cluster")],
+    ids=["not a mapping", "no cluster", "plain http server", "no CA", "a CA that is not PEM",
+         "clusters not a list"],
 )
 def test_a_discovery_kubeconfig_without_a_usable_cluster_is_refused(
         tmp_path: Path, text: str, expected: str) -> None:
