@@ -92,7 +92,8 @@ class Kernel:
     async def _ipv4_addresses(self) -> list[tuple[int, ipaddress.IPv4Interface]]:
         result = []
         for msg in await self._dump("addr", family=socket.AF_INET):
-            address = msg.get("IFA_ADDRESS") or msg.get("IFA_LOCAL")
+            # IFA_LOCAL is this end's address; IFA_ADDRESS is the peer's on point-to-point links
+            address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
             result.append((int(msg["index"]),
                            ipaddress.IPv4Interface(f"{address}/{msg['prefixlen']}")))
         return result

@@ -62,6 +62,16 @@ def test_an_interface_without_an_address_cannot_carry_vxlan(netns: str) -> None:
         asyncio.run(uplink(netns, "eth1"))
 
 
+def test_a_point_to_point_address_sends_vxlan_from_the_local_end(netns: str) -> None:
+    """`ip addr add A peer B`: the kernel reports B as the address and A as the local one;
+    VXLAN must leave from A, this node's own address (by name and by address alike)."""
+    ip(netns, "addr", "flush", "dev", "eth1")
+    ip(netns, "addr", "add", "10.214.4.1", "peer", "10.214.4.2/32", "dev", "eth1")
+    assert str(asyncio.run(uplink(netns, "eth1")).address) == "10.214.4.1"
+    by_address = asyncio.run(uplink(netns, "10.214.4.1"))
+    assert (by_address.name, str(by_address.address)) == ("eth1", "10.214.4.1")
+
+
 async def ensure(netns: str, mac: str | None = None) -> dataplane.LocalNetwork:
     async with Kernel(netns) as kernel:
         return await dataplane.ensure_local(kernel, CONF, CIDR, ("eth0",), "", mac)
