@@ -94,7 +94,7 @@ def _ordering(item: dict[str, Any], path: str) -> list[Cause]:
     """min ≤ defaultRequest ≤ default ≤ max, per resource, as upstream validates."""
     causes = []
     buckets = {bucket: _resources(item, bucket) for bucket in _BUCKETS}
-    pairs = (("min", "max", "max", "min value {low} is greater than max value {high}"),
+    pairs = (("min", "max", "min", "min value {low} is greater than max value {high}"),
              ("min", "defaultRequest", "defaultRequest",
               "min value {low} is greater than default request value {high}"),
              ("defaultRequest", "max", "defaultRequest",
@@ -115,6 +115,11 @@ def _ordering(item: dict[str, Any], path: str) -> list[Cause]:
             causes.append(Cause("FieldValueInvalid", f'Invalid value: "{shown}": '
                                 + message.format(low=low, high=high),
                                 f"{path}.{field}[{name}]"))
+    for name, ratio in buckets["maxLimitRequestRatio"].items():
+        value = _value(ratio)
+        if value is not None and value < 1:  # every pod using the resource would be refused
+            causes.append(Cause("FieldValueInvalid", f'Invalid value: "{ratio}": ratio {ratio} '
+                                "is less than 1", f"{path}.maxLimitRequestRatio[{name}]"))
     return causes
 
 

@@ -223,8 +223,13 @@ def test_bad_limitranges_and_quotas_are_refused_naming_the_field(cluster: Cluste
                                       'max: {cpu: "1", memory: 512Mi}\n    min: {cpu: "2"}')
     refused = cluster.kubectl(v, "apply", "-n", ns, "-f", "-", stdin=upside_down, check=False)
     assert refused.returncode != 0
-    assert "spec.limits[0].max[cpu]" in refused.stderr
+    assert "spec.limits[0].min[cpu]" in refused.stderr  # upstream's path: the min
     assert "min value 2 is greater than max value 1" in refused.stderr
+    below_one = LIMIT_RANGE + "    maxLimitRequestRatio: {cpu: 500m}\n"
+    refused = cluster.kubectl(v, "apply", "-n", ns, "-f", "-", stdin=below_one, check=False)
+    assert refused.returncode != 0
+    assert "spec.limits[0].maxLimitRequestRatio[cpu]" in refused.stderr
+    assert "ratio 500m is less than 1" in refused.stderr
     quota = json.dumps({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
                         "spec": {"hard": {"pods": "lots"}}})
     refused = cluster.kubectl(v, "apply", "-n", ns, "-f", "-", stdin=quota, check=False)
