@@ -210,7 +210,7 @@ def parser() -> argparse.ArgumentParser:
                                 description="flannel VXLAN pod network daemon (kube subnet "
                                             "manager mode).")
     add = p.add_argument
-    add("--kube-subnet-mgr", action="store_true",
+    add("--kube-subnet-mgr", nargs="?", const="true", default="false",
         help="Take this node's subnet from its Node's podCIDR (required; etcd mode is not "
              "implemented).")
     add("--kubeconfig-file", default="", help="kubeconfig (empty: in-cluster service account).")
@@ -218,14 +218,14 @@ def parser() -> argparse.ArgumentParser:
         help="Interface name or IPv4 address for VXLAN (repeatable; first match wins; default: "
              "the default route's interface).")
     add("--public-ip", default="", help="Address to advertise to other nodes.")
-    add("--ip-masq", action="store_true",
+    add("--ip-masq", nargs="?", const="true", default="false",
         help="Masquerade pod traffic leaving the pod network (nftables table "
              f"{masq.FAMILY} {masq.TABLE}).")
     add("--subnet-file", default=subnetenv.DEFAULT_PATH, help="Where to write subnet.env.")
     add("--net-config-path", default=netconf.DEFAULT_PATH, help="net-conf.json to read.")
     add("--iptables-resync", type=int, default=5,
         help="Seconds between full re-checks of device, entries and rules.")
-    add("--iptables-forward-rules", default="true",
+    add("--iptables-forward-rules", nargs="?", const="true", default="true",
         help="Accept forwarded pod-network traffic (true/false).")
     add("--healthz-ip", default="0.0.0.0", help="Address for /healthz and /readyz.")
     add("--healthz-port", type=int, default=0,
@@ -259,7 +259,8 @@ def env_arguments(environ: Mapping[str, str], argv: list[str]) -> list[str]:
 def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     args = parser().parse_args([*env_arguments(env, argv), *argv])
-    if not args.kube_subnet_mgr:
+    # Upstream's switches are Go booleans: bare, =true and =false all work.
+    if not _truthy("--kube-subnet-mgr", args.kube_subnet_mgr):
         raise ConfigError("--kube-subnet-mgr", "is not set, and etcd mode is not implemented",
                           "Pass --kube-subnet-mgr (subnets come from each Node's podCIDR)")
     if args.iptables_resync < 1:
@@ -276,7 +277,8 @@ def parse_settings(argv: list[str], environ: Mapping[str, str] | None = None) ->
     settings = Settings(
         node_name=node_name, kubeconfig=args.kubeconfig_file,
         net_conf_path=args.net_config_path, subnet_file=args.subnet_file,
-        ifaces=tuple(args.iface), public_ip=args.public_ip, ip_masq=args.ip_masq,
+        ifaces=tuple(args.iface), public_ip=args.public_ip,
+        ip_masq=_truthy("--ip-masq", args.ip_masq),
         forward_rules=_truthy("--iptables-forward-rules", args.iptables_forward_rules),
         resync_seconds=float(args.iptables_resync), healthz_ip=args.healthz_ip,
         healthz_port=args.healthz_port or None, verbosity=verbosity)

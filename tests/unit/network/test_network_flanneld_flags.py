@@ -47,6 +47,19 @@ def test_flanneld_variables_set_flags_and_the_command_line_wins() -> None:
         ("eth2",), "192.0.2.9", False, 7.0)
 
 
+@pytest.mark.parametrize(("argv", "wanted"), [
+    (["--kube-subnet-mgr=true", "--ip-masq=true"], (True, True)),
+    (["--kube-subnet-mgr", "--ip-masq=false"], (False, True)),
+    (["--kube-subnet-mgr", "--iptables-forward-rules", "--ip-masq"], (True, True)),
+    (["--kube-subnet-mgr", "--iptables-forward-rules=false"], (False, False)),
+], ids=["switches given =true", "a switch given =false", "a bare forward-rules flag",
+        "forward rules =false"])
+def test_boolean_flags_take_go_spellings(argv: list[str], wanted: tuple[bool, bool]) -> None:
+    """Upstream's flags are Go booleans: bare, `=true` and `=false` all work."""
+    settings = flanneld.parse_settings(argv, {"NODE_NAME": "n"})
+    assert (settings.ip_masq, settings.forward_rules) == wanted
+
+
 def test_a_flanneld_switch_variable_that_is_not_a_boolean_names_the_variable() -> None:
     with pytest.raises(ConfigError) as caught:
         flanneld.parse_settings([], {"FLANNELD_KUBE_SUBNET_MGR": "sure"})
@@ -61,9 +74,12 @@ def test_a_flanneld_switch_variable_that_is_not_a_boolean_names_the_variable() -
      "--iptables-forward-rules"),
     (["--kube-subnet-mgr", "--v", "loud"], "--v"),
     (["--kube-subnet-mgr", "--healthz-port", "70000"], "--healthz-port"),
+    (["--kube-subnet-mgr=sure"], "--kube-subnet-mgr"),
+    (["--kube-subnet-mgr", "--ip-masq=maybe"], "--ip-masq"),
 ], ids=["without --kube-subnet-mgr", "a zero resync period", "a public ip that is a name",
         "forward rules neither true nor false", "a verbosity that is not a number",
-        "a health port beyond 65535"])
+        "a health port beyond 65535", "a switch that is not a boolean",
+        "ip-masq that is not a boolean"])
 def test_bad_flags_name_the_flag(argv: list[str], field: str) -> None:
     with pytest.raises(ConfigError) as caught:
         flanneld.parse_settings(argv, {"NODE_NAME": "n"})
