@@ -176,13 +176,15 @@ def test_limitrange_api_defaults_follow_upstream() -> None:
 
 
 @pytest.mark.parametrize(("item", "field", "fragment"), [
-    ({"type": "Container", "max": {"cpu": "1"}, "min": {"cpu": "2"}}, "spec.limits[0].max[cpu]",
-     "min value 2 is greater than max value 1"),
+    ({"type": "Container", "max": {"cpu": "1"}, "min": {"cpu": "2"}}, "spec.limits[0].min[cpu]",
+     'Invalid value: "2": min value 2 is greater than max value 1'),
+    ({"type": "Container", "maxLimitRequestRatio": {"cpu": "0.5"}},
+     "spec.limits[0].maxLimitRequestRatio[cpu]", "ratio 0.5 is less than 1"),
     ({"type": "Container", "default": {"cpu": "lots"}}, "spec.limits[0].default[cpu]",
      "'lots'"),
     ({"max": {"cpu": "1"}}, "spec.limits[0].type", "Required value"),
     ({"type": "Node"}, "spec.limits[0].type", 'Unsupported value: "Node"'),
-], ids=["min above max", "not a quantity", "no type", "unknown type"])
+], ids=["min above max", "ratio below one", "not a quantity", "no type", "unknown type"])
 def test_limitrange_validation_names_the_field(item: dict[str, Any], field: str,
                                                fragment: str) -> None:
     causes = LimitRangeStrategy().validate(limit_range(item))
