@@ -97,8 +97,11 @@ def parser() -> argparse.ArgumentParser:
     add("--healthz-bind-address", help=f"host:port for /healthz (default {DEFAULT_HEALTHZ}; "
         "empty: off).")
     add("--metrics-bind-address", help="host:port for /metrics (default: off).")
-    add("--masquerade-all", action="store_true", help="Masquerade all traffic to ClusterIPs.")
-    add("--cleanup", action="store_true", help="Remove the table this proxy programs, exit.")
+    # Go booleans upstream: bare, =true and =false all work.
+    add("--masquerade-all", nargs="?", const="true",
+        help="Masquerade all traffic to ClusterIPs.")
+    add("--cleanup", nargs="?", const="true",
+        help="Remove the table this proxy programs, exit.")
     add("--kube-api-qps", type=float, help="Requests per second to the API (default 5).")
     add("--kube-api-burst", type=int, help="Burst of requests to the API (default 10).")
     add("-v", "--v", help="Log verbosity (accepted; 4 and up logs debug).")
@@ -174,6 +177,18 @@ def _period(field_name: str, value: timedelta | None, default: timedelta) -> flo
     return value.total_seconds()
 
 
+def _switch(args: dict[str, Any], name: str, default: bool) -> bool:
+    """A boolean flag as Go spells it (`--flag`, `--flag=true`, `--flag=false`)."""
+    if name not in args:
+        return default
+    value = str(args[name]).lower()
+    if value not in ("true", "false", "1", "0"):
+        flag = "--" + name.replace("_", "-")
+        raise ConfigError(flag, f"{args[name]!r} is not a boolean", f"Use {flag}=true or "
+                          f"{flag}=false")
+    return value in ("true", "1")
+
+
 def parse_settings(argv: list[str]) -> tuple[ProxySettings, bool]:
     """(settings, cleanup requested) from the command line (and --config)."""
     args = vars(parser().parse_args(argv))
@@ -192,7 +207,7 @@ def parse_settings(argv: list[str]) -> tuple[ProxySettings, bool]:
         node_name=node.strip().lower(),
         cluster_cidr=_cidr("--cluster-cidr", args.get("cluster_cidr", config.cluster_cidr)),
         masquerade_bit=bit,
-        masquerade_all=bool(args.get("masquerade_all", nft.masquerade_all)))
+        masquerade_all=_switch(args, "masquerade_all", bool(nft.masquerade_all)))
     sync = _period("nftables.syncPeriod", nft.sync_period, DEFAULT_SYNC_PERIOD)
     min_sync = _period("nftables.minSyncPeriod", nft.min_sync_period, DEFAULT_MIN_SYNC_PERIOD)
     try:
@@ -210,4 +225,4 @@ def parse_settings(argv: list[str]) -> tuple[ProxySettings, bool]:
             "metrics_bind_address", config.metrics_bind_address)),
         sync_period=sync, min_sync_period=min(min_sync, sync), qps=float(qps), burst=int(burst),
         ignored_fields=ignored, verbosity=level)
-    return settings, bool(args.get("cleanup", False))
+    return settings, _switch(args, "cleanup", False)

@@ -61,6 +61,17 @@ def test_explicit_flags_override_the_file(tmp_path: Path) -> None:
     assert (settings.qps, settings.burst) == (20.0, 40)
 
 
+@pytest.mark.parametrize(("argv", "wanted"), [
+    (["--masquerade-all"], (True, False)),
+    (["--masquerade-all=true", "--cleanup=true"], (True, True)),
+    (["--masquerade-all=false", "--cleanup=false"], (False, False)),
+    (["--cleanup"], (False, True)),
+], ids=["bare", "=true", "=false", "bare cleanup"])
+def test_boolean_flags_take_go_spellings(argv: list[str], wanted: tuple[bool, bool]) -> None:
+    settings, cleanup = parse_settings(argv)
+    assert (settings.rules.masquerade_all, cleanup) == wanted
+
+
 @pytest.mark.parametrize(("argv", "field", "words"), [
     (["--proxy-mode", "iptables"], "--proxy-mode", "not supported"),
     (["--proxy-mode", "ipvs"], "--proxy-mode", "Use nftables"),
@@ -72,11 +83,12 @@ def test_explicit_flags_override_the_file(tmp_path: Path) -> None:
     (["--healthz-bind-address", "localhost:10256"], "--healthz-bind-address", "IP address"),
     (["--metrics-bind-address", "0.0.0.0:99999"], "--metrics-bind-address", "host:port"),
     (["--v", "loud"], "--v", "not a number"),
+    (["--masquerade-all=sometimes"], "--masquerade-all", "not a boolean"),
 ], ids=["iptables mode is refused", "ipvs mode is refused",
         "an address without prefix length is refused", "a word is not a CIDR",
         "an IPv6 CIDR is refused", "dual-stack lists are refused",
         "a port without host is refused", "a host name is refused", "a port above 65535",
-        "a non-numeric verbosity"])
+        "a non-numeric verbosity", "a masquerade-all that is not a boolean"])
 def test_bad_flags_name_the_flag(argv: list[str], field: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(argv)
