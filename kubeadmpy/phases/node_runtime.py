@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kubeadmpy.cri.containerd_setup import containerd_values, ensure_containerd
+from kubeadmpy.errors import KubeadmpyError
 from kubeadmpy.images import ensure_python_flavor_images, pause_reference
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
 from kubeadmpy.phases import init_values
@@ -168,7 +169,16 @@ def restart_kubelet(node: NodeSetup) -> bool:
         return False
     if systemd_is_init() and node.paths.root.as_posix() == "/":
         subprocess.run(["systemctl", "daemon-reload"], check=False)
-        subprocess.run(["systemctl", "restart", "kubelet"], check=True)
+        restarted = subprocess.run(["systemctl", "restart", "kubelet"], check=False,
+                                   capture_output=True, text=True)
+        if restarted.returncode != 0:
+            raise KubeadmpyError(
+                f"'systemctl restart kubelet' failed (exit {restarted.returncode}): "
+                f"{restarted.stderr.strip() or restarted.stdout.strip()}. Where systemd runs, "
+                "the kubelet is started through kubelet.service and its 10-kubeadm.conf "
+                "drop-in: install or fix them, and see 'systemctl status kubelet' and "
+                "'journalctl -u kubelet'"
+            )
         node.out("[kubelet-start] Starting the kubelet (systemd)")
     else:
         supervisor = Supervisor(node.paths)
