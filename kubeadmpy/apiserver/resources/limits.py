@@ -127,7 +127,14 @@ class ResourceQuotaStrategy(Strategy):
     has_status = True
 
     def validate(self, obj: JSONObject) -> list[Cause]:
-        return _quantities(dig(obj, "spec", "hard"), "spec.hard")
+        hard = dig(obj, "spec", "hard")
+        causes = _quantities(hard, "spec.hard")
+        for name, quantity in (hard.items() if isinstance(hard, dict) else ()):
+            value = _value(quantity)
+            if value is not None and value < 0:  # a negative limit would refuse everything
+                causes.append(Cause("FieldValueInvalid", f'Invalid value: "{quantity}": must be '
+                                    "greater than or equal to 0", f"spec.hard[{name}]"))
+        return causes
 
 
 def _quota_cell(quota: JSONObject, limits: bool) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from security_testkit import user
 
-from kubeadmpy.apiserver.resources.limits import LimitRangeStrategy
+from kubeadmpy.apiserver.resources.limits import LimitRangeStrategy, ResourceQuotaStrategy
 from kubeadmpy.scheduler.quantities import canonical
 from kubeadmpy.security.limit_ranger import ANNOTATION, LimitRanger, pod_totals
 from kubeadmpy.security.node_restriction import AdmissionDenied, AdmissionRequest
@@ -197,3 +197,10 @@ def test_limitrange_validation_names_the_field(item: dict[str, Any], field: str,
 ], ids=lambda v: v)
 def test_quantities_print_as_upstreams_canonical_form(written: str, printed: str) -> None:
     assert canonical(written) == printed
+
+
+def test_a_negative_quota_limit_is_refused_naming_the_field() -> None:
+    quota = {"metadata": {"name": "q"}, "spec": {"hard": {"pods": "-1", "secrets": "0"}}}
+    causes = ResourceQuotaStrategy().validate(quota)
+    assert [(c.field, c.message) for c in causes] == [
+        ("spec.hard[pods]", 'Invalid value: "-1": must be greater than or equal to 0')]
