@@ -120,14 +120,29 @@ def peer_from_node(node: JSONObject, vni: int) -> Peer | Skipped | None:
 def peers(nodes: Iterable[JSONObject], own_name: str, vni: int
           ) -> tuple[list[Peer], list[Skipped]]:
     """Every other flannel node as a peer (sorted), and the ones skipped with their reason."""
-    found: list[Peer] = []
+    candidates: list[Peer] = []
     skipped: list[Skipped] = []
+    claimed: list[tuple[str, ipaddress.IPv4Network]] = []  # this node's subnet first
     for node in nodes:
         if (node.get("metadata") or {}).get("name") == own_name:
+            if (own := pod_cidr(node)) is not None:
+                claimed.append((own_name, own))
             continue
         result = peer_from_node(node, vni)
         if isinstance(result, Peer):
-            found.append(result)
+            candidates.append(result)
         elif isinstance(result, Skipped):
             skipped.append(result)
-    return sorted(found), skipped
+    # Node IPAM never hands one subnet out twice, but a podCIDR set by hand can: one peer per
+    # subnet (the first by name), or the entries would change on every resync.
+    found: list[Peer] = []
+    for candidate in sorted(candidates):
+        owner = next(((name, net) for name, net in claimed if net.overlaps(candidate.subnet)),
+                     None)
+        if owner is not None:
+            skipped.append(Skipped(candidate.node, f"its podCIDR {candidate.subnet} overlaps "
+                                                   f"Node {owner[0]}'s {owner[1]}"))
+            continue
+        claimed.append((candidate.node, candidate.subnet))
+        found.append(candidate)
+    return found, skipped

@@ -81,6 +81,23 @@ def test_every_other_flannel_node_is_a_peer_and_broken_ones_say_why() -> None:
     }
 
 
+def test_a_podcidr_another_node_already_has_is_skipped_so_entries_do_not_flap() -> None:
+    """Two peers on one subnet would want two neighbours for one gateway (the kernel keeps
+    one, so every resync replaced it); a peer on this node's own subnet would route local
+    pods into the overlay. The first claim (this node, then by name) wins."""
+    nodes = [node("a", "10.244.1.0/24", flannel("aa:bb:cc:00:00:0a", "192.0.2.1")),
+             node("c", "10.244.2.0/24", flannel(MAC_C, "192.0.2.3")),
+             node("b", "10.244.2.0/24", flannel(MAC_B, "192.0.2.2")),
+             node("d", "10.244.1.0/25", flannel("aa:bb:cc:00:00:0d", "192.0.2.4"))]
+    peers, skipped = na.peers(nodes, "a", vni=1)
+    assert peers == [peer("b", "10.244.2.0/24", "192.0.2.2", MAC_B)]
+    assert {s.node: s.reason for s in skipped} == {
+        "c": "its podCIDR 10.244.2.0/24 overlaps Node b's 10.244.2.0/24",
+        "d": "its podCIDR 10.244.1.0/25 overlaps Node a's 10.244.1.0/24"}
+    want = vxlan.desired(peers)
+    assert len(want.neighbours) == len(want.fdb) == len(want.routes) == 1
+
+
 def test_a_dual_stack_node_uses_its_ipv4_pod_cidr() -> None:
     dual = {"metadata": {"name": "d"}, "spec": {"podCIDRs": ["fd00:1::/64", "10.244.4.0/24"]}}
     assert na.pod_cidr(dual) == ipaddress.IPv4Network("10.244.4.0/24")
