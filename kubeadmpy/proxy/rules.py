@@ -147,11 +147,13 @@ def _service_rules(port: ServicePort, settings: RuleSettings,
 
 def _external_rules(port: ServicePort, settings: RuleSettings) -> list[str]:
     """NodePort traffic: masqueraded and sent to any endpoint (Cluster policy), or kept to this
-    node's endpoints with the client's address preserved (Local policy; the node's own traffic
-    still goes to any endpoint)."""
+    node's endpoints with the client's address preserved (Local policy; pods, as upstream's
+    "short-circuit pod traffic", and the node's own traffic still go to any endpoint)."""
     if not port.external_local:
         return ["jump mark-for-masquerade", *_balance_rules(port, port.endpoints)]
-    return ["fib saddr type local jump mark-for-masquerade",
+    pods = (_balance_rules(port, port.endpoints, f"ip saddr {settings.cluster_cidr} ")
+            if settings.cluster_cidr else [])
+    return [*pods, "fib saddr type local jump mark-for-masquerade",
             *_balance_rules(port, port.endpoints, "fib saddr type local "),
             *_balance_rules(port, _selected(port, True, settings))]
 

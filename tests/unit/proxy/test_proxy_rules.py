@@ -192,8 +192,24 @@ def test_external_traffic_policy_local_keeps_the_client_address_for_remote_clien
     table = render([svc], [piece])
     external = chain_rules(table, "external-")
     assert "jump mark-for-masquerade" not in external
-    assert external[0] == "fib saddr type local jump mark-for-masquerade"
+    assert "fib saddr type local jump mark-for-masquerade" in external
     assert "numgen random mod 1 vmap" in external[-1] and "10.244.1.2" in external[-1]
+
+
+def test_pods_reaching_a_local_policy_node_port_use_every_endpoint_as_upstream() -> None:
+    """Upstream's "short-circuit pod traffic": a pod (source in --cluster-cidr) is not an
+    external client, so it gets the cluster policy (any endpoint, source kept) first."""
+    svc = service("web", "10.96.0.10", port(80, node_port=30080), type="NodePort",
+                  externalTrafficPolicy="Local")
+    piece = endpoint_slice("web", endpoint("10.244.1.2", "node1"),
+                           endpoint("10.244.2.3", "node2"),
+                           ports=[{"port": 80, "protocol": "TCP"}])
+    external = chain_rules(render([svc], [piece]), "external-")
+    assert external[0].startswith("ip saddr 10.244.0.0/16 numgen random mod 2 vmap")
+    assert "10.244.1.2" in external[0] and "10.244.2.3" in external[0]
+    without_cidr = chain_rules(render([svc], [piece], rules.RuleSettings("node1")),
+                               "external-")
+    assert not any(rule.startswith("ip saddr") for rule in without_cidr)
 
 
 def test_rendering_is_deterministic_whatever_the_informer_order() -> None:
