@@ -119,13 +119,20 @@ def token_row(secret: dict[str, Any], now: datetime) -> list[str] | None:
     token_id, token_secret = values.get("token-id", ""), values.get("token-secret", "")
     if not token_id or not token_secret:
         return None
-    expires = parse_expiration(values.get("expiration", ""))
+    expiration = values.get("expiration", "")
+    expires = parse_expiration(expiration)
+    if expiration and expires is None:
+        # The authenticator treats such a token as expired: never show it as "<forever>".
+        ttl, until = "<invalid>", expiration
+    else:
+        ttl = short_duration(expires - now) if expires else "<forever>"
+        until = expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if expires else "<never>"
     usages = sorted(key.removeprefix("usage-bootstrap-") for key, value in values.items()
                     if key.startswith("usage-bootstrap-") and value == "true")
     return [
         f"{token_id}.{token_secret}",
-        short_duration(expires - now) if expires else "<forever>",
-        expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if expires else "<never>",
+        ttl,
+        until,
         ",".join(usages) or "<none>",
         values.get("description") or "<none>",
         values.get("auth-extra-groups") or "<none>",

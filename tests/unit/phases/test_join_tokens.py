@@ -81,6 +81,16 @@ def test_a_listed_token_shows_every_column_as_kubeadm_does() -> None:
     assert table.splitlines()[1].startswith(f"{TOKEN}   <forever>")
 
 
+def test_a_token_whose_expiration_does_not_parse_is_not_listed_as_never_expiring() -> None:
+    # The authenticator refuses such a token, so "<forever>" would be a lie.
+    token = join_tokens.bootstrap_token(TokenOptions(TOKEN))
+    secret = cluster_objects.bootstrap_token_secret(token, NOW)
+    secret.setdefault("stringData", {})["expiration"] = "next tuesday"
+    row = join_tokens.token_row(secret, NOW)
+    assert row is not None
+    assert row[1:3] == ["<invalid>", "next tuesday"]
+
+
 def test_the_join_command_pins_the_kubeconfigs_ca() -> None:
     ca = certs.create_ca("kubernetes", keys.generate_key("ECDSA-P256"), timedelta(days=1))
     ca_pem = certs.cert_pem(ca)
