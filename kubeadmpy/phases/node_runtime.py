@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 from kubeadmpy.cri.containerd_setup import containerd_values, ensure_containerd
 from kubeadmpy.errors import KubeadmpyError
+from kubeadmpy.files import write_file
 from kubeadmpy.images import ensure_python_flavor_images, pause_reference
 from kubeadmpy.paths import KUBERNETES_DIR, HostPaths
 from kubeadmpy.phases import init_values
 from kubeadmpy.phases.preflight import PreflightFailed, run_preflight
 from kubeadmpy.phases.preflight.check import Check
 from kubeadmpy.render.kubelet import parse_kubelet_flags_env
+from kubeadmpy.render.units import kubelet_units
 from kubeadmpy.supervisor import ProcessSpec, Supervisor, systemd_is_init
 
 if TYPE_CHECKING:
@@ -168,7 +170,9 @@ def restart_kubelet(node: NodeSetup) -> bool:
         )
         return False
     if systemd_is_init() and node.paths.root.as_posix() == "/":
+        install_kubelet_units(node, shutil.which(executable) or executable)
         subprocess.run(["systemctl", "daemon-reload"], check=False)
+        subprocess.run(["systemctl", "enable", "kubelet"], check=False, capture_output=True)
         restarted = subprocess.run(["systemctl", "restart", "kubelet"], check=False,
                                    capture_output=True, text=True)
         if restarted.returncode != 0:
@@ -186,6 +190,18 @@ def restart_kubelet(node: NodeSetup) -> bool:
         status = supervisor.start(ProcessSpec(KUBELET_NAME, tuple(kubelet_argv(node))))
         node.out(f"[kubelet-start] Starting the kubelet (pid {status.pid}, log {status.log_path})")
     return True
+
+
+def install_kubelet_units(node: NodeSetup, executable: str) -> None:
+    """Where systemd runs, the kubelet is a unit: kubelet.service and kubeadm's 10-kubeadm.conf
+    drop-in (which reads kubeadm-flags.env and the kubeconfig/config arguments), as the
+    kubeadm packages install them. Rewritten only when the content differs."""
+    for logical, rendered in kubelet_units(executable).items():
+        target = node.paths.host(logical)
+        if target.is_file() and target.read_text() == rendered.content:
+            continue
+        write_file(target, rendered.content, rendered.mode)
+        node.out(f"[kubelet-start] Writing kubelet unit {logical}")
 
 
 def kubelet_log_hint(paths: HostPaths) -> str:

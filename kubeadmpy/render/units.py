@@ -65,7 +65,11 @@ def _check_exec_start(content: str, unit: PurePosixPath, executable: str,
 
 def render_kubelet_units(values: KubeletValues) -> dict[PurePosixPath, RenderedFile]:
     """kubelet.service and its kubeadm drop-in, keyed by logical path."""
-    executable = kubelet_executable(values)
+    return kubelet_units(kubelet_executable(values))
+
+
+def kubelet_units(executable: str) -> dict[PurePosixPath, RenderedFile]:
+    """kubelet.service and its kubeadm drop-in running `executable` (an absolute path)."""
     unit = render_template("systemd/kubelet.service.j2", kubelet_executable=executable)
     _check_exec_start(unit, KUBELET_UNIT, executable, ("Unit", "Service", "Install"))
     kubeconfigs = (f"--bootstrap-kubeconfig={KUBERNETES_DIR / 'bootstrap-kubelet.conf'} "

@@ -31,6 +31,9 @@ def test_a_kubelet_unit_systemd_cannot_restart_is_a_clear_error(
             "exit 5")
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setattr(node_runtime, "systemd_is_init", lambda: True)
+    installed: list[str] = []  # never this machine's /etc/systemd
+    monkeypatch.setattr(node_runtime, "install_kubelet_units",
+                        lambda _node, executable: installed.append(executable))
     node = node_runtime.NodeSetup(paths=HostPaths(Path("/")), flavor="python",
                                   pause_image="registry.k8s.io/pause:3.10",
                                   image_repository="registry.k8s.io", dry_run=False,
@@ -41,3 +44,22 @@ def test_a_kubelet_unit_systemd_cannot_restart_is_a_clear_error(
     assert "systemctl restart kubelet" in message
     assert "Unit kubelet.service not found" in message
     assert "journalctl -u kubelet" in message
+    assert installed == [str(bin_dir / "kubeadmpy-kubelet")]
+
+
+def test_the_kubelet_units_are_written_once_with_the_installed_executable(
+        tmp_path: Path) -> None:
+    said: list[str] = []
+    node = node_runtime.NodeSetup(paths=HostPaths(tmp_path), flavor="python",
+                                  pause_image="registry.k8s.io/pause:3.10",
+                                  image_repository="registry.k8s.io", dry_run=False,
+                                  out=said.append)
+    node_runtime.install_kubelet_units(node, "/opt/venv/bin/kubeadmpy-kubelet")
+    unit = tmp_path / "etc/systemd/system/kubelet.service"
+    drop_in = tmp_path / "etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
+    assert "ExecStart=/opt/venv/bin/kubeadmpy-kubelet" in unit.read_text()
+    assert "/var/lib/kubelet/kubeadm-flags.env" in drop_in.read_text()
+    assert "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf" in drop_in.read_text()
+    assert len(said) == 2
+    node_runtime.install_kubelet_units(node, "/opt/venv/bin/kubeadmpy-kubelet")
+    assert len(said) == 2  # unchanged files are not rewritten
